@@ -1,0 +1,328 @@
+//! The engine's knobs, validated once, with presets.
+
+use std::time::Duration;
+
+use crate::error::ConfigError;
+
+/// How rumors spread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Infected nodes send messages to random members every period.
+    Push,
+    /// Every node sends random members a digest every period; they answer
+    /// with what the asker lacks.
+    Pull,
+    /// Push for new messages, pull as the repair path.
+    PushPull,
+}
+
+impl Mode {
+    /// Whether this mode pushes messages.
+    pub fn pushes(self) -> bool {
+        matches!(self, Mode::Push | Mode::PushPull)
+    }
+
+    /// Whether this mode sends pull digests.
+    pub fn pulls(self) -> bool {
+        matches!(self, Mode::Pull | Mode::PushPull)
+    }
+}
+
+/// How the `b` targets of one round are drawn from a group's members.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Targets {
+    /// Uniformly, with replacement: the classic model; a round may pick the
+    /// same member twice (it then gets the packet twice).
+    WithReplacement,
+    /// Uniformly, without replacement: `b` distinct members (or all of them
+    /// when the group has fewer).
+    WithoutReplacement,
+}
+
+/// How long a node keeps pushing a message it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifetime {
+    /// For a fixed number of rounds after the message was multicast.
+    Rounds(u32),
+    /// For as many rounds as push needs, by the mean-field recurrence
+    /// `u' = u·e^(−b(1−u))`, until the expected uninformed fraction of the
+    /// group is below 10^-6 (computed from the group's current size).
+    Automatic,
+    /// Demers' counter with feedback: stop after `k` pushes that reached a
+    /// member that already held the message (capped at 4× the automatic
+    /// lifetime).
+    Counter(u32),
+}
+
+/// How many messages one packet carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Batching {
+    /// One message per packet.
+    Single,
+    /// As many as fit in `max_packet_size`.
+    Packed,
+}
+
+/// Which messages go first when not all fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// Oldest first.
+    Fifo,
+    /// Newest first.
+    NewestFirst,
+    /// Highest priority (given at multicast time) first, then oldest.
+    Priority,
+}
+
+/// The smallest allowed `max_packet_size`.
+pub const MIN_PACKET_SIZE: usize = 512;
+/// The largest allowed `max_packet_size`.
+pub const MAX_PACKET_SIZE: usize = 65_000;
+
+/// A validated engine configuration. Build one with [`Config::builder`], or
+/// start from a preset ([`Config::lan`], [`Config::wan`]) and adjust it with
+/// [`Config::to_builder`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub(crate) mode: Mode,
+    pub(crate) fanout: u32,
+    pub(crate) period: Duration,
+    pub(crate) targets: Targets,
+    pub(crate) eager_push: bool,
+    pub(crate) lifetime: Lifetime,
+    pub(crate) batching: Batching,
+    pub(crate) order: Order,
+    pub(crate) max_packet_size: usize,
+    pub(crate) retention: Duration,
+    pub(crate) max_buffer_bytes: usize,
+    pub(crate) max_buffer_messages: usize,
+    pub(crate) max_transmits: usize,
+    pub(crate) max_events: usize,
+    pub(crate) max_streams: usize,
+    pub(crate) dedup_window: u32,
+    pub(crate) max_groups: usize,
+    pub(crate) max_members: usize,
+    pub(crate) member_timeout: Duration,
+    pub(crate) member_entries: usize,
+    pub(crate) join_retry: Duration,
+}
+
+impl Default for Config {
+    /// The [`Config::lan`] preset.
+    fn default() -> Self {
+        Config::lan()
+    }
+}
+
+macro_rules! getters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
+        impl Config {
+            $($(#[$doc])* pub fn $name(&self) -> $ty { self.$name })*
+        }
+        impl ConfigBuilder {
+            $($(#[$doc])* pub fn $name(mut self, value: $ty) -> Self { self.config.$name = value; self })*
+        }
+    };
+}
+
+getters! {
+    /// Push, pull or push-pull. Default: push-pull.
+    mode: Mode;
+    /// Fan-out `b`: targets per round (and per eager push). 1..=64. Default 3.
+    fanout: u32;
+    /// Gossip period `t`: time between rounds. 1 ms..=1 h. Default 100 ms (LAN), 500 ms (WAN).
+    period: Duration;
+    /// How targets are drawn. Default: with replacement.
+    targets: Targets;
+    /// Push a newly received message to `b` targets at once, not only at the
+    /// next round. Default on; off gives the textbook periodic model.
+    eager_push: bool;
+    /// How long a rumor is pushed. Default: automatic.
+    lifetime: Lifetime;
+    /// One message per packet, or packed. Default: packed.
+    batching: Batching;
+    /// Which messages go first. Default: FIFO.
+    order: Order;
+    /// Largest packet built, in bytes, and largest accepted. 512..=65,000. Default 1200.
+    max_packet_size: usize;
+    /// How long a received message stays buffered to answer pulls. At least
+    /// one period. Default 30 s (LAN), 120 s (WAN).
+    retention: Duration;
+    /// Cap on buffered payload bytes; the oldest are evicted first. At least
+    /// `max_packet_size`. Default 32 MiB.
+    max_buffer_bytes: usize;
+    /// Cap on buffered messages; the oldest are evicted first. At least 1. Default 65,536.
+    max_buffer_messages: usize;
+    /// Cap on transmits waiting for `poll_transmit`; new ones are dropped when
+    /// full. At least 1. Default 4,096.
+    max_transmits: usize;
+    /// Cap on events waiting for `poll_event`; new ones are dropped when full.
+    /// At least 1. Default 65,536.
+    max_events: usize;
+    /// Cap on (origin, group) streams tracked for duplicate suppression;
+    /// messages that would need a new stream are dropped when full. At least 1. Default 4,096.
+    max_streams: usize;
+    /// Messages per stream that may arrive out of order and still be
+    /// delivered, in bits of the dedup window. A multiple of 64 in
+    /// 64..=8192. Default 1,024.
+    dedup_window: u32;
+    /// Cap on groups one node joins (and on groups listed per member). 1..=256. Default 64.
+    max_groups: usize;
+    /// Cap on known members; newcomers are ignored when full. At least 1. Default 65,536.
+    max_members: usize;
+    /// A member whose heartbeat has not advanced for this long is reported
+    /// down. At least two periods. Default 5 s (LAN), 30 s (WAN).
+    member_timeout: Duration;
+    /// Membership entries piggy-backed on each packet, room permitting. 0..=64. Default 6.
+    member_entries: usize;
+    /// Interval between join attempts while no member answered. At least 1 ms. Default 1 s.
+    join_retry: Duration;
+}
+
+impl Config {
+    /// Preset for a local network: 100 ms period, fan-out 3, push-pull.
+    pub fn lan() -> Self {
+        Config {
+            mode: Mode::PushPull,
+            fanout: 3,
+            period: Duration::from_millis(100),
+            targets: Targets::WithReplacement,
+            eager_push: true,
+            lifetime: Lifetime::Automatic,
+            batching: Batching::Packed,
+            order: Order::Fifo,
+            max_packet_size: 1200,
+            retention: Duration::from_secs(30),
+            max_buffer_bytes: 32 << 20,
+            max_buffer_messages: 65_536,
+            max_transmits: 4_096,
+            max_events: 65_536,
+            max_streams: 4_096,
+            dedup_window: 1_024,
+            max_groups: 64,
+            max_members: 65_536,
+            member_timeout: Duration::from_secs(5),
+            member_entries: 6,
+            join_retry: Duration::from_secs(1),
+        }
+    }
+
+    /// Preset for a wide-area network: 500 ms period, fan-out 4, longer
+    /// retention and failure timeout.
+    pub fn wan() -> Self {
+        Config {
+            fanout: 4,
+            period: Duration::from_millis(500),
+            retention: Duration::from_secs(120),
+            member_timeout: Duration::from_secs(30),
+            ..Config::lan()
+        }
+    }
+
+    /// A builder starting from the defaults ([`Config::lan`]).
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder { config: Config::lan() }
+    }
+
+    /// A builder starting from this config.
+    pub fn to_builder(&self) -> ConfigBuilder {
+        ConfigBuilder { config: self.clone() }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        fn check(ok: bool, field: &'static str, reason: &'static str) -> Result<(), ConfigError> {
+            if ok { Ok(()) } else { Err(ConfigError { field, reason }) }
+        }
+        check((1..=64).contains(&self.fanout), "fanout", "must be in 1..=64")?;
+        check(
+            self.period >= Duration::from_millis(1) && self.period <= Duration::from_secs(3600),
+            "period",
+            "must be between 1 ms and 1 h",
+        )?;
+        if let Lifetime::Rounds(r) = self.lifetime {
+            check((1..=10_000).contains(&r), "lifetime", "rounds must be in 1..=10000")?;
+        }
+        if let Lifetime::Counter(k) = self.lifetime {
+            check((1..=1_000).contains(&k), "lifetime", "counter k must be in 1..=1000")?;
+        }
+        check(
+            (MIN_PACKET_SIZE..=MAX_PACKET_SIZE).contains(&self.max_packet_size),
+            "max_packet_size",
+            "must be in 512..=65000",
+        )?;
+        check(self.retention >= self.period, "retention", "must be at least one period")?;
+        check(
+            self.max_buffer_bytes >= self.max_packet_size,
+            "max_buffer_bytes",
+            "must be at least max_packet_size",
+        )?;
+        check(self.max_buffer_messages >= 1, "max_buffer_messages", "must be at least 1")?;
+        check(self.max_transmits >= 1, "max_transmits", "must be at least 1")?;
+        check(self.max_events >= 1, "max_events", "must be at least 1")?;
+        check(self.max_streams >= 1, "max_streams", "must be at least 1")?;
+        check(
+            self.dedup_window % 64 == 0 && (64..=8192).contains(&self.dedup_window),
+            "dedup_window",
+            "must be a multiple of 64 in 64..=8192",
+        )?;
+        check((1..=256).contains(&self.max_groups), "max_groups", "must be in 1..=256")?;
+        check(self.max_members >= 1, "max_members", "must be at least 1")?;
+        check(
+            self.member_timeout >= self.period * 2,
+            "member_timeout",
+            "must be at least two periods",
+        )?;
+        check(self.member_entries <= 64, "member_entries", "must be at most 64")?;
+        check(self.join_retry >= Duration::from_millis(1), "join_retry", "must be at least 1 ms")?;
+        Ok(())
+    }
+
+    /// The largest payload [`multicast`](crate::Protocol::multicast) accepts
+    /// with this packet size.
+    pub fn max_payload(&self) -> usize {
+        crate::wire::max_payload(self.max_packet_size)
+    }
+}
+
+/// Builds a [`Config`]; [`ConfigBuilder::build`] validates every field.
+#[derive(Clone, Debug)]
+pub struct ConfigBuilder {
+    config: Config,
+}
+
+impl ConfigBuilder {
+    /// Validates and returns the config, or names the first invalid field.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        self.config.validate()?;
+        Ok(self.config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_are_valid() {
+        Config::lan().to_builder().build().unwrap();
+        Config::wan().to_builder().build().unwrap();
+        assert_eq!(Config::default(), Config::lan());
+    }
+
+    #[test]
+    fn invalid_values_name_the_field() {
+        let err = Config::builder().fanout(0).build().unwrap_err();
+        assert_eq!(err.field, "fanout");
+        let err = Config::builder().max_packet_size(100).build().unwrap_err();
+        assert_eq!(err.field, "max_packet_size");
+        let err = Config::builder().dedup_window(100).build().unwrap_err();
+        assert_eq!(err.field, "dedup_window");
+        let err = Config::builder()
+            .period(Duration::from_secs(1))
+            .member_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap_err();
+        assert_eq!(err.field, "member_timeout");
+        assert!(err.to_string().contains("member_timeout"));
+    }
+}

@@ -1,0 +1,873 @@
+//! The gossip node: the [`Protocol`] implementation this crate is about.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rand::rngs::SmallRng;
+use rand::{Rng, RngCore};
+
+use crate::address::Address;
+use crate::config::{Batching, Config, Lifetime, Mode, Order};
+use crate::error::{DecodeError, MulticastError, SubscribeError};
+use crate::event::{Delivery, Event, Transmit};
+use crate::ids::{GroupId, MessageId, NodeId};
+use crate::lifetime::{AUTOMATIC_RESIDUE, push_rounds};
+use crate::membership::{Applied, Members, SharedMembers, View, draw};
+use crate::protocol::Protocol;
+use crate::stats::Stats;
+use crate::store::{Store, Stored};
+use crate::time::Time;
+use crate::window::{Insert, Window, digest_contains};
+use crate::wire::{
+    self, DigestEntry, DigestFrame, Frame, Header, MAX_AGE, MemberFrame, MemberStatus, MessageFrame, PacketWriter,
+};
+
+/// Candidates gathered for one pull answer at most; more than fit in one
+/// packet, so ordering still has a choice, but bounded.
+const MAX_PULL_CANDIDATES: usize = 1024;
+
+/// How much state a node holds right now, to compare against its caps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Messages in the buffer.
+    pub buffered_messages: usize,
+    /// Payload bytes in the buffer.
+    pub buffered_bytes: usize,
+    /// Streams tracked for duplicate suppression.
+    pub streams: usize,
+    /// Transmits waiting to be polled.
+    pub queued_transmits: usize,
+    /// Events waiting to be polled.
+    pub queued_events: usize,
+    /// Members known alive (gossiped membership only).
+    pub members: usize,
+}
+
+#[derive(Debug)]
+struct Stream {
+    window: Window,
+    last_at: Time,
+}
+
+#[derive(Debug)]
+struct Join<A> {
+    seeds: Vec<A>,
+    next_at: Time,
+}
+
+/// A gossip multicast node: a pure state machine driven through [`Protocol`].
+///
+/// `A` is the transport's address type; `R` the injected random number
+/// generator (seed it for reproducible runs).
+///
+/// ```
+/// use bytes::Bytes;
+/// use gossip_core::{Config, Event, GroupId, Node, NodeId, Protocol, Time};
+/// use rand::{SeedableRng, rngs::SmallRng};
+///
+/// let group = GroupId::named("demo");
+/// let config = Config::lan();
+/// let mut a: Node<u32> = Node::new(NodeId(1), config.clone(), SmallRng::seed_from_u64(1));
+/// let mut b: Node<u32> = Node::new(NodeId(2), config, SmallRng::seed_from_u64(2));
+/// b.subscribe(Time::ZERO, group).unwrap();
+/// a.join(Time::ZERO, &[2]);
+/// // Move packets by hand: address 1 is `a`, address 2 is `b`.
+/// let mut now = Time::ZERO;
+/// let mut sent = false;
+/// for _ in 0..50 {
+///     a.handle_timeout(now);
+///     b.handle_timeout(now);
+///     if !sent && a.group_size(group) > 0 {
+///         a.multicast(now, group, Bytes::from_static(b"hello")).unwrap();
+///         sent = true;
+///     }
+///     while let Some(t) = a.poll_transmit() {
+///         let _ = b.handle_packet(now, 1, t.bytes);
+///     }
+///     while let Some(t) = b.poll_transmit() {
+///         let _ = a.handle_packet(now, 2, t.bytes);
+///     }
+///     now += config_period();
+/// }
+/// # fn config_period() -> std::time::Duration { Config::lan().period() }
+/// let delivered: Vec<_> = std::iter::from_fn(|| b.poll_event())
+///     .filter_map(|e| match e { Event::Delivered(d) => Some(d.payload), _ => None })
+///     .collect();
+/// assert_eq!(delivered, vec![Bytes::from_static(b"hello")]);
+/// ```
+#[derive(Debug)]
+pub struct Node<A: Address, R: RngCore = SmallRng> {
+    id: NodeId,
+    config: Arc<Config>,
+    rng: R,
+    view: View<A>,
+    heartbeat: u64,
+    round: u64,
+    next_round: Time,
+    left: bool,
+    subscriptions: Vec<GroupId>,
+    next_seq: BTreeMap<GroupId, u64>,
+    streams: BTreeMap<(GroupId, NodeId), Stream>,
+    store: Store,
+    transmits: VecDeque<Transmit<A>>,
+    events: VecDeque<Event<A>>,
+    stats: Stats,
+    join: Option<Join<A>>,
+    /// The last automatic lifetime computed, keyed by group size.
+    lifetime_cache: (usize, u32),
+    /// Oldest age accepted: older copies may be of messages whose stream
+    /// was already forgotten.
+    max_age: u32,
+}
+
+impl<A: Address, R: RngCore> Node<A, R> {
+    /// A node that learns its membership by gossip (start it with
+    /// [`join`](Protocol::join)).
+    pub fn new(id: NodeId, config: Config, rng: R) -> Self {
+        let view = View::Gossiped(Members::new(id, config.max_members, config.max_groups));
+        Self::with_view(id, config, rng, view)
+    }
+
+    /// A node that draws targets from a fixed member list shared with other
+    /// nodes, and gossips no membership. Its own subscriptions decide what it
+    /// delivers; keep them consistent with the list.
+    pub fn with_shared_members(id: NodeId, config: Config, rng: R, members: Arc<SharedMembers<A>>) -> Self {
+        Self::with_view(id, config, rng, View::Shared(members))
+    }
+
+    fn with_view(id: NodeId, config: Config, rng: R, view: View<A>) -> Self {
+        let retention_rounds =
+            u64::try_from(config.retention.as_micros().div_ceil(config.period.as_micros().max(1))).unwrap_or(u64::MAX);
+        let lifetime_cap = match config.lifetime {
+            Lifetime::Rounds(r) => r,
+            Lifetime::Automatic | Lifetime::Counter(_) => 4 * push_rounds(1 << 20, config.fanout, AUTOMATIC_RESIDUE),
+        };
+        let max_age = u64::from(lifetime_cap).saturating_add(retention_rounds).min(u64::from(MAX_AGE)) as u32;
+        Node {
+            id,
+            config: Arc::new(config),
+            rng,
+            view,
+            heartbeat: 0,
+            round: 0,
+            next_round: Time::ZERO,
+            left: false,
+            subscriptions: Vec::new(),
+            next_seq: BTreeMap::new(),
+            streams: BTreeMap::new(),
+            store: Store::default(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            join: None,
+            lifetime_cache: (0, 0),
+            max_age,
+        }
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The groups it belongs to, sorted.
+    pub fn subscriptions(&self) -> &[GroupId] {
+        &self.subscriptions
+    }
+
+    /// Whether it belongs to `group`.
+    pub fn is_subscribed(&self, group: GroupId) -> bool {
+        self.subscriptions.binary_search(&group).is_ok()
+    }
+
+    /// Other members of `group` it can send to.
+    pub fn group_size(&self, group: GroupId) -> usize {
+        match &self.view {
+            View::Gossiped(members) => members.group_len(group),
+            View::Shared(shared) => {
+                let len = shared.group(group).len();
+                len.saturating_sub(usize::from(self.is_subscribed(group)))
+            }
+        }
+    }
+
+    /// What it holds now.
+    pub fn usage(&self) -> Usage {
+        Usage {
+            buffered_messages: self.store.len(),
+            buffered_bytes: self.store.bytes(),
+            streams: self.streams.len(),
+            queued_transmits: self.transmits.len(),
+            queued_events: self.events.len(),
+            members: match &self.view {
+                View::Gossiped(members) => members.alive_len(),
+                View::Shared(shared) => shared.len(),
+            },
+        }
+    }
+
+    /// The rounds run so far.
+    pub fn round(&self) -> u64 {
+        self.round
+    }
+
+    fn header(&self) -> Header {
+        Header { sender: self.id, heartbeat: self.heartbeat }
+    }
+
+    fn writer(&self) -> PacketWriter {
+        PacketWriter::new(self.config.max_packet_size, self.header())
+    }
+
+    fn own_entry(&self, status: MemberStatus) -> MemberFrame<A> {
+        MemberFrame {
+            id: self.id,
+            heartbeat: self.heartbeat,
+            status,
+            addr: None,
+            groups: self.subscriptions.clone(),
+        }
+    }
+
+    /// Fills the rest of a packet with membership entries and finishes it.
+    fn finish(&mut self, mut writer: PacketWriter) -> Bytes {
+        if self.config.member_entries == 0 {
+            return writer.finish();
+        }
+        let own = self.own_entry(MemberStatus::Alive);
+        if let View::Gossiped(members) = &mut self.view {
+            {
+                writer.push_member(&own);
+                let mut entries = Vec::new();
+                members.entries(self.config.member_entries, &mut self.rng, &mut entries);
+                for entry in &entries {
+                    writer.push_member(entry);
+                }
+            }
+        }
+        writer.finish()
+    }
+
+    fn send(&mut self, to: A, bytes: Bytes) {
+        if self.transmits.len() >= self.config.max_transmits {
+            self.stats.drops.transmit_queue_full += 1;
+            return;
+        }
+        self.stats.packets_out += 1;
+        self.stats.bytes_out += bytes.len() as u64;
+        self.transmits.push_back(Transmit { to, bytes });
+    }
+
+    fn send_all(&mut self, targets: &[A], packets: &[Bytes]) {
+        for packet in packets {
+            for to in targets {
+                self.send(to.clone(), packet.clone());
+            }
+        }
+    }
+
+    fn emit(&mut self, event: Event<A>) {
+        if self.events.len() >= self.config.max_events {
+            self.stats.drops.event_queue_full += 1;
+            return;
+        }
+        self.events.push_back(event);
+    }
+
+    fn targets(&mut self, group: GroupId, out: &mut Vec<A>) {
+        let count = self.config.fanout as usize;
+        let how = self.config.targets;
+        match &self.view {
+            View::Gossiped(members) => members.targets(group, count, how, &mut self.rng, out),
+            View::Shared(shared) => {
+                let list = shared.group(group);
+                let me = self.id;
+                let pick = |i: usize| shared.get(list[i]).filter(|(id, _)| *id != me).map(|(_, a)| a.clone());
+                draw(list.len(), count, how, &mut self.rng, pick, out);
+            }
+        }
+    }
+
+    /// Rounds a message of `group` is pushed for.
+    fn lifetime(&mut self, group: GroupId) -> u32 {
+        let auto = |node: &mut Self| {
+            let n = node.group_size(group) + 1;
+            if node.lifetime_cache.0 != n {
+                node.lifetime_cache = (n, push_rounds(n, node.config.fanout, AUTOMATIC_RESIDUE));
+            }
+            node.lifetime_cache.1
+        };
+        match self.config.lifetime {
+            Lifetime::Rounds(r) => r,
+            Lifetime::Automatic => auto(self),
+            Lifetime::Counter(_) => 4 * auto(self),
+        }
+    }
+
+    /// Packs message frames into packets, in the order given.
+    fn pack(&mut self, frames: &[MessageFrame]) -> Vec<Bytes> {
+        let single = self.config.batching == Batching::Single;
+        let mut packets = Vec::new();
+        let mut writer = self.writer();
+        for frame in frames {
+            if (single && writer.frames() > 0) || !writer.push_message(frame) {
+                if writer.frames() > 0 {
+                    let full = std::mem::replace(&mut writer, self.writer());
+                    packets.push(self.finish(full));
+                }
+                // Payload sizes were checked at multicast time and decode
+                // bounded them by the packet size, so a frame always fits
+                // an empty packet; a peer with a larger limit may still
+                // send one that does not, which is skipped.
+                writer.push_message(frame);
+            }
+        }
+        if writer.frames() > 0 {
+            packets.push(self.finish(writer));
+        }
+        packets
+    }
+
+    fn sort_key(&self, stored: &Stored) -> (u8, u64) {
+        match self.config.order {
+            Order::Fifo => (0, stored.arrival),
+            Order::NewestFirst => (0, u64::MAX - stored.arrival),
+            Order::Priority => (u8::MAX - stored.priority, stored.arrival),
+        }
+    }
+
+    fn frame_of(&self, id: MessageId, stored: &Stored, age: u32) -> MessageFrame {
+        MessageFrame {
+            id,
+            age,
+            hops: stored.send_hops,
+            priority: stored.priority,
+            feedback: matches!(self.config.lifetime, Lifetime::Counter(_)),
+            payload: stored.payload.clone(),
+        }
+    }
+
+    /// Pushes `frames` (all of `group`) to `b` fresh targets now.
+    fn push_now(&mut self, group: GroupId, frames: &[MessageFrame]) {
+        let mut targets = Vec::new();
+        self.targets(group, &mut targets);
+        if targets.is_empty() {
+            return;
+        }
+        let packets = self.pack(frames);
+        self.stats.messages_sent += (frames.len() * targets.len()) as u64;
+        self.send_all(&targets, &packets);
+    }
+
+    /// One periodic push round over every active rumor.
+    fn push_round(&mut self) -> bool {
+        let round = self.round;
+        let mut active: Vec<(GroupId, (u8, u64), MessageFrame, u32)> = Vec::new();
+        self.store.prune_active();
+        for (id, stored) in self.store.active() {
+            let age = stored.age(round);
+            active.push((id.group, self.sort_key(stored), self.frame_of(id, stored, age), age));
+        }
+        if active.is_empty() {
+            return false;
+        }
+        active.sort_by_key(|(group, key, _, _)| (*group, *key));
+        let mut sent = false;
+        let mut start = 0;
+        while start < active.len() {
+            let group = active[start].0;
+            let end = start + active[start..].iter().take_while(|(g, ..)| *g == group).count();
+            let lifetime = self.lifetime(group);
+            let mut frames = Vec::with_capacity(end - start);
+            for (_, _, frame, age) in &active[start..end] {
+                if *age <= lifetime {
+                    frames.push(frame.clone());
+                }
+                if *age >= lifetime {
+                    if let Some(stored) = self.store.get_mut(&frame.id) {
+                        stored.active = false;
+                    }
+                }
+            }
+            if !frames.is_empty() {
+                let before = self.stats.packets_out;
+                self.push_now(group, &frames);
+                sent |= self.stats.packets_out > before;
+            }
+            start = end;
+        }
+        sent
+    }
+
+    /// One pull round: a digest of each subscribed group to `b` members.
+    fn pull_round(&mut self) -> bool {
+        let mut sent = false;
+        for group in self.subscriptions.clone() {
+            let mut targets = Vec::new();
+            self.targets(group, &mut targets);
+            if targets.is_empty() {
+                continue;
+            }
+            let mut entries: Vec<DigestEntry> = self
+                .streams
+                .range((group, NodeId(0))..=(group, NodeId(u64::MAX)))
+                .map(|((_, origin), stream)| DigestEntry {
+                    origin: *origin,
+                    base: stream.window.base(),
+                    bitmap: stream.window.bitmap(),
+                })
+                .collect();
+            if let Some(seq) = self.next_seq.get(&group) {
+                entries.push(DigestEntry { origin: self.id, base: *seq, bitmap: Bytes::new() });
+            }
+            // Start at a random stream so that digests too large for one
+            // packet still cover every stream over a few rounds.
+            let offset = if entries.is_empty() { 0 } else { self.rng.random_range(0..entries.len()) };
+            let mut writer = self.writer();
+            writer.push_digest(group, true, entries[offset..].iter().chain(&entries[..offset]));
+            let packet = self.finish(writer);
+            self.stats.digests_sent += targets.len() as u64;
+            self.send_all(&targets, &[packet]);
+            sent = true;
+        }
+        sent
+    }
+
+    /// A membership-only packet to one member, so that heartbeats flow even
+    /// when there is nothing to gossip.
+    fn keepalive(&mut self) {
+        let mut targets = Vec::new();
+        if let View::Gossiped(members) = &self.view {
+            members.any_targets(1, &mut self.rng, &mut targets);
+        }
+        if targets.is_empty() {
+            return;
+        }
+        let writer = self.writer();
+        let packet = self.finish(writer);
+        self.send_all(&targets, &[packet]);
+    }
+
+    fn retry_join(&mut self, now: Time) {
+        let Some(join) = &mut self.join else { return };
+        let known = match &self.view {
+            View::Gossiped(members) => members.alive_len(),
+            View::Shared(_) => 1,
+        };
+        if known > 0 {
+            self.join = None;
+            return;
+        }
+        if now < join.next_at {
+            return;
+        }
+        join.next_at = now + self.config.join_retry;
+        let seeds = join.seeds.clone();
+        let mut writer = self.writer();
+        writer.push_join();
+        writer.push_member(&self.own_entry(MemberStatus::Alive));
+        let packet = writer.finish();
+        self.send_all(&seeds, &[packet]);
+    }
+
+    fn expire(&mut self, now: Time) {
+        let retention = self.config.retention;
+        let cutoff = Time::from_micros(now.as_micros().saturating_sub(retention.as_micros() as u64));
+        self.store.expire(cutoff);
+        // A stream idle for twice the oldest accepted age can only receive
+        // copies that are too old anyway, so it is safe to forget.
+        let idle = self.config.period * self.max_age.saturating_mul(2);
+        self.streams.retain(|_, stream| now.saturating_duration_since(stream.last_at) <= idle);
+        if let View::Gossiped(members) = &mut self.view {
+            let mut events = Vec::new();
+            members.expire(now, self.config.member_timeout, &mut events);
+            for event in events {
+                self.emit(event);
+            }
+        }
+    }
+
+    fn apply_membership(&mut self, applied: Applied<A>) {
+        if applied.rejected_full {
+            self.stats.drops.members_full += 1;
+        }
+        if let Some(event) = applied.event {
+            self.emit(event);
+        }
+    }
+
+    /// Records an arriving message; returns whether it was new.
+    fn accept(&mut self, now: Time, frame: &MessageFrame) -> bool {
+        let id = frame.id;
+        if id.origin == self.id {
+            self.stats.duplicates += 1;
+            return false;
+        }
+        if !self.is_subscribed(id.group) {
+            self.stats.drops.not_member += 1;
+            return false;
+        }
+        if frame.age > self.max_age {
+            self.stats.drops.too_old += 1;
+            return false;
+        }
+        let key = (id.group, id.origin);
+        if !self.streams.contains_key(&key) && self.streams.len() >= self.config.max_streams {
+            self.stats.drops.streams_full += 1;
+            return false;
+        }
+        let stream = self.streams.entry(key).or_insert_with(|| Stream { window: Window::default(), last_at: now });
+        match stream.window.insert(id.seq, self.config.dedup_window) {
+            Insert::Duplicate => {
+                self.stats.duplicates += 1;
+                false
+            }
+            Insert::New { skipped } => {
+                stream.last_at = now;
+                self.stats.drops.window_skipped += skipped;
+                self.stats.deliveries += 1;
+                self.emit(Event::Delivered(Delivery { id, payload: frame.payload.clone(), hops: frame.hops }));
+                let stored = Stored {
+                    payload: frame.payload.clone(),
+                    priority: frame.priority,
+                    send_hops: frame.hops.saturating_add(1),
+                    age_at: frame.age,
+                    round_at: self.round,
+                    misses: 0,
+                    active: self.config.mode.pushes(),
+                    arrival: 0,
+                };
+                self.buffer(now, id, stored);
+                true
+            }
+        }
+    }
+
+    fn buffer(&mut self, now: Time, id: MessageId, stored: Stored) {
+        let evicted =
+            self.store.insert(now, id, stored, self.config.max_buffer_messages, self.config.max_buffer_bytes);
+        self.stats.drops.buffer_evicted += evicted;
+    }
+
+    /// Answers a pull digest with the buffered messages the asker lacks.
+    fn answer_digest(&mut self, from: &A, digest: &DigestFrame) {
+        let mut held: Vec<&DigestEntry> = digest.entries.iter().collect();
+        held.sort_unstable_by_key(|entry| entry.origin);
+        let group = digest.group;
+        let mut origins: Vec<NodeId> =
+            self.streams.range((group, NodeId(0))..=(group, NodeId(u64::MAX))).map(|((_, o), _)| *o).collect();
+        if self.next_seq.contains_key(&group) {
+            origins.push(self.id);
+        }
+        let round = self.round;
+        let mut candidates: Vec<((u8, u64), MessageFrame)> = Vec::new();
+        'origins: for origin in origins {
+            let entry = held.binary_search_by_key(&origin, |e| e.origin).ok().map(|i| held[i]);
+            let base = match entry {
+                Some(entry) => entry.base,
+                None if digest.complete => 0,
+                None => continue,
+            };
+            for (id, stored) in self.store.stream_after(group, origin, base) {
+                if entry.is_some_and(|e| digest_contains(e.base, &e.bitmap, id.seq)) {
+                    continue;
+                }
+                let age = stored.age(round);
+                if age > self.max_age {
+                    continue;
+                }
+                candidates.push((self.sort_key(stored), self.frame_of(*id, stored, age)));
+                if candidates.len() >= MAX_PULL_CANDIDATES {
+                    break 'origins;
+                }
+            }
+        }
+        if candidates.is_empty() {
+            return;
+        }
+        candidates.sort_by_key(|(key, _)| *key);
+        let mut writer = self.writer();
+        let mut answered = 0u64;
+        for (_, frame) in &candidates {
+            if self.config.batching == Batching::Single && answered > 0 {
+                break;
+            }
+            if writer.push_message(frame) {
+                answered += 1;
+            }
+        }
+        let packet = self.finish(writer);
+        self.stats.pull_answers += answered;
+        self.stats.messages_sent += answered;
+        self.send(from.clone(), packet);
+    }
+
+    fn answer_join(&mut self, from: &A) {
+        let View::Gossiped(members) = &self.view else { return };
+        let mut entries = Vec::new();
+        members.sample(64, &mut self.rng, &mut entries);
+        let mut writer = self.writer();
+        writer.push_member(&self.own_entry(MemberStatus::Alive));
+        for entry in &entries {
+            if !writer.push_member(entry) {
+                break;
+            }
+        }
+        let packet = writer.finish();
+        self.send(from.clone(), packet);
+    }
+
+    fn handle_known(&mut self, ids: &[MessageId]) {
+        let Lifetime::Counter(k) = self.config.lifetime else { return };
+        for id in ids {
+            if let Some(stored) = self.store.get_mut(id) {
+                stored.misses += 1;
+                if stored.misses >= k {
+                    stored.active = false;
+                }
+            }
+        }
+    }
+}
+
+impl<A: Address, R: RngCore> Protocol for Node<A, R> {
+    type Address = A;
+
+    fn handle_packet(&mut self, now: Time, from: A, packet: Bytes) -> Result<(), DecodeError> {
+        self.stats.packets_in += 1;
+        self.stats.bytes_in += packet.len() as u64;
+        if self.left {
+            self.stats.drops.after_leave += 1;
+            return Ok(());
+        }
+        if packet.len() > self.config.max_packet_size {
+            self.stats.decode_errors += 1;
+            return Err(DecodeError::Oversized { len: packet.len(), max: self.config.max_packet_size });
+        }
+        let decoded = match wire::decode::<A>(&packet) {
+            Ok(decoded) => decoded,
+            Err(err) => {
+                self.stats.decode_errors += 1;
+                return Err(err);
+            }
+        };
+        let sender = decoded.header.sender;
+        if sender == self.id {
+            return Ok(());
+        }
+        if let View::Gossiped(members) = &mut self.view {
+            let applied = members.observe(now, sender, &from, decoded.header.heartbeat);
+            self.apply_membership(applied);
+        }
+        let mut fresh: Vec<MessageFrame> = Vec::new();
+        let mut known: Vec<MessageId> = Vec::new();
+        for frame in decoded.frames {
+            match frame {
+                Frame::Message(message) => {
+                    if self.accept(now, &message) {
+                        fresh.push(message);
+                    } else if message.feedback {
+                        known.push(message.id);
+                    }
+                }
+                Frame::Digest(digest) => self.answer_digest(&from, &digest),
+                Frame::Known(ids) => self.handle_known(&ids),
+                Frame::Member(entry) => {
+                    if let View::Gossiped(members) = &mut self.view {
+                        let applied = members.apply(now, entry, sender, &from);
+                        self.apply_membership(applied);
+                    }
+                }
+                Frame::Join => self.answer_join(&from),
+            }
+        }
+        if !known.is_empty() {
+            let mut writer = self.writer();
+            writer.push_known(&known);
+            let packet = writer.finish();
+            self.send(from, packet);
+        }
+        if self.config.eager_push && self.config.mode.pushes() && !fresh.is_empty() {
+            fresh.sort_by_key(|frame| frame.id.group);
+            let mut start = 0;
+            while start < fresh.len() {
+                let group = fresh[start].id.group;
+                let end = start + fresh[start..].iter().take_while(|f| f.id.group == group).count();
+                let lifetime = self.lifetime(group);
+                let frames: Vec<MessageFrame> = fresh[start..end]
+                    .iter()
+                    .filter(|f| f.age < lifetime)
+                    .map(|f| MessageFrame { hops: f.hops.saturating_add(1), ..f.clone() })
+                    .collect();
+                if !frames.is_empty() {
+                    self.push_now(group, &frames);
+                }
+                start = end;
+            }
+        }
+        Ok(())
+    }
+
+    fn handle_timeout(&mut self, now: Time) {
+        if self.left {
+            return;
+        }
+        self.retry_join(now);
+        if now < self.next_round {
+            return;
+        }
+        let period = self.config.period;
+        self.next_round = if now >= self.next_round + period { now + period } else { self.next_round + period };
+        self.round += 1;
+        self.heartbeat += 1;
+        self.expire(now);
+        let mut sent = false;
+        if self.config.mode.pushes() {
+            sent |= self.push_round();
+        }
+        if self.config.mode.pulls() {
+            sent |= self.pull_round();
+        }
+        if !sent {
+            self.keepalive();
+        }
+    }
+
+    fn multicast(&mut self, now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError> {
+        self.multicast_with_priority(now, group, payload, 0)
+    }
+
+    fn subscribe(&mut self, _now: Time, group: GroupId) -> Result<(), SubscribeError> {
+        if let Err(pos) = self.subscriptions.binary_search(&group) {
+            if self.subscriptions.len() >= self.config.max_groups {
+                return Err(SubscribeError::TooManyGroups { max: self.config.max_groups });
+            }
+            self.subscriptions.insert(pos, group);
+            // A new heartbeat marks the changed entry as newer.
+            self.heartbeat += 1;
+        }
+        Ok(())
+    }
+
+    fn unsubscribe(&mut self, _now: Time, group: GroupId) {
+        if let Ok(pos) = self.subscriptions.binary_search(&group) {
+            self.subscriptions.remove(pos);
+            self.heartbeat += 1;
+            self.streams.retain(|(g, _), _| *g != group);
+        }
+    }
+
+    fn join(&mut self, now: Time, seeds: &[A]) {
+        if self.left || seeds.is_empty() {
+            return;
+        }
+        self.join = Some(Join { seeds: seeds.to_vec(), next_at: now });
+        self.retry_join(now);
+    }
+
+    fn leave(&mut self, _now: Time) {
+        if self.left {
+            return;
+        }
+        self.heartbeat += 1;
+        let mut targets = Vec::new();
+        if let View::Gossiped(members) = &self.view {
+            members.any_targets(2 * self.config.fanout as usize, &mut self.rng, &mut targets);
+        }
+        let mut writer = self.writer();
+        writer.push_member(&self.own_entry(MemberStatus::Left));
+        let packet = writer.finish();
+        self.send_all(&targets, &[packet]);
+        self.left = true;
+        self.join = None;
+    }
+
+    fn handle_unreachable(&mut self, now: Time, addr: &A) {
+        if let View::Gossiped(members) = &mut self.view {
+            let mut events = Vec::new();
+            members.unreachable(now, addr, &mut events);
+            for event in events {
+                self.emit(event);
+            }
+        }
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit<A>> {
+        self.transmits.pop_front()
+    }
+
+    fn poll_event(&mut self) -> Option<Event<A>> {
+        self.events.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Time> {
+        if self.left {
+            return None;
+        }
+        let join = self.join.as_ref().map(|join| join.next_at);
+        Some(join.map_or(self.next_round, |at| at.min(self.next_round)))
+    }
+
+    fn stats(&self) -> &Stats {
+        &self.stats
+    }
+}
+
+impl<A: Address, R: RngCore> Node<A, R> {
+    /// Multicasts with a priority: with [`Order::Priority`], higher goes
+    /// first when not everything fits in a packet. [`Protocol::multicast`]
+    /// uses priority 0.
+    pub fn multicast_with_priority(
+        &mut self,
+        now: Time,
+        group: GroupId,
+        payload: Bytes,
+        priority: u8,
+    ) -> Result<MessageId, MulticastError> {
+        if self.left {
+            return Err(MulticastError::Left);
+        }
+        let max = self.config.max_payload();
+        if payload.len() > max {
+            return Err(MulticastError::PayloadTooLarge { size: payload.len(), max });
+        }
+        let seq = self.next_seq.entry(group).or_insert(0);
+        *seq += 1;
+        let id = MessageId { group, origin: self.id, seq: *seq };
+        self.stats.multicasts += 1;
+        let member = self.is_subscribed(group);
+        if member {
+            self.stats.deliveries += 1;
+            self.emit(Event::Delivered(Delivery { id, payload: payload.clone(), hops: 0 }));
+        }
+        let stored = Stored {
+            payload,
+            priority,
+            send_hops: 0,
+            age_at: 0,
+            round_at: self.round,
+            misses: 0,
+            active: self.config.mode.pushes(),
+            arrival: 0,
+        };
+        let first = self.frame_of(id, &stored, 0);
+        self.buffer(now, id, stored);
+        // A pull-only group can pull a message from a member only; a
+        // sender outside the group hands it to `b` members once.
+        let inject = match self.config.mode {
+            Mode::Pull => !member,
+            Mode::Push | Mode::PushPull => self.config.eager_push,
+        };
+        if inject {
+            self.push_now(group, &[first]);
+        }
+        Ok(id)
+    }
+
+}

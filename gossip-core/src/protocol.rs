@@ -1,0 +1,67 @@
+//! The sans-IO surface every protocol in the workspace implements.
+
+use bytes::Bytes;
+
+use crate::error::{DecodeError, MulticastError, SubscribeError};
+use crate::event::{Event, Transmit};
+use crate::ids::{GroupId, MessageId};
+use crate::stats::Stats;
+use crate::time::Time;
+
+/// A multicast protocol as a pure state machine.
+///
+/// The driver (a runtime, an in-memory network, a simulator) feeds it
+/// packets, timeouts and user calls, each with the current [`Time`], then
+/// drains transmits and events and asks when to call
+/// [`handle_timeout`](Protocol::handle_timeout) next. Nothing here blocks,
+/// sleeps, reads a clock or does I/O, so the same value runs under tokio and
+/// in virtual time.
+///
+/// After every call, the driver should drain [`poll_transmit`](Protocol::poll_transmit)
+/// and [`poll_event`](Protocol::poll_event) until they return `None`, then
+/// re-read [`poll_timeout`](Protocol::poll_timeout).
+pub trait Protocol {
+    /// The transport address type.
+    type Address;
+
+    /// Handles a packet that arrived from `from`. A malformed packet is
+    /// dropped whole, counted, and reported as an error; it never panics.
+    fn handle_packet(&mut self, now: Time, from: Self::Address, packet: Bytes) -> Result<(), DecodeError>;
+
+    /// Runs whatever is due at `now` (gossip rounds, expiry, retries).
+    /// Calling it early is harmless.
+    fn handle_timeout(&mut self, now: Time);
+
+    /// Sends `payload` to the members of `group`. The sender need not be a
+    /// member; if it is, it does not deliver its own message.
+    fn multicast(&mut self, now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError>;
+
+    /// Joins `group`: this node delivers its messages from now on and
+    /// becomes a gossip target for it.
+    fn subscribe(&mut self, now: Time, group: GroupId) -> Result<(), SubscribeError>;
+
+    /// Leaves `group`.
+    fn unsubscribe(&mut self, now: Time, group: GroupId);
+
+    /// Contacts `seeds` to learn the membership.
+    fn join(&mut self, now: Time, seeds: &[Self::Address]);
+
+    /// Announces that this node leaves; it sends nothing after the announcement.
+    fn leave(&mut self, now: Time);
+
+    /// Tells the protocol the transport found `addr` unreachable.
+    fn handle_unreachable(&mut self, _now: Time, _addr: &Self::Address) {}
+
+    /// The next packet to send, if any.
+    fn poll_transmit(&mut self) -> Option<Transmit<Self::Address>>;
+
+    /// The next event, if any.
+    fn poll_event(&mut self) -> Option<Event<Self::Address>>;
+
+    /// When [`handle_timeout`](Protocol::handle_timeout) should next run, or
+    /// `None` if nothing is scheduled.
+    fn poll_timeout(&self) -> Option<Time>;
+
+    /// Counters since start.
+    fn stats(&self) -> &Stats;
+}

@@ -1,0 +1,187 @@
+//! The message buffer: what a node keeps to push for a while and to answer
+//! pulls with, capped by count, bytes and retention time.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
+
+use bytes::Bytes;
+
+use crate::ids::{GroupId, MessageId, NodeId};
+use crate::time::Time;
+
+/// One buffered message.
+#[derive(Clone, Debug)]
+pub(crate) struct Stored {
+    pub(crate) payload: Bytes,
+    pub(crate) priority: u8,
+    /// Hop count to put on copies this node sends.
+    pub(crate) send_hops: u32,
+    /// Age carried by the copy that arrived (0 for one's own).
+    pub(crate) age_at: u32,
+    /// The node's round counter when it arrived.
+    pub(crate) round_at: u64,
+    /// Pushes that reached a member that already had it (Demers' counter).
+    pub(crate) misses: u32,
+    /// Still being pushed.
+    pub(crate) active: bool,
+    /// Arrival order, for FIFO and newest-first ordering.
+    pub(crate) arrival: u64,
+}
+
+impl Stored {
+    /// The message's age at round `round`: rounds since it was multicast.
+    pub(crate) fn age(&self, round: u64) -> u32 {
+        let elapsed = round.saturating_sub(self.round_at);
+        u32::try_from(u64::from(self.age_at).saturating_add(elapsed)).unwrap_or(u32::MAX)
+    }
+}
+
+/// Buffered messages, ordered by id so that one stream's messages are
+/// adjacent, with an arrival queue for expiry and eviction.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    messages: BTreeMap<MessageId, Stored>,
+    arrivals: VecDeque<(Time, MessageId)>,
+    active: Vec<MessageId>,
+    bytes: usize,
+    next_arrival: u64,
+}
+
+impl Store {
+    /// Buffers a message and marks it active. Returns how many older
+    /// messages were evicted to stay within `max_messages` and `max_bytes`.
+    pub(crate) fn insert(
+        &mut self,
+        now: Time,
+        id: MessageId,
+        mut stored: Stored,
+        max_messages: usize,
+        max_bytes: usize,
+    ) -> u64 {
+        let mut evicted = 0;
+        while !self.arrivals.is_empty()
+            && (self.messages.len() >= max_messages || self.bytes + stored.payload.len() > max_bytes)
+        {
+            if self.pop_oldest() {
+                evicted += 1;
+            }
+        }
+        stored.arrival = self.next_arrival;
+        self.next_arrival += 1;
+        self.bytes += stored.payload.len();
+        if stored.active {
+            self.active.push(id);
+        }
+        self.arrivals.push_back((now, id));
+        if let Some(old) = self.messages.insert(id, stored) {
+            self.bytes -= old.payload.len();
+        }
+        evicted
+    }
+
+    fn pop_oldest(&mut self) -> bool {
+        match self.arrivals.pop_front() {
+            Some((_, id)) => match self.messages.remove(&id) {
+                Some(old) => {
+                    self.bytes -= old.payload.len();
+                    true
+                }
+                None => false,
+            },
+            None => false,
+        }
+    }
+
+    /// Drops messages that arrived before `cutoff`.
+    pub(crate) fn expire(&mut self, cutoff: Time) {
+        while self.arrivals.front().is_some_and(|(at, _)| *at < cutoff) {
+            self.pop_oldest();
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self, id: &MessageId) -> Option<&mut Stored> {
+        self.messages.get_mut(id)
+    }
+
+    /// Forgets active ids that were evicted or deactivated.
+    pub(crate) fn prune_active(&mut self) {
+        let messages = &self.messages;
+        self.active.retain(|id| messages.get(id).is_some_and(|m| m.active));
+    }
+
+    /// Active messages in arrival order (call [`Store::prune_active`] first
+    /// to skip deactivated ones).
+    pub(crate) fn active(&self) -> impl Iterator<Item = (MessageId, &Stored)> {
+        self.active.iter().filter_map(|id| self.messages.get(id).filter(|m| m.active).map(|m| (*id, m)))
+    }
+
+    /// The messages of `(group, origin)` with sequence numbers above `after`.
+    pub(crate) fn stream_after(
+        &self,
+        group: GroupId,
+        origin: NodeId,
+        after: u64,
+    ) -> impl Iterator<Item = (&MessageId, &Stored)> {
+        let from = MessageId { group, origin, seq: after };
+        let to = MessageId { group, origin, seq: u64::MAX };
+        self.messages.range((Bound::Excluded(from), Bound::Included(to)))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(len: usize) -> Stored {
+        Stored {
+            payload: Bytes::from(vec![0; len]),
+            priority: 0,
+            send_hops: 0,
+            age_at: 0,
+            round_at: 0,
+            misses: 0,
+            active: true,
+            arrival: 0,
+        }
+    }
+
+    fn id(seq: u64) -> MessageId {
+        MessageId { group: GroupId(1), origin: NodeId(2), seq }
+    }
+
+    #[test]
+    fn caps_evict_oldest_first() {
+        let mut store = Store::default();
+        for seq in 1..=10 {
+            store.insert(Time::from_millis(seq), id(seq), stored(100), 4, 1_000);
+        }
+        assert_eq!(store.len(), 4);
+        assert_eq!(store.stream_after(GroupId(1), NodeId(2), 0).next().unwrap().0.seq, 7);
+        assert_eq!(store.insert(Time::from_millis(11), id(11), stored(900), 4, 1_000), 4);
+        assert_eq!((store.len(), store.bytes()), (1, 900));
+    }
+
+    #[test]
+    fn expiry_and_ranges() {
+        let mut store = Store::default();
+        for seq in 1..=5 {
+            store.insert(Time::from_millis(seq), id(seq), stored(1), 100, 100);
+        }
+        store.expire(Time::from_millis(3));
+        let seqs: Vec<u64> = store.stream_after(GroupId(1), NodeId(2), 0).map(|(id, _)| id.seq).collect();
+        assert_eq!(seqs, vec![3, 4, 5]);
+        let after: Vec<u64> = store.stream_after(GroupId(1), NodeId(2), 3).map(|(id, _)| id.seq).collect();
+        assert_eq!(after, vec![4, 5]);
+        assert_eq!(store.stream_after(GroupId(2), NodeId(2), 0).count(), 0);
+        store.prune_active();
+        assert_eq!(store.active().count(), 3);
+    }
+}
