@@ -29,7 +29,11 @@ pub struct SharedMembers<A> {
 impl<A: Address> SharedMembers<A> {
     /// An empty list.
     pub fn new() -> Self {
-        SharedMembers { ids: Vec::new(), addrs: Vec::new(), groups: HashMap::new() }
+        SharedMembers {
+            ids: Vec::new(),
+            addrs: Vec::new(),
+            groups: HashMap::new(),
+        }
     }
 
     /// Adds a member belonging to `groups`; returns its index.
@@ -131,11 +135,17 @@ pub(crate) struct Applied<A> {
 
 impl<A> Applied<A> {
     fn none() -> Self {
-        Applied { event: None, rejected_full: false }
+        Applied {
+            event: None,
+            rejected_full: false,
+        }
     }
 
     fn event(event: Event<A>) -> Self {
-        Applied { event: Some(event), rejected_full: false }
+        Applied {
+            event: Some(event),
+            rejected_full: false,
+        }
     }
 }
 
@@ -192,7 +202,13 @@ impl<A: Address> Members<A> {
     }
 
     /// A packet arrived directly from `id` at `addr`.
-    pub(crate) fn observe(&mut self, now: Time, id: NodeId, addr: &A, heartbeat: u64) -> Applied<A> {
+    pub(crate) fn observe(
+        &mut self,
+        now: Time,
+        id: NodeId,
+        addr: &A,
+        heartbeat: u64,
+    ) -> Applied<A> {
         if id == self.me {
             return Applied::none();
         }
@@ -216,7 +232,10 @@ impl<A: Address> Members<A> {
                         let groups = member.groups.clone();
                         self.index(id, &groups);
                         self.announce(id);
-                        Applied::event(Event::MemberUp { id, addr: addr.clone() })
+                        Applied::event(Event::MemberUp {
+                            id,
+                            addr: addr.clone(),
+                        })
                     }
                 }
             }
@@ -224,14 +243,30 @@ impl<A: Address> Members<A> {
         }
     }
 
-    fn add(&mut self, now: Time, id: NodeId, addr: A, heartbeat: u64, groups: Vec<GroupId>) -> Applied<A> {
+    fn add(
+        &mut self,
+        now: Time,
+        id: NodeId,
+        addr: A,
+        heartbeat: u64,
+        groups: Vec<GroupId>,
+    ) -> Applied<A> {
         if self.members.len() >= self.max_members {
-            return Applied { event: None, rejected_full: true };
+            return Applied {
+                event: None,
+                rejected_full: true,
+            };
         }
         self.index(id, &groups);
         self.members.insert(
             id,
-            Member { addr: addr.clone(), heartbeat, progress_at: now, down: None, groups },
+            Member {
+                addr: addr.clone(),
+                heartbeat,
+                progress_at: now,
+                down: None,
+                groups,
+            },
         );
         self.announce(id);
         Applied::event(Event::MemberUp { id, addr })
@@ -285,7 +320,10 @@ impl<A: Address> Members<A> {
                 }
                 self.announce(id);
                 match down {
-                    None => Applied::event(Event::MemberDown { id, reason: DownReason::Left }),
+                    None => Applied::event(Event::MemberDown {
+                        id,
+                        reason: DownReason::Left,
+                    }),
                     Some(_) => Applied::none(),
                 }
             }
@@ -317,8 +355,12 @@ impl<A: Address> Members<A> {
         let mut forget = Vec::new();
         for (id, member) in &self.members {
             match member.down {
-                None if now.saturating_duration_since(member.progress_at) > timeout => newly_down.push(*id),
-                Some((_, since)) if now.saturating_duration_since(since) > timeout * 3 => forget.push(*id),
+                None if now.saturating_duration_since(member.progress_at) > timeout => {
+                    newly_down.push(*id)
+                }
+                Some((_, since)) if now.saturating_duration_since(since) > timeout * 3 => {
+                    forget.push(*id)
+                }
                 _ => {}
             }
         }
@@ -331,7 +373,9 @@ impl<A: Address> Members<A> {
     }
 
     fn mark_down(&mut self, now: Time, id: NodeId, reason: DownReason, events: &mut Vec<Event<A>>) {
-        let Some(member) = self.members.get_mut(&id) else { return };
+        let Some(member) = self.members.get_mut(&id) else {
+            return;
+        };
         if member.down.is_some() {
             return;
         }
@@ -343,8 +387,12 @@ impl<A: Address> Members<A> {
 
     /// The transport could not reach `addr`.
     pub(crate) fn unreachable(&mut self, now: Time, addr: &A, events: &mut Vec<Event<A>>) {
-        let ids: Vec<NodeId> =
-            self.members.iter().filter(|(_, m)| m.addr == *addr && m.down.is_none()).map(|(id, _)| *id).collect();
+        let ids: Vec<NodeId> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.addr == *addr && m.down.is_none())
+            .map(|(id, _)| *id)
+            .collect();
         for id in ids {
             self.mark_down(now, id, DownReason::Unreachable, events);
         }
@@ -352,7 +400,12 @@ impl<A: Address> Members<A> {
 
     /// Entries to piggy-back: recently changed members first (each sent a
     /// bounded number of times), then random alive ones to refresh heartbeats.
-    pub(crate) fn entries(&mut self, max: usize, rng: &mut impl RngCore, out: &mut Vec<MemberFrame<A>>) {
+    pub(crate) fn entries(
+        &mut self,
+        max: usize,
+        rng: &mut impl RngCore,
+        out: &mut Vec<MemberFrame<A>>,
+    ) {
         let mut taken = 0;
         let mut i = 0;
         while taken < max && i < self.updates.len() {
@@ -420,16 +473,32 @@ impl<A: Address> Members<A> {
         rng: &mut impl RngCore,
         out: &mut Vec<A>,
     ) {
-        let Some(set) = self.groups.get(&group) else { return };
+        let Some(set) = self.groups.get(&group) else {
+            return;
+        };
         let addr = |id: &NodeId| self.members.get(id).map(|m| m.addr.clone());
-        draw(set.items.len(), count, how, rng, |i| addr(&set.items[i]), out);
+        draw(
+            set.items.len(),
+            count,
+            how,
+            rng,
+            |i| addr(&set.items[i]),
+            out,
+        );
     }
 
     /// Draws `count` targets from all alive members.
     pub(crate) fn any_targets(&self, count: usize, rng: &mut impl RngCore, out: &mut Vec<A>) {
         let items = &self.alive.items;
         let addr = |i: usize| self.members.get(&items[i]).map(|m| m.addr.clone());
-        draw(items.len(), count, Targets::WithoutReplacement, rng, addr, out);
+        draw(
+            items.len(),
+            count,
+            Targets::WithoutReplacement,
+            rng,
+            addr,
+            out,
+        );
     }
 }
 
@@ -518,14 +587,30 @@ mod tests {
         let mut m = Members::<u32>::new(NodeId(0), 10, 8);
         let t = Time::ZERO;
         let up = m.apply(t, entry(1, 5, MemberStatus::Alive, &[7]), NodeId(9), &9);
-        assert_eq!(up.event, Some(Event::MemberUp { id: NodeId(1), addr: 1 }));
+        assert_eq!(
+            up.event,
+            Some(Event::MemberUp {
+                id: NodeId(1),
+                addr: 1
+            })
+        );
         assert_eq!(m.group_len(GroupId(7)), 1);
         // A stale entry changes nothing; a newer one moves the groups.
-        assert!(m.apply(t, entry(1, 4, MemberStatus::Alive, &[8]), NodeId(9), &9).event.is_none());
+        assert!(
+            m.apply(t, entry(1, 4, MemberStatus::Alive, &[8]), NodeId(9), &9)
+                .event
+                .is_none()
+        );
         m.apply(t, entry(1, 6, MemberStatus::Alive, &[8]), NodeId(9), &9);
         assert_eq!((m.group_len(GroupId(7)), m.group_len(GroupId(8))), (0, 1));
         let down = m.apply(t, entry(1, 7, MemberStatus::Left, &[8]), NodeId(9), &9);
-        assert_eq!(down.event, Some(Event::MemberDown { id: NodeId(1), reason: DownReason::Left }));
+        assert_eq!(
+            down.event,
+            Some(Event::MemberDown {
+                id: NodeId(1),
+                reason: DownReason::Left
+            })
+        );
         assert_eq!((m.alive_len(), m.group_len(GroupId(8))), (0, 0));
     }
 
@@ -537,9 +622,21 @@ mod tests {
         m.expire(Time::from_millis(500), Duration::from_secs(1), &mut events);
         assert!(events.is_empty());
         m.expire(Time::from_millis(1500), Duration::from_secs(1), &mut events);
-        assert_eq!(events, vec![Event::MemberDown { id: NodeId(1), reason: DownReason::Timeout }]);
+        assert_eq!(
+            events,
+            vec![Event::MemberDown {
+                id: NodeId(1),
+                reason: DownReason::Timeout
+            }]
+        );
         let back = m.observe(Time::from_millis(1600), NodeId(1), &1, 9);
-        assert_eq!(back.event, Some(Event::MemberUp { id: NodeId(1), addr: 1 }));
+        assert_eq!(
+            back.event,
+            Some(Event::MemberUp {
+                id: NodeId(1),
+                addr: 1
+            })
+        );
     }
 
     #[test]
@@ -564,7 +661,14 @@ mod tests {
         assert_eq!(out.len(), 100);
         out.clear();
         // Index 0 is "self": never drawn.
-        draw(2, 10, Targets::WithReplacement, &mut rng, |i| (i != 0).then_some(i), &mut out);
+        draw(
+            2,
+            10,
+            Targets::WithReplacement,
+            &mut rng,
+            |i| (i != 0).then_some(i),
+            &mut out,
+        );
         assert!(out.iter().all(|i| *i == 1) && out.len() == 10);
     }
 }
