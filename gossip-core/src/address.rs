@@ -45,10 +45,7 @@ impl Address for SocketAddr {
         match bytes.len() {
             6 => {
                 let ip = Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]);
-                Ok(SocketAddr::new(
-                    ip.into(),
-                    u16::from_be_bytes([bytes[4], bytes[5]]),
-                ))
+                Ok(SocketAddr::new(ip.into(), u16::from_be_bytes([bytes[4], bytes[5]])))
             }
             18 => {
                 let mut octets = [0u8; 16];

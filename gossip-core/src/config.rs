@@ -221,75 +221,39 @@ impl Config {
 
     /// A builder starting from the defaults ([`Config::lan`]).
     pub fn builder() -> ConfigBuilder {
-        ConfigBuilder {
-            config: Config::lan(),
-        }
+        ConfigBuilder { config: Config::lan() }
     }
 
     /// A builder starting from this config.
     pub fn to_builder(&self) -> ConfigBuilder {
-        ConfigBuilder {
-            config: self.clone(),
-        }
+        ConfigBuilder { config: self.clone() }
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
         fn check(ok: bool, field: &'static str, reason: &'static str) -> Result<(), ConfigError> {
-            if ok {
-                Ok(())
-            } else {
-                Err(ConfigError { field, reason })
-            }
+            if ok { Ok(()) } else { Err(ConfigError { field, reason }) }
         }
-        check(
-            (1..=64).contains(&self.fanout),
-            "fanout",
-            "must be in 1..=64",
-        )?;
+        check((1..=64).contains(&self.fanout), "fanout", "must be in 1..=64")?;
         check(
             self.period >= Duration::from_millis(1) && self.period <= Duration::from_secs(3600),
             "period",
             "must be between 1 ms and 1 h",
         )?;
         if let Lifetime::Rounds(r) = self.lifetime {
-            check(
-                (1..=10_000).contains(&r),
-                "lifetime",
-                "rounds must be in 1..=10000",
-            )?;
+            check((1..=10_000).contains(&r), "lifetime", "rounds must be in 1..=10000")?;
         }
         if let Lifetime::Counter(k) = self.lifetime {
-            check(
-                (1..=1_000).contains(&k),
-                "lifetime",
-                "counter k must be in 1..=1000",
-            )?;
+            check((1..=1_000).contains(&k), "lifetime", "counter k must be in 1..=1000")?;
         }
         check(
             (MIN_PACKET_SIZE..=MAX_PACKET_SIZE).contains(&self.max_packet_size),
             "max_packet_size",
             "must be in 512..=65000",
         )?;
-        check(
-            self.retention >= self.period,
-            "retention",
-            "must be at least one period",
-        )?;
-        check(
-            self.max_buffer_bytes >= self.max_packet_size,
-            "max_buffer_bytes",
-            "must be at least max_packet_size",
-        )?;
-        check(
-            self.max_buffer_messages >= 1,
-            "max_buffer_messages",
-            "must be at least 1",
-        )?;
-        check(
-            self.max_transmits >= 1,
-            "max_transmits",
-            "must be at least 1",
-        )?;
+        check(self.retention >= self.period, "retention", "must be at least one period")?;
+        check(self.max_buffer_bytes >= self.max_packet_size, "max_buffer_bytes", "must be at least max_packet_size")?;
+        check(self.max_buffer_messages >= 1, "max_buffer_messages", "must be at least 1")?;
+        check(self.max_transmits >= 1, "max_transmits", "must be at least 1")?;
         check(self.max_events >= 1, "max_events", "must be at least 1")?;
         check(self.max_streams >= 1, "max_streams", "must be at least 1")?;
         check(
@@ -297,27 +261,11 @@ impl Config {
             "dedup_window",
             "must be a multiple of 64 in 64..=8192",
         )?;
-        check(
-            (1..=256).contains(&self.max_groups),
-            "max_groups",
-            "must be in 1..=256",
-        )?;
+        check((1..=256).contains(&self.max_groups), "max_groups", "must be in 1..=256")?;
         check(self.max_members >= 1, "max_members", "must be at least 1")?;
-        check(
-            self.member_timeout >= self.period * 2,
-            "member_timeout",
-            "must be at least two periods",
-        )?;
-        check(
-            self.member_entries <= 64,
-            "member_entries",
-            "must be at most 64",
-        )?;
-        check(
-            self.join_retry >= Duration::from_millis(1),
-            "join_retry",
-            "must be at least 1 ms",
-        )?;
+        check(self.member_timeout >= self.period * 2, "member_timeout", "must be at least two periods")?;
+        check(self.member_entries <= 64, "member_entries", "must be at most 64")?;
+        check(self.join_retry >= Duration::from_millis(1), "join_retry", "must be at least 1 ms")?;
         Ok(())
     }
 

@@ -78,10 +78,7 @@ mod window;
 pub mod wire;
 
 pub use address::{Address, MAX_ADDRESS_LEN};
-pub use config::{
-    Batching, Config, ConfigBuilder, Lifetime, MAX_PACKET_SIZE, MIN_PACKET_SIZE, Mode, Order,
-    Targets,
-};
+pub use config::{Batching, Config, ConfigBuilder, Lifetime, MAX_PACKET_SIZE, MIN_PACKET_SIZE, Mode, Order, Targets};
 pub use error::{ConfigError, DecodeError, Error, MulticastError, SubscribeError};
 pub use event::{Delivery, DownReason, Event, Transmit};
 pub use ids::{GroupId, MessageId, NodeId};

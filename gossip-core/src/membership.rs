@@ -29,11 +29,7 @@ pub struct SharedMembers<A> {
 impl<A: Address> SharedMembers<A> {
     /// An empty list.
     pub fn new() -> Self {
-        SharedMembers {
-            ids: Vec::new(),
-            addrs: Vec::new(),
-            groups: HashMap::new(),
-        }
+        SharedMembers { ids: Vec::new(), addrs: Vec::new(), groups: HashMap::new() }
     }
 
     /// Adds a member belonging to `groups`; returns its index.
@@ -135,17 +131,11 @@ pub(crate) struct Applied<A> {
 
 impl<A> Applied<A> {
     fn none() -> Self {
-        Applied {
-            event: None,
-            rejected_full: false,
-        }
+        Applied { event: None, rejected_full: false }
     }
 
     fn event(event: Event<A>) -> Self {
-        Applied {
-            event: Some(event),
-            rejected_full: false,
-        }
+        Applied { event: Some(event), rejected_full: false }
     }
 }
 
@@ -202,13 +192,7 @@ impl<A: Address> Members<A> {
     }
 
     /// A packet arrived directly from `id` at `addr`.
-    pub(crate) fn observe(
-        &mut self,
-        now: Time,
-        id: NodeId,
-        addr: &A,
-        heartbeat: u64,
-    ) -> Applied<A> {
+    pub(crate) fn observe(&mut self, now: Time, id: NodeId, addr: &A, heartbeat: u64) -> Applied<A> {
         if id == self.me {
             return Applied::none();
         }
@@ -232,10 +216,7 @@ impl<A: Address> Members<A> {
                         let groups = member.groups.clone();
                         self.index(id, &groups);
                         self.announce(id);
-                        Applied::event(Event::MemberUp {
-                            id,
-                            addr: addr.clone(),
-                        })
+                        Applied::event(Event::MemberUp { id, addr: addr.clone() })
                     }
                 }
             }
@@ -243,44 +224,19 @@ impl<A: Address> Members<A> {
         }
     }
 
-    fn add(
-        &mut self,
-        now: Time,
-        id: NodeId,
-        addr: A,
-        heartbeat: u64,
-        groups: Vec<GroupId>,
-    ) -> Applied<A> {
+    fn add(&mut self, now: Time, id: NodeId, addr: A, heartbeat: u64, groups: Vec<GroupId>) -> Applied<A> {
         if self.members.len() >= self.max_members {
-            return Applied {
-                event: None,
-                rejected_full: true,
-            };
+            return Applied { event: None, rejected_full: true };
         }
         self.index(id, &groups);
-        self.members.insert(
-            id,
-            Member {
-                addr: addr.clone(),
-                heartbeat,
-                progress_at: now,
-                down: None,
-                groups,
-            },
-        );
+        self.members.insert(id, Member { addr: addr.clone(), heartbeat, progress_at: now, down: None, groups });
         self.announce(id);
         Applied::event(Event::MemberUp { id, addr })
     }
 
     /// Applies a gossiped entry; `source` is the packet's source address and
     /// `sender` its sender, used when the entry describes the sender itself.
-    pub(crate) fn apply(
-        &mut self,
-        now: Time,
-        entry: MemberFrame<A>,
-        sender: NodeId,
-        source: &A,
-    ) -> Applied<A> {
+    pub(crate) fn apply(&mut self, now: Time, entry: MemberFrame<A>, sender: NodeId, source: &A) -> Applied<A> {
         if entry.id == self.me {
             return Applied::none();
         }
@@ -320,10 +276,7 @@ impl<A: Address> Members<A> {
                 }
                 self.announce(id);
                 match down {
-                    None => Applied::event(Event::MemberDown {
-                        id,
-                        reason: DownReason::Left,
-                    }),
+                    None => Applied::event(Event::MemberDown { id, reason: DownReason::Left }),
                     Some(_) => Applied::none(),
                 }
             }
@@ -355,12 +308,8 @@ impl<A: Address> Members<A> {
         let mut forget = Vec::new();
         for (id, member) in &self.members {
             match member.down {
-                None if now.saturating_duration_since(member.progress_at) > timeout => {
-                    newly_down.push(*id)
-                }
-                Some((_, since)) if now.saturating_duration_since(since) > timeout * 3 => {
-                    forget.push(*id)
-                }
+                None if now.saturating_duration_since(member.progress_at) > timeout => newly_down.push(*id),
+                Some((_, since)) if now.saturating_duration_since(since) > timeout * 3 => forget.push(*id),
                 _ => {}
             }
         }
@@ -387,12 +336,8 @@ impl<A: Address> Members<A> {
 
     /// The transport could not reach `addr`.
     pub(crate) fn unreachable(&mut self, now: Time, addr: &A, events: &mut Vec<Event<A>>) {
-        let ids: Vec<NodeId> = self
-            .members
-            .iter()
-            .filter(|(_, m)| m.addr == *addr && m.down.is_none())
-            .map(|(id, _)| *id)
-            .collect();
+        let ids: Vec<NodeId> =
+            self.members.iter().filter(|(_, m)| m.addr == *addr && m.down.is_none()).map(|(id, _)| *id).collect();
         for id in ids {
             self.mark_down(now, id, DownReason::Unreachable, events);
         }
@@ -400,12 +345,7 @@ impl<A: Address> Members<A> {
 
     /// Entries to piggy-back: recently changed members first (each sent a
     /// bounded number of times), then random alive ones to refresh heartbeats.
-    pub(crate) fn entries(
-        &mut self,
-        max: usize,
-        rng: &mut impl RngCore,
-        out: &mut Vec<MemberFrame<A>>,
-    ) {
+    pub(crate) fn entries(&mut self, max: usize, rng: &mut impl RngCore, out: &mut Vec<MemberFrame<A>>) {
         let mut taken = 0;
         let mut i = 0;
         while taken < max && i < self.updates.len() {
@@ -465,40 +405,19 @@ impl<A: Address> Members<A> {
     }
 
     /// Draws `count` targets from `group`'s alive members.
-    pub(crate) fn targets(
-        &self,
-        group: GroupId,
-        count: usize,
-        how: Targets,
-        rng: &mut impl RngCore,
-        out: &mut Vec<A>,
-    ) {
+    pub(crate) fn targets(&self, group: GroupId, count: usize, how: Targets, rng: &mut impl RngCore, out: &mut Vec<A>) {
         let Some(set) = self.groups.get(&group) else {
             return;
         };
         let addr = |id: &NodeId| self.members.get(id).map(|m| m.addr.clone());
-        draw(
-            set.items.len(),
-            count,
-            how,
-            rng,
-            |i| addr(&set.items[i]),
-            out,
-        );
+        draw(set.items.len(), count, how, rng, |i| addr(&set.items[i]), out);
     }
 
     /// Draws `count` targets from all alive members.
     pub(crate) fn any_targets(&self, count: usize, rng: &mut impl RngCore, out: &mut Vec<A>) {
         let items = &self.alive.items;
         let addr = |i: usize| self.members.get(&items[i]).map(|m| m.addr.clone());
-        draw(
-            items.len(),
-            count,
-            Targets::WithoutReplacement,
-            rng,
-            addr,
-            out,
-        );
+        draw(items.len(), count, Targets::WithoutReplacement, rng, addr, out);
     }
 }
 
@@ -587,30 +506,14 @@ mod tests {
         let mut m = Members::<u32>::new(NodeId(0), 10, 8);
         let t = Time::ZERO;
         let up = m.apply(t, entry(1, 5, MemberStatus::Alive, &[7]), NodeId(9), &9);
-        assert_eq!(
-            up.event,
-            Some(Event::MemberUp {
-                id: NodeId(1),
-                addr: 1
-            })
-        );
+        assert_eq!(up.event, Some(Event::MemberUp { id: NodeId(1), addr: 1 }));
         assert_eq!(m.group_len(GroupId(7)), 1);
         // A stale entry changes nothing; a newer one moves the groups.
-        assert!(
-            m.apply(t, entry(1, 4, MemberStatus::Alive, &[8]), NodeId(9), &9)
-                .event
-                .is_none()
-        );
+        assert!(m.apply(t, entry(1, 4, MemberStatus::Alive, &[8]), NodeId(9), &9).event.is_none());
         m.apply(t, entry(1, 6, MemberStatus::Alive, &[8]), NodeId(9), &9);
         assert_eq!((m.group_len(GroupId(7)), m.group_len(GroupId(8))), (0, 1));
         let down = m.apply(t, entry(1, 7, MemberStatus::Left, &[8]), NodeId(9), &9);
-        assert_eq!(
-            down.event,
-            Some(Event::MemberDown {
-                id: NodeId(1),
-                reason: DownReason::Left
-            })
-        );
+        assert_eq!(down.event, Some(Event::MemberDown { id: NodeId(1), reason: DownReason::Left }));
         assert_eq!((m.alive_len(), m.group_len(GroupId(8))), (0, 0));
     }
 
@@ -622,21 +525,9 @@ mod tests {
         m.expire(Time::from_millis(500), Duration::from_secs(1), &mut events);
         assert!(events.is_empty());
         m.expire(Time::from_millis(1500), Duration::from_secs(1), &mut events);
-        assert_eq!(
-            events,
-            vec![Event::MemberDown {
-                id: NodeId(1),
-                reason: DownReason::Timeout
-            }]
-        );
+        assert_eq!(events, vec![Event::MemberDown { id: NodeId(1), reason: DownReason::Timeout }]);
         let back = m.observe(Time::from_millis(1600), NodeId(1), &1, 9);
-        assert_eq!(
-            back.event,
-            Some(Event::MemberUp {
-                id: NodeId(1),
-                addr: 1
-            })
-        );
+        assert_eq!(back.event, Some(Event::MemberUp { id: NodeId(1), addr: 1 }));
     }
 
     #[test]
@@ -661,14 +552,7 @@ mod tests {
         assert_eq!(out.len(), 100);
         out.clear();
         // Index 0 is "self": never drawn.
-        draw(
-            2,
-            10,
-            Targets::WithReplacement,
-            &mut rng,
-            |i| (i != 0).then_some(i),
-            &mut out,
-        );
+        draw(2, 10, Targets::WithReplacement, &mut rng, |i| (i != 0).then_some(i), &mut out);
         assert!(out.iter().all(|i| *i == 1) && out.len() == 10);
     }
 }

@@ -20,8 +20,7 @@ use crate::store::{Store, Stored};
 use crate::time::Time;
 use crate::window::{Insert, Window, digest_contains};
 use crate::wire::{
-    self, DigestEntry, DigestFrame, Frame, Header, MAX_AGE, MemberFrame, MemberStatus,
-    MessageFrame, PacketWriter,
+    self, DigestEntry, DigestFrame, Frame, Header, MAX_AGE, MemberFrame, MemberStatus, MessageFrame, PacketWriter,
 };
 
 /// Candidates gathered for one pull answer at most; more than fit in one
@@ -133,32 +132,18 @@ impl<A: Address, R: RngCore> Node<A, R> {
     /// A node that draws targets from a fixed member list shared with other
     /// nodes, and gossips no membership. Its own subscriptions decide what it
     /// delivers; keep them consistent with the list.
-    pub fn with_shared_members(
-        id: NodeId,
-        config: Config,
-        rng: R,
-        members: Arc<SharedMembers<A>>,
-    ) -> Self {
+    pub fn with_shared_members(id: NodeId, config: Config, rng: R, members: Arc<SharedMembers<A>>) -> Self {
         Self::with_view(id, config, rng, View::Shared(members))
     }
 
     fn with_view(id: NodeId, config: Config, rng: R, view: View<A>) -> Self {
-        let retention_rounds = u64::try_from(
-            config
-                .retention
-                .as_micros()
-                .div_ceil(config.period.as_micros().max(1)),
-        )
-        .unwrap_or(u64::MAX);
+        let retention_rounds =
+            u64::try_from(config.retention.as_micros().div_ceil(config.period.as_micros().max(1))).unwrap_or(u64::MAX);
         let lifetime_cap = match config.lifetime {
             Lifetime::Rounds(r) => r,
-            Lifetime::Automatic | Lifetime::Counter(_) => {
-                4 * push_rounds(1 << 20, config.fanout, AUTOMATIC_RESIDUE)
-            }
+            Lifetime::Automatic | Lifetime::Counter(_) => 4 * push_rounds(1 << 20, config.fanout, AUTOMATIC_RESIDUE),
         };
-        let max_age = u64::from(lifetime_cap)
-            .saturating_add(retention_rounds)
-            .min(u64::from(MAX_AGE)) as u32;
+        let max_age = u64::from(lifetime_cap).saturating_add(retention_rounds).min(u64::from(MAX_AGE)) as u32;
         Node {
             id,
             config: Arc::new(config),
@@ -233,10 +218,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
     }
 
     fn header(&self) -> Header {
-        Header {
-            sender: self.id,
-            heartbeat: self.heartbeat,
-        }
+        Header { sender: self.id, heartbeat: self.heartbeat }
     }
 
     fn writer(&self) -> PacketWriter {
@@ -244,13 +226,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
     }
 
     fn own_entry(&self, status: MemberStatus) -> MemberFrame<A> {
-        MemberFrame {
-            id: self.id,
-            heartbeat: self.heartbeat,
-            status,
-            addr: None,
-            groups: self.subscriptions.clone(),
-        }
+        MemberFrame { id: self.id, heartbeat: self.heartbeat, status, addr: None, groups: self.subscriptions.clone() }
     }
 
     /// Fills the rest of a packet with membership entries and finishes it.
@@ -306,12 +282,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             View::Shared(shared) => {
                 let list = shared.group(group);
                 let me = self.id;
-                let pick = |i: usize| {
-                    shared
-                        .get(list[i])
-                        .filter(|(id, _)| *id != me)
-                        .map(|(_, a)| a.clone())
-                };
+                let pick = |i: usize| shared.get(list[i]).filter(|(id, _)| *id != me).map(|(_, a)| a.clone());
                 draw(list.len(), count, how, &mut self.rng, pick, out);
             }
         }
@@ -395,12 +366,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
         self.store.prune_active();
         for (id, stored) in self.store.active() {
             let age = stored.age(round);
-            active.push((
-                id.group,
-                self.sort_key(stored),
-                self.frame_of(id, stored, age),
-                age,
-            ));
+            active.push((id.group, self.sort_key(stored), self.frame_of(id, stored, age), age));
         }
         if active.is_empty() {
             return false;
@@ -410,11 +376,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
         let mut start = 0;
         while start < active.len() {
             let group = active[start].0;
-            let end = start
-                + active[start..]
-                    .iter()
-                    .take_while(|(g, ..)| *g == group)
-                    .count();
+            let end = start + active[start..].iter().take_while(|(g, ..)| *g == group).count();
             let lifetime = self.lifetime(group);
             let mut frames = Vec::with_capacity(end - start);
             for (_, _, frame, age) in &active[start..end] {
@@ -456,25 +418,13 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 })
                 .collect();
             if let Some(seq) = self.next_seq.get(&group) {
-                entries.push(DigestEntry {
-                    origin: self.id,
-                    base: *seq,
-                    bitmap: Bytes::new(),
-                });
+                entries.push(DigestEntry { origin: self.id, base: *seq, bitmap: Bytes::new() });
             }
             // Start at a random stream so that digests too large for one
             // packet still cover every stream over a few rounds.
-            let offset = if entries.is_empty() {
-                0
-            } else {
-                self.rng.random_range(0..entries.len())
-            };
+            let offset = if entries.is_empty() { 0 } else { self.rng.random_range(0..entries.len()) };
             let mut writer = self.writer();
-            writer.push_digest(
-                group,
-                true,
-                entries[offset..].iter().chain(&entries[..offset]),
-            );
+            writer.push_digest(group, true, entries[offset..].iter().chain(&entries[..offset]));
             let packet = self.finish(writer);
             self.stats.digests_sent += targets.len() as u64;
             self.send_all(&targets, &[packet]);
@@ -522,14 +472,12 @@ impl<A: Address, R: RngCore> Node<A, R> {
 
     fn expire(&mut self, now: Time) {
         let retention = self.config.retention;
-        let cutoff =
-            Time::from_micros(now.as_micros().saturating_sub(retention.as_micros() as u64));
+        let cutoff = Time::from_micros(now.as_micros().saturating_sub(retention.as_micros() as u64));
         self.store.expire(cutoff);
         // A stream idle for twice the oldest accepted age can only receive
         // copies that are too old anyway, so it is safe to forget.
         let idle = self.config.period * self.max_age.saturating_mul(2);
-        self.streams
-            .retain(|_, stream| now.saturating_duration_since(stream.last_at) <= idle);
+        self.streams.retain(|_, stream| now.saturating_duration_since(stream.last_at) <= idle);
         if let View::Gossiped(members) = &mut self.view {
             let mut events = Vec::new();
             members.expire(now, self.config.member_timeout, &mut events);
@@ -568,10 +516,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             self.stats.drops.streams_full += 1;
             return false;
         }
-        let stream = self.streams.entry(key).or_insert_with(|| Stream {
-            window: Window::default(),
-            last_at: now,
-        });
+        let stream = self.streams.entry(key).or_insert_with(|| Stream { window: Window::default(), last_at: now });
         match stream.window.insert(id.seq, self.config.dedup_window) {
             Insert::Duplicate => {
                 self.stats.duplicates += 1;
@@ -581,11 +526,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 stream.last_at = now;
                 self.stats.drops.window_skipped += skipped;
                 self.stats.deliveries += 1;
-                self.emit(Event::Delivered(Delivery {
-                    id,
-                    payload: frame.payload.clone(),
-                    hops: frame.hops,
-                }));
+                self.emit(Event::Delivered(Delivery { id, payload: frame.payload.clone(), hops: frame.hops }));
                 let stored = Stored {
                     payload: frame.payload.clone(),
                     priority: frame.priority,
@@ -603,13 +544,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
     }
 
     fn buffer(&mut self, now: Time, id: MessageId, stored: Stored) {
-        let evicted = self.store.insert(
-            now,
-            id,
-            stored,
-            self.config.max_buffer_messages,
-            self.config.max_buffer_bytes,
-        );
+        let evicted = self.store.insert(now, id, stored, self.config.max_buffer_messages, self.config.max_buffer_bytes);
         self.stats.drops.buffer_evicted += evicted;
     }
 
@@ -618,21 +553,15 @@ impl<A: Address, R: RngCore> Node<A, R> {
         let mut held: Vec<&DigestEntry> = digest.entries.iter().collect();
         held.sort_unstable_by_key(|entry| entry.origin);
         let group = digest.group;
-        let mut origins: Vec<NodeId> = self
-            .streams
-            .range((group, NodeId(0))..=(group, NodeId(u64::MAX)))
-            .map(|((_, o), _)| *o)
-            .collect();
+        let mut origins: Vec<NodeId> =
+            self.streams.range((group, NodeId(0))..=(group, NodeId(u64::MAX))).map(|((_, o), _)| *o).collect();
         if self.next_seq.contains_key(&group) {
             origins.push(self.id);
         }
         let round = self.round;
         let mut candidates: Vec<((u8, u64), MessageFrame)> = Vec::new();
         'origins: for origin in origins {
-            let entry = held
-                .binary_search_by_key(&origin, |e| e.origin)
-                .ok()
-                .map(|i| held[i]);
+            let entry = held.binary_search_by_key(&origin, |e| e.origin).ok().map(|i| held[i]);
             let base = match entry {
                 Some(entry) => entry.base,
                 None if digest.complete => 0,
@@ -716,10 +645,7 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
         }
         if packet.len() > self.config.max_packet_size {
             self.stats.decode_errors += 1;
-            return Err(DecodeError::Oversized {
-                len: packet.len(),
-                max: self.config.max_packet_size,
-            });
+            return Err(DecodeError::Oversized { len: packet.len(), max: self.config.max_packet_size });
         }
         let decoded = match wire::decode::<A>(&packet) {
             Ok(decoded) => decoded,
@@ -769,19 +695,12 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
             let mut start = 0;
             while start < fresh.len() {
                 let group = fresh[start].id.group;
-                let end = start
-                    + fresh[start..]
-                        .iter()
-                        .take_while(|f| f.id.group == group)
-                        .count();
+                let end = start + fresh[start..].iter().take_while(|f| f.id.group == group).count();
                 let lifetime = self.lifetime(group);
                 let frames: Vec<MessageFrame> = fresh[start..end]
                     .iter()
                     .filter(|f| f.age < lifetime)
-                    .map(|f| MessageFrame {
-                        hops: f.hops.saturating_add(1),
-                        ..f.clone()
-                    })
+                    .map(|f| MessageFrame { hops: f.hops.saturating_add(1), ..f.clone() })
                     .collect();
                 if !frames.is_empty() {
                     self.push_now(group, &frames);
@@ -801,11 +720,7 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
             return;
         }
         let period = self.config.period;
-        self.next_round = if now >= self.next_round + period {
-            now + period
-        } else {
-            self.next_round + period
-        };
+        self.next_round = if now >= self.next_round + period { now + period } else { self.next_round + period };
         self.round += 1;
         self.heartbeat += 1;
         self.expire(now);
@@ -821,21 +736,14 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
         }
     }
 
-    fn multicast(
-        &mut self,
-        now: Time,
-        group: GroupId,
-        payload: Bytes,
-    ) -> Result<MessageId, MulticastError> {
+    fn multicast(&mut self, now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError> {
         self.multicast_with_priority(now, group, payload, 0)
     }
 
     fn subscribe(&mut self, _now: Time, group: GroupId) -> Result<(), SubscribeError> {
         if let Err(pos) = self.subscriptions.binary_search(&group) {
             if self.subscriptions.len() >= self.config.max_groups {
-                return Err(SubscribeError::TooManyGroups {
-                    max: self.config.max_groups,
-                });
+                return Err(SubscribeError::TooManyGroups { max: self.config.max_groups });
             }
             self.subscriptions.insert(pos, group);
             // A new heartbeat marks the changed entry as newer.
@@ -856,10 +764,7 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
         if self.left || seeds.is_empty() {
             return;
         }
-        self.join = Some(Join {
-            seeds: seeds.to_vec(),
-            next_at: now,
-        });
+        self.join = Some(Join { seeds: seeds.to_vec(), next_at: now });
         self.retry_join(now);
     }
 
@@ -927,27 +832,16 @@ impl<A: Address, R: RngCore> Node<A, R> {
         }
         let max = self.config.max_payload();
         if payload.len() > max {
-            return Err(MulticastError::PayloadTooLarge {
-                size: payload.len(),
-                max,
-            });
+            return Err(MulticastError::PayloadTooLarge { size: payload.len(), max });
         }
         let seq = self.next_seq.entry(group).or_insert(0);
         *seq += 1;
-        let id = MessageId {
-            group,
-            origin: self.id,
-            seq: *seq,
-        };
+        let id = MessageId { group, origin: self.id, seq: *seq };
         self.stats.multicasts += 1;
         let member = self.is_subscribed(group);
         if member {
             self.stats.deliveries += 1;
-            self.emit(Event::Delivered(Delivery {
-                id,
-                payload: payload.clone(),
-                hops: 0,
-            }));
+            self.emit(Event::Delivered(Delivery { id, payload: payload.clone(), hops: 0 }));
         }
         let stored = Stored {
             payload,

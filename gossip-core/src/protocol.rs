@@ -26,12 +26,7 @@ pub trait Protocol {
 
     /// Handles a packet that arrived from `from`. A malformed packet is
     /// dropped whole, counted, and reported as an error; it never panics.
-    fn handle_packet(
-        &mut self,
-        now: Time,
-        from: Self::Address,
-        packet: Bytes,
-    ) -> Result<(), DecodeError>;
+    fn handle_packet(&mut self, now: Time, from: Self::Address, packet: Bytes) -> Result<(), DecodeError>;
 
     /// Runs whatever is due at `now` (gossip rounds, expiry, retries).
     /// Calling it early is harmless.
@@ -39,12 +34,7 @@ pub trait Protocol {
 
     /// Sends `payload` to the members of `group`. The sender need not be a
     /// member; if it is, it does not deliver its own message.
-    fn multicast(
-        &mut self,
-        now: Time,
-        group: GroupId,
-        payload: Bytes,
-    ) -> Result<MessageId, MulticastError>;
+    fn multicast(&mut self, now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError>;
 
     /// Joins `group`: this node delivers its messages from now on and
     /// becomes a gossip target for it.

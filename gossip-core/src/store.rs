@@ -60,8 +60,7 @@ impl Store {
     ) -> u64 {
         let mut evicted = 0;
         while !self.arrivals.is_empty()
-            && (self.messages.len() >= max_messages
-                || self.bytes + stored.payload.len() > max_bytes)
+            && (self.messages.len() >= max_messages || self.bytes + stored.payload.len() > max_bytes)
         {
             if self.pop_oldest() {
                 evicted += 1;
@@ -107,16 +106,13 @@ impl Store {
     /// Forgets active ids that were evicted or deactivated.
     pub(crate) fn prune_active(&mut self) {
         let messages = &self.messages;
-        self.active
-            .retain(|id| messages.get(id).is_some_and(|m| m.active));
+        self.active.retain(|id| messages.get(id).is_some_and(|m| m.active));
     }
 
     /// Active messages in arrival order (call [`Store::prune_active`] first
     /// to skip deactivated ones).
     pub(crate) fn active(&self) -> impl Iterator<Item = (MessageId, &Stored)> {
-        self.active
-            .iter()
-            .filter_map(|id| self.messages.get(id).filter(|m| m.active).map(|m| (*id, m)))
+        self.active.iter().filter_map(|id| self.messages.get(id).filter(|m| m.active).map(|m| (*id, m)))
     }
 
     /// The messages of `(group, origin)` with sequence numbers above `after`.
@@ -126,18 +122,9 @@ impl Store {
         origin: NodeId,
         after: u64,
     ) -> impl Iterator<Item = (&MessageId, &Stored)> {
-        let from = MessageId {
-            group,
-            origin,
-            seq: after,
-        };
-        let to = MessageId {
-            group,
-            origin,
-            seq: u64::MAX,
-        };
-        self.messages
-            .range((Bound::Excluded(from), Bound::Included(to)))
+        let from = MessageId { group, origin, seq: after };
+        let to = MessageId { group, origin, seq: u64::MAX };
+        self.messages.range((Bound::Excluded(from), Bound::Included(to)))
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -167,11 +154,7 @@ mod tests {
     }
 
     fn id(seq: u64) -> MessageId {
-        MessageId {
-            group: GroupId(1),
-            origin: NodeId(2),
-            seq,
-        }
+        MessageId { group: GroupId(1), origin: NodeId(2), seq }
     }
 
     #[test]
@@ -181,19 +164,8 @@ mod tests {
             store.insert(Time::from_millis(seq), id(seq), stored(100), 4, 1_000);
         }
         assert_eq!(store.len(), 4);
-        assert_eq!(
-            store
-                .stream_after(GroupId(1), NodeId(2), 0)
-                .next()
-                .unwrap()
-                .0
-                .seq,
-            7
-        );
-        assert_eq!(
-            store.insert(Time::from_millis(11), id(11), stored(900), 4, 1_000),
-            3
-        );
+        assert_eq!(store.stream_after(GroupId(1), NodeId(2), 0).next().unwrap().0.seq, 7);
+        assert_eq!(store.insert(Time::from_millis(11), id(11), stored(900), 4, 1_000), 3);
         assert_eq!((store.len(), store.bytes()), (2, 1_000));
     }
 
@@ -204,15 +176,9 @@ mod tests {
             store.insert(Time::from_millis(seq), id(seq), stored(1), 100, 100);
         }
         store.expire(Time::from_millis(3));
-        let seqs: Vec<u64> = store
-            .stream_after(GroupId(1), NodeId(2), 0)
-            .map(|(id, _)| id.seq)
-            .collect();
+        let seqs: Vec<u64> = store.stream_after(GroupId(1), NodeId(2), 0).map(|(id, _)| id.seq).collect();
         assert_eq!(seqs, vec![3, 4, 5]);
-        let after: Vec<u64> = store
-            .stream_after(GroupId(1), NodeId(2), 3)
-            .map(|(id, _)| id.seq)
-            .collect();
+        let after: Vec<u64> = store.stream_after(GroupId(1), NodeId(2), 3).map(|(id, _)| id.seq).collect();
         assert_eq!(after, vec![4, 5]);
         assert_eq!(store.stream_after(GroupId(2), NodeId(2), 0).count(), 0);
         store.prune_active();

@@ -46,10 +46,7 @@ impl Add<Duration> for Time {
 
     /// Saturating addition: time never wraps.
     fn add(self, rhs: Duration) -> Time {
-        Time(
-            self.0
-                .saturating_add(u64::try_from(rhs.as_micros()).unwrap_or(u64::MAX)),
-        )
+        Time(self.0.saturating_add(u64::try_from(rhs.as_micros()).unwrap_or(u64::MAX)))
     }
 }
 
@@ -67,13 +64,7 @@ mod tests {
     fn arithmetic_saturates() {
         let t = Time::from_millis(5);
         assert_eq!((t + Duration::from_millis(2)).as_micros(), 7_000);
-        assert_eq!(
-            Time::from_micros(3).saturating_duration_since(t),
-            Duration::ZERO
-        );
-        assert_eq!(
-            (Time::from_micros(u64::MAX) + Duration::from_secs(1)).as_micros(),
-            u64::MAX
-        );
+        assert_eq!(Time::from_micros(3).saturating_duration_since(t), Duration::ZERO);
+        assert_eq!((Time::from_micros(u64::MAX) + Duration::from_secs(1)).as_micros(), u64::MAX);
     }
 }

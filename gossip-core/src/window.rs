@@ -54,10 +54,7 @@ impl Window {
             self.bits.resize(word + 1, 0);
         }
         self.bits[word] |= 1 << (off % 64);
-        let ones = self
-            .bits
-            .first()
-            .map_or(0, |w| u64::from(w.trailing_ones()));
+        let ones = self.bits.first().map_or(0, |w| u64::from(w.trailing_ones()));
         if ones > 0 {
             self.shift(ones);
         }
@@ -101,10 +98,7 @@ impl Window {
             while self.bits.last() == Some(&0) {
                 self.bits.pop();
             }
-            n = self
-                .bits
-                .first()
-                .map_or(0, |w| u64::from(w.trailing_ones()));
+            n = self.bits.first().map_or(0, |w| u64::from(w.trailing_ones()));
             if n == 0 {
                 return;
             }

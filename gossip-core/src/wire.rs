@@ -139,18 +139,12 @@ pub struct Packet<A> {
 
 /// Decodes a whole packet. Any malformed byte fails the whole packet.
 pub fn decode<A: Address>(packet: &Bytes) -> Result<Packet<A>, DecodeError> {
-    let mut r = Reader {
-        buf: packet,
-        pos: 0,
-    };
+    let mut r = Reader { buf: packet, pos: 0 };
     let version = r.u8()?;
     if version != VERSION {
         return Err(DecodeError::UnknownVersion(version));
     }
-    let header = Header {
-        sender: NodeId(r.u64_le()?),
-        heartbeat: r.varint()?,
-    };
+    let header = Header { sender: NodeId(r.u64_le()?), heartbeat: r.varint()? };
     // Every frame takes at least one byte, which bounds the vector.
     let mut frames = Vec::with_capacity(r.remaining().min(8));
     while r.remaining() > 0 {
@@ -227,9 +221,7 @@ impl Reader<'_> {
     }
 
     fn group(&mut self) -> Result<GroupId, DecodeError> {
-        Ok(GroupId(
-            self.varint_max("group", u64::from(u32::MAX))? as u32
-        ))
+        Ok(GroupId(self.varint_max("group", u64::from(u32::MAX))? as u32))
     }
 
     /// A count of items of at least `min_item` bytes each, checked against
@@ -279,17 +271,9 @@ impl Reader<'_> {
                     let base = self.varint()?;
                     let len = self.varint_max("bitmap length", MAX_BITMAP_BYTES as u64)? as usize;
                     let bitmap = self.take_bytes(len)?;
-                    entries.push(DigestEntry {
-                        origin,
-                        base,
-                        bitmap,
-                    });
+                    entries.push(DigestEntry { origin, base, bitmap });
                 }
-                Ok(Frame::Digest(DigestFrame {
-                    group,
-                    complete: flags & FLAG_COMPLETE != 0,
-                    entries,
-                }))
+                Ok(Frame::Digest(DigestFrame { group, complete: flags & FLAG_COMPLETE != 0, entries }))
             }
             FRAME_KNOWN => {
                 let raw = u64::from(self.u16_be()?);
@@ -312,24 +296,14 @@ impl Reader<'_> {
                     _ => return Err(DecodeError::InvalidValue("member status")),
                 };
                 let addr_len = usize::from(self.u8()?);
-                let addr = if addr_len == 0 {
-                    None
-                } else {
-                    Some(A::decode(self.take(addr_len)?)?)
-                };
+                let addr = if addr_len == 0 { None } else { Some(A::decode(self.take(addr_len)?)?) };
                 let raw = self.varint_max("member groups", MAX_MEMBER_GROUPS as u64)?;
                 let n = self.count(1, raw)?;
                 let mut groups = Vec::with_capacity(n);
                 for _ in 0..n {
                     groups.push(self.group()?);
                 }
-                Ok(Frame::Member(MemberFrame {
-                    id,
-                    heartbeat,
-                    status,
-                    addr,
-                    groups,
-                }))
+                Ok(Frame::Member(MemberFrame { id, heartbeat, status, addr, groups }))
             }
             FRAME_JOIN => Ok(Frame::Join),
             other => Err(DecodeError::UnknownFrame(other)),
@@ -376,11 +350,7 @@ pub fn member_len<A: Address>(frame: &MemberFrame<A>) -> usize {
         + 1
         + frame.addr.as_ref().map_or(0, Address::encoded_len)
         + varint_len(frame.groups.len() as u64)
-        + frame
-            .groups
-            .iter()
-            .map(|g| varint_len(u64::from(g.0)))
-            .sum::<usize>()
+        + frame.groups.iter().map(|g| varint_len(u64::from(g.0))).sum::<usize>()
 }
 
 /// Builds one packet, frame by frame, never past its size limit: every
@@ -400,11 +370,7 @@ impl PacketWriter {
         buf.push(VERSION);
         buf.extend_from_slice(&header.sender.0.to_le_bytes());
         put_varint(&mut buf, header.heartbeat);
-        PacketWriter {
-            buf,
-            max,
-            frames: 0,
-        }
+        PacketWriter { buf, max, frames: 0 }
     }
 
     /// Bytes still free.
@@ -565,19 +531,12 @@ mod tests {
     use super::*;
 
     fn header() -> Header {
-        Header {
-            sender: NodeId(42),
-            heartbeat: 300,
-        }
+        Header { sender: NodeId(42), heartbeat: 300 }
     }
 
     fn message(seq: u64, len: usize) -> MessageFrame {
         MessageFrame {
-            id: MessageId {
-                group: GroupId(7),
-                origin: NodeId(9),
-                seq,
-            },
+            id: MessageId { group: GroupId(7), origin: NodeId(9), seq },
             age: 3,
             hops: 2,
             priority: 1,
@@ -588,39 +547,15 @@ mod tests {
 
     #[test]
     fn varints_round_trip_at_the_edges() {
-        for value in [
-            0,
-            1,
-            127,
-            128,
-            16_383,
-            16_384,
-            u64::from(u32::MAX),
-            u64::MAX,
-        ] {
+        for value in [0, 1, 127, 128, 16_383, 16_384, u64::from(u32::MAX), u64::MAX] {
             let mut buf = Vec::new();
             put_varint(&mut buf, value);
             assert_eq!(buf.len(), varint_len(value));
             let bytes = Bytes::from(buf);
-            assert_eq!(
-                Reader {
-                    buf: &bytes,
-                    pos: 0
-                }
-                .varint()
-                .unwrap(),
-                value
-            );
+            assert_eq!(Reader { buf: &bytes, pos: 0 }.varint().unwrap(), value);
         }
         let overlong = Bytes::from(vec![0xff; 11]);
-        assert_eq!(
-            Reader {
-                buf: &overlong,
-                pos: 0
-            }
-            .varint(),
-            Err(DecodeError::BadVarint)
-        );
+        assert_eq!(Reader { buf: &overlong, pos: 0 }.varint(), Err(DecodeError::BadVarint));
     }
 
     #[test]
@@ -628,23 +563,11 @@ mod tests {
         let mut w = PacketWriter::new(1200, header());
         assert!(w.push_message(&message(5, 64)));
         let entries = vec![
-            DigestEntry {
-                origin: NodeId(1),
-                base: 10,
-                bitmap: Bytes::from_static(&[0b101]),
-            },
-            DigestEntry {
-                origin: NodeId(2),
-                base: 0,
-                bitmap: Bytes::new(),
-            },
+            DigestEntry { origin: NodeId(1), base: 10, bitmap: Bytes::from_static(&[0b101]) },
+            DigestEntry { origin: NodeId(2), base: 0, bitmap: Bytes::new() },
         ];
         assert_eq!(w.push_digest(GroupId(7), true, &entries), 2);
-        let known = [MessageId {
-            group: GroupId(1),
-            origin: NodeId(3),
-            seq: 4,
-        }];
+        let known = [MessageId { group: GroupId(1), origin: NodeId(3), seq: 4 }];
         assert_eq!(w.push_known(&known), 1);
         let member = MemberFrame::<u32> {
             id: NodeId(8),
@@ -662,11 +585,7 @@ mod tests {
             packet.frames,
             vec![
                 Frame::Message(message(5, 64)),
-                Frame::Digest(DigestFrame {
-                    group: GroupId(7),
-                    complete: true,
-                    entries
-                }),
+                Frame::Digest(DigestFrame { group: GroupId(7), complete: true, entries }),
                 Frame::Known(known.to_vec()),
                 Frame::Member(member),
                 Frame::Join,
@@ -691,16 +610,10 @@ mod tests {
     #[test]
     fn malformed_packets_get_typed_errors() {
         assert_eq!(decode::<u32>(&Bytes::new()), Err(DecodeError::Truncated));
-        assert_eq!(
-            decode::<u32>(&Bytes::from_static(&[9])),
-            Err(DecodeError::UnknownVersion(9))
-        );
+        assert_eq!(decode::<u32>(&Bytes::from_static(&[9])), Err(DecodeError::UnknownVersion(9)));
         let mut raw = PacketWriter::new(1200, header()).finish().to_vec();
         raw.push(0x7f);
-        assert_eq!(
-            decode::<u32>(&Bytes::from(raw)),
-            Err(DecodeError::UnknownFrame(0x7f))
-        );
+        assert_eq!(decode::<u32>(&Bytes::from(raw)), Err(DecodeError::UnknownFrame(0x7f)));
         let mut w = PacketWriter::new(1200, header());
         w.push_message(&message(1, 10));
         let full = w.finish();
