@@ -110,6 +110,9 @@ pub(crate) struct Members<A> {
     me: NodeId,
     members: BTreeMap<NodeId, Member<A>>,
     alive: IndexSet,
+    /// Members down for a reason other than leaving: probed now and then so
+    /// that a healed partition reconnects.
+    suspects: IndexSet,
     groups: HashMap<GroupId, IndexSet>,
     updates: VecDeque<(NodeId, u32)>,
     max_members: usize,
@@ -145,6 +148,7 @@ impl<A: Address> Members<A> {
             me,
             members: BTreeMap::new(),
             alive: IndexSet::default(),
+            suspects: IndexSet::default(),
             groups: HashMap::new(),
             updates: VecDeque::new(),
             max_members,
@@ -173,6 +177,7 @@ impl<A: Address> Members<A> {
     }
 
     fn index(&mut self, id: NodeId, groups: &[GroupId]) {
+        self.suspects.remove(id);
         self.alive.insert(id);
         for group in groups {
             self.groups.entry(*group).or_default().insert(id);
@@ -270,6 +275,7 @@ impl<A: Address> Members<A> {
             (_, Some(DownReason::Left)) => Applied::none(),
             (MemberStatus::Left, _) => {
                 member.down = Some((DownReason::Left, now));
+                self.suspects.remove(id);
                 let old = std::mem::take(&mut member.groups);
                 if down.is_none() {
                     self.unindex(id, &old);
@@ -318,6 +324,7 @@ impl<A: Address> Members<A> {
         }
         for id in forget {
             self.members.remove(&id);
+            self.suspects.remove(id);
         }
     }
 
@@ -331,6 +338,9 @@ impl<A: Address> Members<A> {
         member.down = Some((reason, now));
         let groups = member.groups.clone();
         self.unindex(id, &groups);
+        if reason != DownReason::Left {
+            self.suspects.insert(id);
+        }
         events.push(Event::MemberDown { id, reason });
     }
 
@@ -397,6 +407,16 @@ impl<A: Address> Members<A> {
             addr: Some(member.addr.clone()),
             groups: member.groups.clone(),
         })
+    }
+
+    /// A random member considered down (not one that left), to probe.
+    pub(crate) fn suspect(&self, rng: &mut impl RngCore) -> Option<A> {
+        let items = &self.suspects.items;
+        if items.is_empty() {
+            return None;
+        }
+        let id = items[rng.random_range(0..items.len())];
+        self.members.get(&id).map(|m| m.addr.clone())
     }
 
     /// Alive members of `group` (not counting this node).
@@ -526,7 +546,10 @@ mod tests {
         assert!(events.is_empty());
         m.expire(Time::from_millis(1500), Duration::from_secs(1), &mut events);
         assert_eq!(events, vec![Event::MemberDown { id: NodeId(1), reason: DownReason::Timeout }]);
+        let mut rng = SmallRng::seed_from_u64(3);
+        assert_eq!(m.suspect(&mut rng), Some(1));
         let back = m.observe(Time::from_millis(1600), NodeId(1), &1, 9);
+        assert_eq!(m.suspect(&mut rng), None);
         assert_eq!(back.event, Some(Event::MemberUp { id: NodeId(1), addr: 1 }));
     }
 

@@ -347,52 +347,74 @@ impl<A: Address, R: RngCore> Node<A, R> {
         }
     }
 
-    /// Pushes `frames` (all of `group`) to `b` fresh targets now.
-    fn push_now(&mut self, group: GroupId, frames: &[MessageFrame]) {
+    /// Sends `frames` to `targets`, packed as configured.
+    fn push_to(&mut self, targets: &[A], frames: &[MessageFrame]) {
+        let packets = self.pack(frames);
+        self.stats.messages_sent += (frames.len() * targets.len()) as u64;
+        self.send_all(targets, &packets);
+    }
+
+    /// Pushes `frames` (all of `group`) to `b` fresh targets now; returns
+    /// whether there was anyone to send to.
+    fn push_now(&mut self, group: GroupId, frames: &[MessageFrame]) -> bool {
         let mut targets = Vec::new();
         self.targets(group, &mut targets);
         if targets.is_empty() {
-            return;
+            return false;
         }
-        let packets = self.pack(frames);
-        self.stats.messages_sent += (frames.len() * targets.len()) as u64;
-        self.send_all(&targets, &packets);
+        self.push_to(&targets, frames);
+        true
     }
 
     /// One periodic push round over every active rumor.
+    ///
+    /// A group with no reachable member is skipped without ageing anything
+    /// out, and a node's own message counts its age from its first
+    /// transmission, so a message multicast before the membership was known
+    /// still gets its full lifetime.
     fn push_round(&mut self) -> bool {
         let round = self.round;
-        let mut active: Vec<(GroupId, (u8, u64), MessageFrame, u32)> = Vec::new();
         self.store.prune_active();
-        for (id, stored) in self.store.active() {
-            let age = stored.age(round);
-            active.push((id.group, self.sort_key(stored), self.frame_of(id, stored, age), age));
-        }
-        if active.is_empty() {
-            return false;
-        }
-        active.sort_by_key(|(group, key, _, _)| (*group, *key));
+        let mut active: Vec<(GroupId, (u8, u64), MessageId)> =
+            self.store.active().map(|(id, stored)| (id.group, self.sort_key(stored), id)).collect();
+        active.sort_unstable();
+        let pull_only = self.config.mode == Mode::Pull;
         let mut sent = false;
         let mut start = 0;
         while start < active.len() {
             let group = active[start].0;
             let end = start + active[start..].iter().take_while(|(g, ..)| *g == group).count();
-            let lifetime = self.lifetime(group);
-            let mut frames = Vec::with_capacity(end - start);
-            for (_, _, frame, age) in &active[start..end] {
-                if *age <= lifetime {
-                    frames.push(frame.clone());
+            let mut targets = Vec::new();
+            self.targets(group, &mut targets);
+            if targets.is_empty() {
+                start = end;
+                continue;
+            }
+            // In pull mode only a non-member's own messages are pushed, once.
+            let lifetime = if pull_only { 0 } else { self.lifetime(group) };
+            let mut due = Vec::with_capacity(end - start);
+            for (_, _, id) in &active[start..end] {
+                let Some(stored) = self.store.get_mut(id) else { continue };
+                let first = stored.unsent_own;
+                if first {
+                    stored.unsent_own = false;
+                    stored.round_at = round.saturating_sub(1);
                 }
-                if *age >= lifetime {
-                    if let Some(stored) = self.store.get_mut(&frame.id) {
-                        stored.active = false;
-                    }
+                let age = stored.age(round);
+                if first || age <= lifetime {
+                    due.push((*id, age));
+                }
+                if age >= lifetime {
+                    stored.active = false;
                 }
             }
+            let frames: Vec<MessageFrame> = due
+                .iter()
+                .filter_map(|(id, age)| self.store.get(id).map(|stored| self.frame_of(*id, stored, *age)))
+                .collect();
             if !frames.is_empty() {
-                let before = self.stats.packets_out;
-                self.push_now(group, &frames);
-                sent |= self.stats.packets_out > before;
+                self.push_to(&targets, &frames);
+                sent = true;
             }
             start = end;
         }
@@ -433,12 +455,16 @@ impl<A: Address, R: RngCore> Node<A, R> {
         sent
     }
 
-    /// A membership-only packet to one member, so that heartbeats flow even
-    /// when there is nothing to gossip.
-    fn keepalive(&mut self) {
+    /// A membership-only packet to one member when the round sent nothing
+    /// else, so that heartbeats flow, and one to a member considered down,
+    /// so that it is found again once reachable.
+    fn keepalive(&mut self, sent: bool) {
         let mut targets = Vec::new();
         if let View::Gossiped(members) = &self.view {
-            members.any_targets(1, &mut self.rng, &mut targets);
+            if !sent {
+                members.any_targets(1, &mut self.rng, &mut targets);
+            }
+            targets.extend(members.suspect(&mut self.rng));
         }
         if targets.is_empty() {
             return;
@@ -448,21 +474,25 @@ impl<A: Address, R: RngCore> Node<A, R> {
         self.send_all(&targets, &[packet]);
     }
 
-    fn retry_join(&mut self, now: Time) {
+    /// Contacts the seeds: every `join_retry` while no member is known, and
+    /// one random seed every `member_timeout` after that, so that a cluster
+    /// split by a partition merges again once the network heals.
+    fn contact_seeds(&mut self, now: Time) {
         let Some(join) = &mut self.join else { return };
-        let known = match &self.view {
-            View::Gossiped(members) => members.alive_len(),
-            View::Shared(_) => 1,
+        if now < join.next_at || join.seeds.is_empty() {
+            return;
+        }
+        let alone = match &self.view {
+            View::Gossiped(members) => members.alive_len() == 0,
+            View::Shared(_) => false,
         };
-        if known > 0 {
-            self.join = None;
-            return;
-        }
-        if now < join.next_at {
-            return;
-        }
-        join.next_at = now + self.config.join_retry;
-        let seeds = join.seeds.clone();
+        let seeds = if alone {
+            join.next_at = now + self.config.join_retry;
+            join.seeds.clone()
+        } else {
+            join.next_at = now + self.config.member_timeout;
+            vec![join.seeds[self.rng.random_range(0..join.seeds.len())].clone()]
+        };
         let mut writer = self.writer();
         writer.push_join();
         writer.push_member(&self.own_entry(MemberStatus::Alive));
@@ -527,6 +557,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 self.stats.drops.window_skipped += skipped;
                 self.stats.deliveries += 1;
                 self.emit(Event::Delivered(Delivery { id, payload: frame.payload.clone(), hops: frame.hops }));
+                let active = self.config.mode.pushes() && frame.age < self.lifetime(id.group);
                 let stored = Stored {
                     payload: frame.payload.clone(),
                     priority: frame.priority,
@@ -534,7 +565,8 @@ impl<A: Address, R: RngCore> Node<A, R> {
                     age_at: frame.age,
                     round_at: self.round,
                     misses: 0,
-                    active: self.config.mode.pushes(),
+                    active,
+                    unsent_own: false,
                     arrival: 0,
                 };
                 self.buffer(now, id, stored);
@@ -715,7 +747,7 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
         if self.left {
             return;
         }
-        self.retry_join(now);
+        self.contact_seeds(now);
         if now < self.next_round {
             return;
         }
@@ -724,16 +756,12 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
         self.round += 1;
         self.heartbeat += 1;
         self.expire(now);
-        let mut sent = false;
-        if self.config.mode.pushes() {
-            sent |= self.push_round();
-        }
+        // Pull mode has active rumors too: a non-member's own messages.
+        let mut sent = self.push_round();
         if self.config.mode.pulls() {
             sent |= self.pull_round();
         }
-        if !sent {
-            self.keepalive();
-        }
+        self.keepalive(sent);
     }
 
     fn multicast(&mut self, now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError> {
@@ -765,7 +793,7 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
             return;
         }
         self.join = Some(Join { seeds: seeds.to_vec(), next_at: now });
-        self.retry_join(now);
+        self.contact_seeds(now);
     }
 
     fn leave(&mut self, _now: Time) {
@@ -843,6 +871,9 @@ impl<A: Address, R: RngCore> Node<A, R> {
             self.stats.deliveries += 1;
             self.emit(Event::Delivered(Delivery { id, payload: payload.clone(), hops: 0 }));
         }
+        // A pull-only group can pull a message from a member only; a
+        // sender outside the group hands it to `b` members once.
+        let pull_only = self.config.mode == Mode::Pull;
         let stored = Stored {
             payload,
             priority,
@@ -850,19 +881,19 @@ impl<A: Address, R: RngCore> Node<A, R> {
             age_at: 0,
             round_at: self.round,
             misses: 0,
-            active: self.config.mode.pushes(),
+            active: !pull_only || !member,
+            unsent_own: true,
             arrival: 0,
         };
         let first = self.frame_of(id, &stored, 0);
         self.buffer(now, id, stored);
-        // A pull-only group can pull a message from a member only; a
-        // sender outside the group hands it to `b` members once.
-        let inject = match self.config.mode {
-            Mode::Pull => !member,
-            Mode::Push | Mode::PushPull => self.config.eager_push,
-        };
-        if inject {
-            self.push_now(group, &[first]);
+        if (pull_only && !member) || (!pull_only && self.config.eager_push) {
+            if self.push_now(group, &[first]) {
+                if let Some(stored) = self.store.get_mut(&id) {
+                    stored.unsent_own = false;
+                    stored.active &= !pull_only;
+                }
+            }
         }
         Ok(id)
     }

@@ -24,6 +24,9 @@ pub(crate) struct Stored {
     pub(crate) misses: u32,
     /// Still being pushed.
     pub(crate) active: bool,
+    /// One's own message that has not left this node yet: it stays active
+    /// until it has, and its age counts from then.
+    pub(crate) unsent_own: bool,
     /// Arrival order, for FIFO and newest-first ordering.
     pub(crate) arrival: u64,
 }
@@ -99,6 +102,10 @@ impl Store {
         }
     }
 
+    pub(crate) fn get(&self, id: &MessageId) -> Option<&Stored> {
+        self.messages.get(id)
+    }
+
     pub(crate) fn get_mut(&mut self, id: &MessageId) -> Option<&mut Stored> {
         self.messages.get_mut(id)
     }
@@ -149,6 +156,7 @@ mod tests {
             round_at: 0,
             misses: 0,
             active: true,
+            unsent_own: false,
             arrival: 0,
         }
     }
