@@ -1,13 +1,46 @@
 //! The tokio driver for [`gossip_core`]: a [`Transport`] trait any network
 //! can implement, a fault-injecting decorator for tests, and the runtime
 //! task with its cloneable [`Handle`].
+//!
+//! The runtime task owns the engine ([`gossip_core::Node`]) and the
+//! transport, and `select!`s over incoming datagrams, the engine's next
+//! timeout and commands from handles. A second task feeds the transport
+//! from a bounded queue in batches, so a slow send never blocks receiving.
+//! Every channel is bounded; every drop is counted in [`RuntimeStats`].
+//!
+//! ```no_run
+//! use gossip_core::GroupId;
+//! use gossip_runtime::{Builder, Transport};
+//! use gossip_runtime::StreamExt;
+//!
+//! async fn run<T: Transport>(transport: T, seeds: Vec<T::Address>) -> Result<(), Box<dyn std::error::Error>> {
+//!     let handle = Builder::new(transport).spawn()?;
+//!     let group = GroupId::named("chat");
+//!     let mut deliveries = handle.subscribe(group).await?;
+//!     handle.join(seeds).await?;
+//!     handle.multicast(group, &b"hello"[..]).await?;
+//!     while let Some(item) = deliveries.next().await {
+//!         match item {
+//!             Ok(delivery) => println!("{}: {:?}", delivery.id, delivery.payload),
+//!             Err(lagged) => eprintln!("{lagged}"),
+//!         }
+//!     }
+//!     handle.shutdown().await;
+//!     Ok(())
+//! }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod fault;
+mod runtime;
 mod transport;
 
 pub use fault::{Delay, FaultStats, Faults, FaultyTransport};
+pub use runtime::{BuildError, Builder, Handle, Lagged, MemberEvent, RuntimeError, RuntimeStats, Subscription};
 pub use transport::{Transport, TransportError, TransportStats};
+
+/// Re-exported so users need not name `tokio-stream` to use a [`Subscription`].
+pub use tokio_stream::{Stream, StreamExt};
