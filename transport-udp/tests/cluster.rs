@@ -1,0 +1,204 @@
+//! The runtime on loopback UDP: many nodes, injected loss, wrong keys,
+//! garbage, graceful shutdown.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::*;
+use gossip_runtime::Faults;
+use rand::{Rng, SeedableRng, rngs::SmallRng};
+
+/// 20 nodes, 10% loss on every datagram sent: 1,000 messages from five
+/// senders reach every member exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_nodes_ten_percent_loss_exactly_once() {
+    let n = 20;
+    let mut handles = Vec::new();
+    let mut collectors = Vec::new();
+    for i in 0..n {
+        let h = node(100 + i, key("cluster"), Faults::loss(0.10, 1000 + i));
+        collectors.push(collect(h.subscribe(GROUP).await.unwrap()));
+        handles.push(h);
+    }
+    let seed = *handles[0].local_addr();
+    for h in &handles[1..] {
+        h.join(vec![seed]).await.unwrap();
+    }
+    formed(&handles, Duration::from_secs(20)).await;
+
+    let total = 1000;
+    let senders = 5;
+    let mut tasks = Vec::new();
+    for s in 0..senders {
+        let h = handles[s * 4].clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..total / senders {
+                h.multicast(GROUP, format!("sender {s} message {i}")).await.unwrap();
+                if i % 20 == 19 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for (i, (progress, _)) in collectors.iter_mut().enumerate() {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while *progress.borrow() < total {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let changed = tokio::time::timeout(left, progress.changed()).await;
+            assert!(changed.is_ok(), "node {i} delivered only {} of {total}", *progress.borrow());
+        }
+    }
+    for h in &handles {
+        let stats = h.stats().await.unwrap();
+        assert_eq!(stats.engine.deliveries, total as u64, "engine deliveries");
+        assert_eq!(stats.lagged, 0);
+        assert_eq!(stats.transport.auth_failures, 0);
+    }
+    for h in &handles {
+        h.shutdown().await;
+    }
+    for (_, task) in collectors {
+        let seen = task.await.unwrap();
+        assert_eq!(seen.len(), total);
+        assert!(seen.values().all(|&c| c == 1));
+    }
+}
+
+/// A node with the wrong key hears nothing and is not heard: its
+/// datagrams are counted as authentication failures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_cluster_key_delivers_nothing() {
+    let a = node(1, key("right"), Faults::default());
+    let b = node(2, key("right"), Faults::default());
+    let intruder = node(3, key("wrong"), Faults::default());
+    let (b_progress, _) = collect(b.subscribe(GROUP).await.unwrap());
+    let (intruder_progress, _) = collect(intruder.subscribe(GROUP).await.unwrap());
+    a.subscribe(GROUP).await.unwrap();
+    // a seeds from both; the intruder seeds from a.
+    a.join(vec![*b.local_addr(), *intruder.local_addr()]).await.unwrap();
+    intruder.join(vec![*a.local_addr()]).await.unwrap();
+    formed(&[a.clone(), b.clone()], Duration::from_secs(10)).await;
+    for i in 0..10 {
+        a.multicast(GROUP, format!("secret {i}")).await.unwrap();
+    }
+    let mut progress = b_progress;
+    wait_for(Duration::from_secs(10), "b to deliver", || {
+        let done = *progress.borrow_and_update() >= 10;
+        async move { done }
+    })
+    .await;
+    wait_for(Duration::from_secs(10), "authentication failures on both sides", || async {
+        a.stats().await.unwrap().transport.auth_failures > 0
+            && intruder.stats().await.unwrap().transport.auth_failures > 0
+    })
+    .await;
+    let stats = intruder.stats().await.unwrap();
+    assert_eq!(*intruder_progress.borrow(), 0, "the intruder delivered something");
+    assert_eq!(stats.engine.deliveries, 0);
+    assert_eq!(stats.engine.packets_in, 0, "a datagram under the wrong key reached the engine");
+    assert!(intruder.members().await.unwrap().is_empty());
+    assert!(a.members().await.unwrap().iter().all(|(_, addr)| addr != intruder.local_addr()));
+}
+
+async fn garbage_at(keyed: bool) {
+    let keys = || if keyed { key("k") } else { None };
+    let a = node(10, keys(), Faults::default());
+    let b = node(11, keys(), Faults::default());
+    let (progress, _) = collect(a.subscribe(GROUP).await.unwrap());
+    b.join(vec![*a.local_addr()]).await.unwrap();
+    formed(&[a.clone(), b.clone()], Duration::from_secs(10)).await;
+
+    let raw = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut rng = SmallRng::seed_from_u64(99);
+    let count = 2000u64;
+    for i in 0..count {
+        let len = rng.random_range(0..1400usize);
+        let mut junk: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+        if i % 2 == 0 && !junk.is_empty() {
+            junk[0] = if keyed { 1 } else { 0 }; // plausible key id / version byte
+        }
+        raw.send_to(&junk, a.local_addr()).await.unwrap();
+        if i % 100 == 99 {
+            tokio::task::yield_now().await;
+        }
+    }
+    wait_for(Duration::from_secs(10), "every garbage datagram to be counted", || async {
+        let s = a.stats().await.unwrap();
+        let counted = if keyed { s.transport.auth_failures } else { s.engine.decode_errors };
+        counted >= count
+    })
+    .await;
+    // Still working: b's multicasts reach a.
+    for i in 0..20 {
+        b.multicast(GROUP, format!("after garbage {i}")).await.unwrap();
+    }
+    let mut progress = progress;
+    wait_for(Duration::from_secs(10), "delivery after garbage", || {
+        let done = *progress.borrow_and_update() >= 20;
+        async move { done }
+    })
+    .await;
+    let stats = a.stats().await.unwrap();
+    assert_eq!(stats.engine.deliveries, 20);
+    if keyed {
+        assert_eq!(stats.engine.decode_errors, 0, "garbage reached the engine despite the key");
+    }
+}
+
+/// Random datagrams at a keyed node: counted as authentication failures,
+/// never reach the engine, and the node keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_at_a_keyed_node_is_counted() {
+    garbage_at(true).await;
+}
+
+/// Random datagrams at an unkeyed node: counted as decode errors, no
+/// crash, and the node keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_at_a_plain_node_is_counted() {
+    garbage_at(false).await;
+}
+
+/// A node that multicasts and shuts down at once loses none of the
+/// messages `multicast` acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_loses_no_acknowledged_message() {
+    let n = 5;
+    let mut handles = Vec::new();
+    let mut collectors = Vec::new();
+    for i in 0..n {
+        let h = node(200 + i, key("shutdown"), Faults::default());
+        collectors.push(collect(h.subscribe(GROUP).await.unwrap()));
+        handles.push(h);
+    }
+    let seed: SocketAddr = *handles[0].local_addr();
+    for h in &handles[1..] {
+        h.join(vec![seed]).await.unwrap();
+    }
+    formed(&handles, Duration::from_secs(10)).await;
+    let leaver = handles[n as usize - 1].clone();
+    let total = 300;
+    for i in 0..total {
+        leaver.multicast(GROUP, format!("last words {i}")).await.unwrap();
+    }
+    leaver.shutdown().await;
+    assert!(leaver.multicast(GROUP, "too late").await.is_err(), "multicast after shutdown");
+    for (i, (progress, _)) in collectors.iter_mut().enumerate().take(n as usize - 1) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while *progress.borrow() < total {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let changed = tokio::time::timeout(left, progress.changed()).await;
+            assert!(changed.is_ok(), "node {i} delivered only {} of {total}", *progress.borrow());
+        }
+    }
+    // The others see it leave.
+    wait_for(Duration::from_secs(10), "the leaver to be dropped from membership", || async {
+        !handles[0].members().await.unwrap().iter().any(|(_, addr)| addr == leaver.local_addr())
+    })
+    .await;
+}
