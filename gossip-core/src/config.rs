@@ -251,6 +251,11 @@ impl Config {
             "must be in 512..=65000",
         )?;
         check(self.retention >= self.period, "retention", "must be at least one period")?;
+        check(
+            self.retention.as_micros() / self.period.as_micros().max(1) <= 60_000,
+            "retention",
+            "must be at most 60,000 periods (ages are carried in 16 bits)",
+        )?;
         check(self.max_buffer_bytes >= self.max_packet_size, "max_buffer_bytes", "must be at least max_packet_size")?;
         check(self.max_buffer_messages >= 1, "max_buffer_messages", "must be at least 1")?;
         check(self.max_transmits >= 1, "max_transmits", "must be at least 1")?;

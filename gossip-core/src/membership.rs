@@ -23,13 +23,15 @@ use crate::wire::{MemberFrame, MemberStatus};
 pub struct SharedMembers<A> {
     ids: Vec<NodeId>,
     addrs: Vec<A>,
-    groups: HashMap<GroupId, Vec<u32>>,
+    /// Sorted by group: a node belongs to few groups, so a binary search
+    /// beats hashing here.
+    groups: Vec<(GroupId, Vec<u32>)>,
 }
 
 impl<A: Address> SharedMembers<A> {
     /// An empty list.
     pub fn new() -> Self {
-        SharedMembers { ids: Vec::new(), addrs: Vec::new(), groups: HashMap::new() }
+        SharedMembers { ids: Vec::new(), addrs: Vec::new(), groups: Vec::new() }
     }
 
     /// Adds a member belonging to `groups`; returns its index.
@@ -41,7 +43,10 @@ impl<A: Address> SharedMembers<A> {
         self.ids.push(id);
         self.addrs.push(addr);
         for group in groups {
-            self.groups.entry(*group).or_default().push(index);
+            match self.groups.binary_search_by_key(group, |(g, _)| *g) {
+                Ok(at) => self.groups[at].1.push(index),
+                Err(at) => self.groups.insert(at, (*group, vec![index])),
+            }
         }
         index
     }
@@ -64,7 +69,10 @@ impl<A: Address> SharedMembers<A> {
 
     /// Members of `group`, as indices.
     pub fn group(&self, group: GroupId) -> &[u32] {
-        self.groups.get(&group).map_or(&[], Vec::as_slice)
+        match self.groups.binary_search_by_key(&group, |(g, _)| *g) {
+            Ok(at) => &self.groups[at].1,
+            Err(_) => &[],
+        }
     }
 }
 

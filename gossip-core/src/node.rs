@@ -1,6 +1,6 @@
 //! The gossip node: the [`Protocol`] implementation this crate is about.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque, btree_map};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -119,6 +119,8 @@ pub struct Node<A: Address, R: RngCore = SmallRng> {
     /// Oldest age accepted: older copies may be of messages whose stream
     /// was already forgotten.
     max_age: u32,
+    /// Reused between packets so that decoding does not allocate.
+    scratch: Vec<Frame<A>>,
 }
 
 impl<A: Address, R: RngCore> Node<A, R> {
@@ -163,6 +165,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             join: None,
             lifetime_cache: (0, 0),
             max_age,
+            scratch: Vec::new(),
         }
     }
 
@@ -541,12 +544,15 @@ impl<A: Address, R: RngCore> Node<A, R> {
             self.stats.drops.too_old += 1;
             return false;
         }
-        let key = (id.group, id.origin);
-        if !self.streams.contains_key(&key) && self.streams.len() >= self.config.max_streams {
-            self.stats.drops.streams_full += 1;
-            return false;
-        }
-        let stream = self.streams.entry(key).or_insert_with(|| Stream { window: Window::default(), last_at: now });
+        let full = self.streams.len() >= self.config.max_streams;
+        let stream = match self.streams.entry((id.group, id.origin)) {
+            btree_map::Entry::Occupied(entry) => entry.into_mut(),
+            btree_map::Entry::Vacant(_) if full => {
+                self.stats.drops.streams_full += 1;
+                return false;
+            }
+            btree_map::Entry::Vacant(entry) => entry.insert(Stream { window: Window::default(), last_at: now }),
+        };
         match stream.window.insert(id.seq, self.config.dedup_window) {
             Insert::Duplicate => {
                 self.stats.duplicates += 1;
@@ -585,11 +591,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
         let mut held: Vec<&DigestEntry> = digest.entries.iter().collect();
         held.sort_unstable_by_key(|entry| entry.origin);
         let group = digest.group;
-        let mut origins: Vec<NodeId> =
-            self.streams.range((group, NodeId(0))..=(group, NodeId(u64::MAX))).map(|((_, o), _)| *o).collect();
-        if self.next_seq.contains_key(&group) {
-            origins.push(self.id);
-        }
+        let origins: Vec<NodeId> = self.store.origins(group).collect();
         let round = self.round;
         let mut candidates: Vec<((u8, u64), MessageFrame)> = Vec::new();
         'origins: for origin in origins {
@@ -607,7 +609,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 if age > self.max_age {
                     continue;
                 }
-                candidates.push((self.sort_key(stored), self.frame_of(*id, stored, age)));
+                candidates.push((self.sort_key(stored), self.frame_of(id, stored, age)));
                 if candidates.len() >= MAX_PULL_CANDIDATES {
                     break 'origins;
                 }
@@ -663,49 +665,39 @@ impl<A: Address, R: RngCore> Node<A, R> {
             }
         }
     }
-}
 
-impl<A: Address, R: RngCore> Protocol for Node<A, R> {
-    type Address = A;
-
-    fn handle_packet(&mut self, now: Time, from: A, packet: Bytes) -> Result<(), DecodeError> {
-        self.stats.packets_in += 1;
-        self.stats.bytes_in += packet.len() as u64;
-        if self.left {
-            self.stats.drops.after_leave += 1;
-            return Ok(());
-        }
-        if packet.len() > self.config.max_packet_size {
-            self.stats.decode_errors += 1;
-            return Err(DecodeError::Oversized { len: packet.len(), max: self.config.max_packet_size });
-        }
-        let decoded = match wire::decode::<A>(&packet) {
-            Ok(decoded) => decoded,
-            Err(err) => {
-                self.stats.decode_errors += 1;
-                return Err(err);
-            }
-        };
-        let sender = decoded.header.sender;
+    /// Acts on a decoded packet's frames.
+    fn handle_frames(&mut self, now: Time, from: A, header: Header, frames: &mut Vec<Frame<A>>) {
+        let sender = header.sender;
         if sender == self.id {
-            return Ok(());
+            return;
         }
         if let View::Gossiped(members) = &mut self.view {
-            let applied = members.observe(now, sender, &from, decoded.header.heartbeat);
+            let applied = members.observe(now, sender, &from, header.heartbeat);
             self.apply_membership(applied);
         }
+        let eager = self.config.eager_push && self.config.mode.pushes();
         let mut fresh: Vec<MessageFrame> = Vec::new();
         let mut known: Vec<MessageId> = Vec::new();
-        for frame in decoded.frames {
+        let (mut answered_digest, mut answered_join) = (false, false);
+        for frame in frames.drain(..) {
             match frame {
                 Frame::Message(message) => {
                     if self.accept(now, &message) {
-                        fresh.push(message);
+                        if eager {
+                            fresh.push(message);
+                        }
                     } else if message.feedback {
                         known.push(message.id);
                     }
                 }
-                Frame::Digest(digest) => self.answer_digest(&from, &digest),
+                // One answer of each kind per packet, however many frames
+                // ask: a packet must not buy more than a packet's worth.
+                Frame::Digest(digest) if !answered_digest => {
+                    answered_digest = true;
+                    self.answer_digest(&from, &digest);
+                }
+                Frame::Digest(_) => {}
                 Frame::Known(ids) => self.handle_known(&ids),
                 Frame::Member(entry) => {
                     if let View::Gossiped(members) = &mut self.view {
@@ -713,7 +705,11 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
                         self.apply_membership(applied);
                     }
                 }
-                Frame::Join => self.answer_join(&from),
+                Frame::Join if !answered_join => {
+                    answered_join = true;
+                    self.answer_join(&from);
+                }
+                Frame::Join => {}
             }
         }
         if !known.is_empty() {
@@ -722,7 +718,7 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
             let packet = writer.finish();
             self.send(from, packet);
         }
-        if self.config.eager_push && self.config.mode.pushes() && !fresh.is_empty() {
+        if !fresh.is_empty() {
             fresh.sort_by_key(|frame| frame.id.group);
             let mut start = 0;
             while start < fresh.len() {
@@ -739,6 +735,38 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
                 }
                 start = end;
             }
+        }
+    }
+}
+
+impl<A: Address, R: RngCore> Protocol for Node<A, R> {
+    type Address = A;
+
+    fn handle_packet(&mut self, now: Time, from: A, packet: Bytes) -> Result<(), DecodeError> {
+        self.stats.packets_in += 1;
+        self.stats.bytes_in += packet.len() as u64;
+        if self.left {
+            self.stats.drops.after_leave += 1;
+            return Ok(());
+        }
+        if packet.len() > self.config.max_packet_size {
+            self.stats.decode_errors += 1;
+            return Err(DecodeError::Oversized { len: packet.len(), max: self.config.max_packet_size });
+        }
+        let mut frames = std::mem::take(&mut self.scratch);
+        let header = match wire::decode_into::<A>(&packet, &mut frames) {
+            Ok(header) => header,
+            Err(err) => {
+                self.scratch = frames;
+                self.stats.decode_errors += 1;
+                return Err(err);
+            }
+        };
+        self.handle_frames(now, from, header, &mut frames);
+        frames.clear();
+        // Keep the buffer unless a pathological packet made it large.
+        if frames.capacity() <= 64 {
+            self.scratch = frames;
         }
         Ok(())
     }

@@ -2,7 +2,6 @@
 //! pulls with, capped by count, bytes and retention time.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::ops::Bound;
 
 use bytes::Bytes;
 
@@ -39,20 +38,24 @@ impl Stored {
     }
 }
 
-/// Buffered messages, ordered by id so that one stream's messages are
-/// adjacent, with an arrival queue for expiry and eviction.
+/// Buffered messages, kept per `(group, origin)` stream in ascending
+/// sequence order (which is what pull answers walk), with an arrival queue
+/// for expiry and eviction. Lookups are ordered-map and binary searches: no
+/// hashing of peer-chosen ids, and a deterministic iteration order.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
-    messages: BTreeMap<MessageId, Stored>,
+    streams: BTreeMap<(GroupId, NodeId), VecDeque<(u64, Stored)>>,
     arrivals: VecDeque<(Time, MessageId)>,
     active: Vec<MessageId>,
+    len: usize,
     bytes: usize,
     next_arrival: u64,
 }
 
 impl Store {
-    /// Buffers a message and marks it active. Returns how many older
-    /// messages were evicted to stay within `max_messages` and `max_bytes`.
+    /// Buffers a message (a repeat of a buffered id is ignored). Returns how
+    /// many older messages were evicted to stay within `max_messages` and
+    /// `max_bytes`.
     pub(crate) fn insert(
         &mut self,
         now: Time,
@@ -61,10 +64,14 @@ impl Store {
         max_messages: usize,
         max_bytes: usize,
     ) -> u64 {
+        if let Some(stream) = self.streams.get(&(id.group, id.origin)) {
+            let newest = stream.back().is_some_and(|(last, _)| *last < id.seq);
+            if !newest && stream.binary_search_by_key(&id.seq, |(seq, _)| *seq).is_ok() {
+                return 0;
+            }
+        }
         let mut evicted = 0;
-        while !self.arrivals.is_empty()
-            && (self.messages.len() >= max_messages || self.bytes + stored.payload.len() > max_bytes)
-        {
+        while !self.arrivals.is_empty() && (self.len >= max_messages || self.bytes + stored.payload.len() > max_bytes) {
             if self.pop_oldest() {
                 evicted += 1;
             }
@@ -72,25 +79,44 @@ impl Store {
         stored.arrival = self.next_arrival;
         self.next_arrival += 1;
         self.bytes += stored.payload.len();
+        self.len += 1;
         if stored.active {
+            // Ids of evicted messages linger here until the next prune;
+            // prune now and then so that this list stays bounded too.
+            if self.active.len() >= 2 * self.len + 64 {
+                self.prune_active();
+            }
             self.active.push(id);
         }
         self.arrivals.push_back((now, id));
-        if let Some(old) = self.messages.insert(id, stored) {
-            self.bytes -= old.payload.len();
+        let stream = self.streams.entry((id.group, id.origin)).or_default();
+        if stream.back().is_none_or(|(last, _)| *last < id.seq) {
+            stream.push_back((id.seq, stored));
+        } else {
+            let at = stream.partition_point(|(seq, _)| *seq < id.seq);
+            stream.insert(at, (id.seq, stored));
         }
         evicted
     }
 
     fn pop_oldest(&mut self) -> bool {
-        match self.arrivals.pop_front() {
-            Some((_, id)) => match self.messages.remove(&id) {
-                Some(old) => {
-                    self.bytes -= old.payload.len();
-                    true
-                }
-                None => false,
-            },
+        let Some((_, id)) = self.arrivals.pop_front() else { return false };
+        let key = (id.group, id.origin);
+        let Some(stream) = self.streams.get_mut(&key) else { return false };
+        let removed = if stream.front().is_some_and(|(seq, _)| *seq == id.seq) {
+            stream.pop_front()
+        } else {
+            stream.binary_search_by_key(&id.seq, |(seq, _)| *seq).ok().and_then(|at| stream.remove(at))
+        };
+        if stream.is_empty() {
+            self.streams.remove(&key);
+        }
+        match removed {
+            Some((_, old)) => {
+                self.bytes -= old.payload.len();
+                self.len -= 1;
+                true
+            }
             None => false,
         }
     }
@@ -103,39 +129,53 @@ impl Store {
     }
 
     pub(crate) fn get(&self, id: &MessageId) -> Option<&Stored> {
-        self.messages.get(id)
+        let stream = self.streams.get(&(id.group, id.origin))?;
+        let at = stream.binary_search_by_key(&id.seq, |(seq, _)| *seq).ok()?;
+        stream.get(at).map(|(_, stored)| stored)
     }
 
     pub(crate) fn get_mut(&mut self, id: &MessageId) -> Option<&mut Stored> {
-        self.messages.get_mut(id)
+        let stream = self.streams.get_mut(&(id.group, id.origin))?;
+        let at = stream.binary_search_by_key(&id.seq, |(seq, _)| *seq).ok()?;
+        stream.get_mut(at).map(|(_, stored)| stored)
     }
 
     /// Forgets active ids that were evicted or deactivated.
     pub(crate) fn prune_active(&mut self) {
-        let messages = &self.messages;
-        self.active.retain(|id| messages.get(id).is_some_and(|m| m.active));
+        let mut active = std::mem::take(&mut self.active);
+        active.retain(|id| self.get(id).is_some_and(|m| m.active));
+        self.active = active;
     }
 
     /// Active messages in arrival order (call [`Store::prune_active`] first
     /// to skip deactivated ones).
     pub(crate) fn active(&self) -> impl Iterator<Item = (MessageId, &Stored)> {
-        self.active.iter().filter_map(|id| self.messages.get(id).filter(|m| m.active).map(|m| (*id, m)))
+        self.active.iter().filter_map(|id| self.get(id).filter(|m| m.active).map(|m| (*id, m)))
     }
 
-    /// The messages of `(group, origin)` with sequence numbers above `after`.
+    /// Origins with buffered messages in `group`, ascending.
+    pub(crate) fn origins(&self, group: GroupId) -> impl Iterator<Item = NodeId> {
+        self.streams.range((group, NodeId(0))..=(group, NodeId(u64::MAX))).map(|((_, origin), _)| *origin)
+    }
+
+    /// The buffered messages of `(group, origin)` with sequence numbers
+    /// above `after`, ascending.
     pub(crate) fn stream_after(
         &self,
         group: GroupId,
         origin: NodeId,
         after: u64,
-    ) -> impl Iterator<Item = (&MessageId, &Stored)> {
-        let from = MessageId { group, origin, seq: after };
-        let to = MessageId { group, origin, seq: u64::MAX };
-        self.messages.range((Bound::Excluded(from), Bound::Included(to)))
+    ) -> impl Iterator<Item = (MessageId, &Stored)> {
+        let stream = self.streams.get(&(group, origin));
+        let from = stream.map_or(0, |stream| stream.partition_point(|(seq, _)| *seq <= after));
+        stream
+            .into_iter()
+            .flat_map(move |stream| stream.range(from..))
+            .map(move |(seq, stored)| (MessageId { group, origin, seq: *seq }, stored))
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.messages.len()
+        self.len
     }
 
     pub(crate) fn bytes(&self) -> usize {
@@ -173,6 +213,7 @@ mod tests {
         }
         assert_eq!(store.len(), 4);
         assert_eq!(store.stream_after(GroupId(1), NodeId(2), 0).next().unwrap().0.seq, 7);
+        assert_eq!(store.origins(GroupId(1)).collect::<Vec<_>>(), vec![NodeId(2)]);
         assert_eq!(store.insert(Time::from_millis(11), id(11), stored(900), 4, 1_000), 3);
         assert_eq!((store.len(), store.bytes()), (2, 1_000));
     }

@@ -139,18 +139,36 @@ pub struct Packet<A> {
 
 /// Decodes a whole packet. Any malformed byte fails the whole packet.
 pub fn decode<A: Address>(packet: &Bytes) -> Result<Packet<A>, DecodeError> {
+    let mut frames = Vec::new();
+    let header = decode_into(packet, &mut frames)?;
+    Ok(Packet { header, frames })
+}
+
+/// Decodes a whole packet, appending its frames to `frames` (a buffer the
+/// caller reuses, so that decoding does not allocate in steady state). On
+/// error, `frames` is left as it was.
+pub fn decode_into<A: Address>(packet: &Bytes, frames: &mut Vec<Frame<A>>) -> Result<Header, DecodeError> {
+    let start = frames.len();
+    let result = decode_frames(packet, frames);
+    if result.is_err() {
+        frames.truncate(start);
+    }
+    result
+}
+
+fn decode_frames<A: Address>(packet: &Bytes, frames: &mut Vec<Frame<A>>) -> Result<Header, DecodeError> {
     let mut r = Reader { buf: packet, pos: 0 };
     let version = r.u8()?;
     if version != VERSION {
         return Err(DecodeError::UnknownVersion(version));
     }
     let header = Header { sender: NodeId(r.u64_le()?), heartbeat: r.varint()? };
-    // Every frame takes at least one byte, which bounds the vector.
-    let mut frames = Vec::with_capacity(r.remaining().min(8));
+    // Every frame takes at least one byte, which bounds the vector's growth
+    // by the packet's length.
     while r.remaining() > 0 {
         frames.push(r.frame()?);
     }
-    Ok(Packet { header, frames })
+    Ok(header)
 }
 
 struct Reader<'a> {

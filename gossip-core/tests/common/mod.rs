@@ -49,7 +49,13 @@ impl Net {
     /// Wraps ready-made nodes.
     pub fn with_nodes(nodes: Vec<Node<u32>>) -> Self {
         let n = nodes.len();
-        Net { nodes, in_flight: Vec::new(), delivered: vec![BTreeMap::new(); n], sent: BTreeMap::new(), now: Time::ZERO }
+        Net {
+            nodes,
+            in_flight: Vec::new(),
+            delivered: vec![BTreeMap::new(); n],
+            sent: BTreeMap::new(),
+            now: Time::ZERO,
+        }
     }
 
     /// Moves every queued transmit into flight and every event into the
