@@ -32,7 +32,7 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use gossip_core::{
     Config, ConfigError, Event, GroupId, Lifetime, MessageId, Mode, MulticastError, Node, NodeId, Protocol,
     SharedMembers, SmallRng, Targets, Time,
@@ -396,6 +396,68 @@ struct Packet {
     bytes: Bytes,
 }
 
+/// Destination nodes per outbox bucket (as a power of two): a round's
+/// packets are delivered bucket by bucket, so the receivers' state is
+/// touched in address order instead of at random, which keeps it in cache.
+const BUCKET_SHIFT: u32 = 8;
+
+/// One round's packets, bucketed by destination; buckets keep their
+/// capacity from round to round.
+#[derive(Default)]
+struct Outbox {
+    buckets: Vec<Vec<Packet>>,
+    len: usize,
+}
+
+impl Outbox {
+    fn push(&mut self, packet: Packet) {
+        let bucket = (packet.to >> BUCKET_SHIFT) as usize;
+        if bucket >= self.buckets.len() {
+            self.buckets.resize_with(bucket + 1, Vec::new);
+        }
+        self.buckets[bucket].push(packet);
+        self.len += 1;
+    }
+}
+
+/// Copies packets into shared chunks: the engine builds each packet in a
+/// buffer sized for the largest packet, so keeping its `Bytes` would hold
+/// hundreds of bytes per packet in flight; a copy holds only its length
+/// (tens of bytes for one small message), in far fewer allocations.
+struct Arena {
+    chunk: BytesMut,
+    /// The last packet copied and its copy: the engine sends the same
+    /// `Bytes` to every target of a round, so consecutive transmits often
+    /// share one buffer. Holding `source` keeps its address from being reused.
+    source: Bytes,
+    copy: Bytes,
+}
+
+const ARENA_CHUNK: usize = 256 * 1024;
+
+impl Arena {
+    fn new() -> Self {
+        Arena { chunk: BytesMut::new(), source: Bytes::new(), copy: Bytes::new() }
+    }
+
+    fn compact(&mut self, bytes: Bytes) -> Bytes {
+        if bytes.len() > ARENA_CHUNK / 8 {
+            return bytes;
+        }
+        if bytes.as_ptr() == self.source.as_ptr() && bytes.len() == self.source.len() && !bytes.is_empty() {
+            return self.copy.clone();
+        }
+        if self.chunk.capacity() - self.chunk.len() < bytes.len() {
+            self.chunk = BytesMut::with_capacity(ARENA_CHUNK);
+        }
+        self.chunk.extend_from_slice(&bytes);
+        let copy = self.chunk.split().freeze();
+        self.copy = copy.clone();
+        self.source = bytes;
+        copy
+    }
+}
+
 enum Kind {
     Timer { node: u32, incarnation: u32 },
     Packet(Packet),
@@ -442,9 +504,11 @@ struct Core {
     /// Rounds completed.
     rounds_done: u32,
     incarnations: Vec<u32>,
+    arena: Arena,
     // Rounds timing.
-    requests: Vec<Packet>,
-    others: Vec<Packet>,
+    requests: Outbox,
+    others: Outbox,
+    spare: Outbox,
     // Events timing.
     queue: BinaryHeap<Reverse<Entry>>,
     seq: u64,
@@ -527,8 +591,10 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
             now: Time::ZERO,
             rounds_done: 0,
             incarnations: vec![0; n],
-            requests: Vec::new(),
-            others: Vec::new(),
+            arena: Arena::new(),
+            requests: Outbox::default(),
+            others: Outbox::default(),
+            spare: Outbox::default(),
             queue: BinaryHeap::new(),
             seq: 0,
             timer_at: if timed { vec![NEVER; n] } else { Vec::new() },
@@ -851,20 +917,23 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
             let arrive = Time::from_micros(now.as_micros() + period / 2);
             self.core.now = arrive;
             loop {
-                let mut batch = std::mem::take(&mut self.core.requests);
-                if batch.is_empty() {
-                    batch = std::mem::take(&mut self.core.others);
-                }
-                if batch.is_empty() {
+                let spare = std::mem::take(&mut self.core.spare);
+                let mut batch = if self.core.requests.len > 0 {
+                    std::mem::replace(&mut self.core.requests, spare)
+                } else if self.core.others.len > 0 {
+                    std::mem::replace(&mut self.core.others, spare)
+                } else {
+                    self.core.spare = spare;
                     break;
+                };
+                for bucket in &mut batch.buckets {
+                    for packet in bucket.drain(..) {
+                        self.deliver(arrive, packet);
+                    }
                 }
-                for packet in batch.drain(..) {
-                    self.deliver(arrive, packet);
-                }
-                // Keep the allocation for the next round.
-                if self.core.requests.is_empty() {
-                    self.core.requests = batch;
-                }
+                // Keep the buckets' capacity for the next batch.
+                batch.len = 0;
+                self.core.spare = batch;
             }
             let sent = self.core.current.packets_sent;
             self.core.now = Time::from_micros(now.as_micros() + period);
@@ -1006,7 +1075,7 @@ impl Core {
             }
             self.in_flight += 1;
             self.stats.peak_in_flight = self.stats.peak_in_flight.max(self.in_flight);
-            let packet = Packet { to, from: index, bytes: transmit.bytes };
+            let packet = Packet { to, from: index, bytes: self.arena.compact(transmit.bytes) };
             match self.config.timing {
                 Timing::Rounds => {
                     if self.config.requests_first.is_some_and(|is_request| is_request(&packet.bytes)) {
