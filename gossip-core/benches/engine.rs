@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use criterion::{Criterion, criterion_group, criterion_main};
 use gossip_core::wire::{self, Header, MessageFrame, PacketWriter};
 use gossip_core::{Config, GroupId, MessageId, Mode, Node, NodeId, Protocol, SharedMembers, SmallRng, Time};
@@ -39,13 +39,14 @@ fn frame(seq: u64, len: usize) -> MessageFrame {
     }
 }
 
-/// A packet of `per_packet` 64-byte messages starting at `first_seq`.
+/// A packet of `per_packet` 64-byte messages starting at `first_seq`, in a
+/// buffer of its own as a socket read would leave it (`BytesMut` frozen).
 fn packet(first_seq: u64, per_packet: usize) -> Bytes {
     let mut w = PacketWriter::new(1200, Header { sender: ORIGIN, heartbeat: 1 });
     for i in 0..per_packet as u64 {
         assert!(w.push_message(&frame(first_seq + i, 64)));
     }
-    w.finish()
+    BytesMut::from(&w.finish()[..]).freeze()
 }
 
 /// Messages of 64 bytes that fit in one 1200-byte packet.

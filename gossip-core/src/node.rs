@@ -529,43 +529,45 @@ impl<A: Address, R: RngCore> Node<A, R> {
         }
     }
 
-    /// Records an arriving message; returns whether it was new.
-    fn accept(&mut self, now: Time, frame: &MessageFrame) -> bool {
+    /// Records an arriving message. Returns `None` if it was not new, else
+    /// `Some` with a copy to forward at once when `forward` is set.
+    fn accept(&mut self, now: Time, frame: MessageFrame, forward: bool) -> Option<Option<MessageFrame>> {
         let id = frame.id;
         if id.origin == self.id {
             self.stats.duplicates += 1;
-            return false;
+            return None;
         }
         if !self.is_subscribed(id.group) {
             self.stats.drops.not_member += 1;
-            return false;
+            return None;
         }
         if frame.age > self.max_age {
             self.stats.drops.too_old += 1;
-            return false;
+            return None;
         }
         let full = self.streams.len() >= self.config.max_streams;
         let stream = match self.streams.entry((id.group, id.origin)) {
             btree_map::Entry::Occupied(entry) => entry.into_mut(),
             btree_map::Entry::Vacant(_) if full => {
                 self.stats.drops.streams_full += 1;
-                return false;
+                return None;
             }
             btree_map::Entry::Vacant(entry) => entry.insert(Stream { window: Window::default(), last_at: now }),
         };
         match stream.window.insert(id.seq, self.config.dedup_window) {
             Insert::Duplicate => {
                 self.stats.duplicates += 1;
-                false
+                None
             }
             Insert::New { skipped } => {
                 stream.last_at = now;
                 self.stats.drops.window_skipped += skipped;
                 self.stats.deliveries += 1;
                 self.emit(Event::Delivered(Delivery { id, payload: frame.payload.clone(), hops: frame.hops }));
+                let copy = forward.then(|| MessageFrame { hops: frame.hops.saturating_add(1), ..frame.clone() });
                 let active = self.config.mode.pushes() && frame.age < self.lifetime(id.group);
                 let stored = Stored {
-                    payload: frame.payload.clone(),
+                    payload: frame.payload,
                     priority: frame.priority,
                     send_hops: frame.hops.saturating_add(1),
                     age_at: frame.age,
@@ -576,7 +578,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
                     arrival: 0,
                 };
                 self.buffer(now, id, stored);
-                true
+                Some(copy)
             }
         }
     }
@@ -683,12 +685,12 @@ impl<A: Address, R: RngCore> Node<A, R> {
         for frame in frames.drain(..) {
             match frame {
                 Frame::Message(message) => {
-                    if self.accept(now, &message) {
-                        if eager {
-                            fresh.push(message);
-                        }
-                    } else if message.feedback {
-                        known.push(message.id);
+                    let (id, feedback) = (message.id, message.feedback);
+                    match self.accept(now, message, eager) {
+                        Some(Some(forward)) => fresh.push(forward),
+                        Some(None) => {}
+                        None if feedback => known.push(id),
+                        None => {}
                     }
                 }
                 // One answer of each kind per packet, however many frames
@@ -720,20 +722,13 @@ impl<A: Address, R: RngCore> Node<A, R> {
         }
         if !fresh.is_empty() {
             fresh.sort_by_key(|frame| frame.id.group);
-            let mut start = 0;
-            while start < fresh.len() {
-                let group = fresh[start].id.group;
-                let end = start + fresh[start..].iter().take_while(|f| f.id.group == group).count();
+            while let Some(group) = fresh.first().map(|frame| frame.id.group) {
+                let end = fresh.iter().take_while(|f| f.id.group == group).count();
                 let lifetime = self.lifetime(group);
-                let frames: Vec<MessageFrame> = fresh[start..end]
-                    .iter()
-                    .filter(|f| f.age < lifetime)
-                    .map(|f| MessageFrame { hops: f.hops.saturating_add(1), ..f.clone() })
-                    .collect();
+                let frames: Vec<MessageFrame> = fresh.drain(..end).filter(|f| f.age < lifetime).collect();
                 if !frames.is_empty() {
                     self.push_now(group, &frames);
                 }
-                start = end;
             }
         }
     }
