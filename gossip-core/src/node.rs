@@ -607,6 +607,12 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 if entry.is_some_and(|e| digest_contains(e.base, &e.bitmap, id.seq)) {
                     continue;
                 }
+                // Serve only what was held when this round began: what
+                // arrived during it is pushed on, and pulled from the next
+                // round, as in the synchronous model.
+                if stored.round_at >= round {
+                    continue;
+                }
                 let age = stored.age(round);
                 if age > self.max_age {
                     continue;
