@@ -298,13 +298,33 @@ fn default_seed() -> u64 {
 }
 
 enum Command<A> {
-    Multicast { group: GroupId, payload: Bytes, reply: oneshot::Sender<Result<MessageId, MulticastError>> },
-    Subscribe { group: GroupId, reply: oneshot::Sender<Result<broadcast::Receiver<Delivery>, SubscribeError>> },
-    Unsubscribe { group: GroupId },
-    Join { seeds: Vec<A> },
+    Multicast {
+        group: GroupId,
+        payload: Bytes,
+        reply: oneshot::Sender<Result<MessageId, MulticastError>>,
+    },
+    MulticastMany {
+        group: GroupId,
+        payloads: Vec<Bytes>,
+        reply: oneshot::Sender<Vec<Result<MessageId, MulticastError>>>,
+    },
+    Subscribe {
+        group: GroupId,
+        reply: oneshot::Sender<Result<broadcast::Receiver<Delivery>, SubscribeError>>,
+    },
+    Unsubscribe {
+        group: GroupId,
+    },
+    Join {
+        seeds: Vec<A>,
+    },
     Leave,
-    Stats { reply: oneshot::Sender<RuntimeStats> },
-    Members { reply: oneshot::Sender<Vec<(NodeId, A)>> },
+    Stats {
+        reply: oneshot::Sender<RuntimeStats>,
+    },
+    Members {
+        reply: oneshot::Sender<Vec<(NodeId, A)>>,
+    },
     Shutdown,
 }
 
@@ -359,6 +379,16 @@ impl<A: gossip_core::Address> Handle<A> {
     pub async fn multicast(&self, group: GroupId, payload: impl Into<Bytes>) -> Result<MessageId, RuntimeError> {
         let payload = payload.into();
         Ok(self.call(|reply| Command::Multicast { group, payload, reply }).await??)
+    }
+
+    /// Multicasts several payloads to `group` with one round trip to the
+    /// task (so they share packets and system calls); one result each.
+    pub async fn multicast_many(
+        &self,
+        group: GroupId,
+        payloads: Vec<Bytes>,
+    ) -> Result<Vec<Result<MessageId, MulticastError>>, RuntimeError> {
+        self.call(|reply| Command::MulticastMany { group, payloads, reply }).await
     }
 
     /// Joins `group` and returns a stream of its deliveries from now on.
@@ -570,6 +600,10 @@ where
         match command {
             Command::Multicast { group, payload, reply } => {
                 let _ = reply.send(self.protocol.multicast(now, group, payload));
+            }
+            Command::MulticastMany { group, payloads, reply } => {
+                let results = payloads.into_iter().map(|p| self.protocol.multicast(now, group, p)).collect();
+                let _ = reply.send(results);
             }
             Command::Subscribe { group, reply } => {
                 let result = self.protocol.subscribe(now, group).map(|()| {

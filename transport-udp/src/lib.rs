@@ -34,6 +34,13 @@ mod crypto;
 #[cfg(target_os = "linux")]
 mod sys;
 
+/// The raw batched system calls, for benchmarks that compare against them.
+#[cfg(target_os = "linux")]
+#[doc(hidden)]
+pub mod raw {
+    pub use crate::sys::{Received, recv_batch, send_batch};
+}
+
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;

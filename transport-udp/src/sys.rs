@@ -89,8 +89,11 @@ pub fn send_batch(fd: RawFd, msgs: &[(SocketAddr, &[u8])]) -> io::Result<usize> 
 
 /// One received datagram: its length, sender, and whether it was cut short.
 pub struct Received {
+    /// Bytes received.
     pub len: usize,
+    /// The sender.
     pub from: Option<SocketAddr>,
+    /// Whether the datagram was longer than its buffer.
     pub truncated: bool,
 }
 

@@ -1,0 +1,224 @@
+//! The runtime and the fault decorator over a tiny in-process transport.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use gossip_core::{Config, GroupId};
+use gossip_runtime::{
+    BuildError, Builder, Delay, Faults, FaultyTransport, Lagged, RuntimeError, StreamExt, Transport, TransportError,
+};
+use tokio::sync::{Mutex as AsyncMutex, mpsc};
+
+type Registry = Arc<Mutex<HashMap<u32, mpsc::Sender<(u32, Bytes)>>>>;
+
+/// Bounded in-process datagrams addressed by number; drops when a queue is full.
+struct Chan {
+    me: u32,
+    max: usize,
+    registry: Registry,
+    rx: AsyncMutex<mpsc::Receiver<(u32, Bytes)>>,
+}
+
+impl Chan {
+    fn new(registry: &Registry, me: u32, max: usize) -> Self {
+        let (tx, rx) = mpsc::channel(4096);
+        registry.lock().unwrap().insert(me, tx);
+        Chan { me, max, registry: registry.clone(), rx: AsyncMutex::new(rx) }
+    }
+}
+
+#[async_trait]
+impl Transport for Chan {
+    type Address = u32;
+
+    async fn send(&self, to: &u32, bytes: Bytes) -> Result<(), TransportError> {
+        if bytes.len() > self.max {
+            return Err(TransportError::Oversized { len: bytes.len(), max: self.max });
+        }
+        let peer = self.registry.lock().unwrap().get(to).cloned();
+        match peer {
+            None => Err(TransportError::BadAddress(format!("no node {to}"))),
+            Some(tx) => {
+                let _ = tx.try_send((self.me, bytes));
+                Ok(())
+            }
+        }
+    }
+
+    async fn recv(&self) -> Result<(u32, Bytes), TransportError> {
+        // mpsc::Receiver::recv is cancel-safe; so is taking the lock.
+        self.rx.lock().await.recv().await.ok_or(TransportError::Closed)
+    }
+
+    fn local_addr(&self) -> u32 {
+        self.me
+    }
+
+    fn max_packet_size(&self) -> usize {
+        self.max
+    }
+}
+
+fn fast() -> Config {
+    Config::lan().to_builder().period(Duration::from_millis(10)).join_retry(Duration::from_millis(20)).build().unwrap()
+}
+
+#[tokio::test]
+async fn conformance_suite_passes_on_an_in_process_transport() {
+    let registry = Registry::default();
+    let mut next = 0;
+    gossip_runtime::conformance::run_all(
+        || {
+            next += 2;
+            let pair = (Chan::new(&registry, next, 1200), Chan::new(&registry, next + 1, 1200));
+            async move { pair }
+        },
+        vec![9999],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn conformance_suite_passes_through_a_fault_free_decorator() {
+    let registry = Registry::default();
+    let mut next = 0;
+    gossip_runtime::conformance::run_all(
+        || {
+            next += 2;
+            let a = FaultyTransport::new(Chan::new(&registry, next, 1200), Faults::default());
+            let b = FaultyTransport::new(Chan::new(&registry, next + 1, 1200), Faults::default());
+            async move { (a, b) }
+        },
+        vec![9999],
+    )
+    .await;
+}
+
+async fn count_lost(seed: u64) -> (u64, usize) {
+    let registry = Registry::default();
+    let a = FaultyTransport::new(Chan::new(&registry, 1, 1200), Faults::loss(0.3, seed));
+    let b = Chan::new(&registry, 2, 1200);
+    for i in 0..2000u32 {
+        a.send(&2, Bytes::copy_from_slice(&i.to_le_bytes())).await.unwrap();
+    }
+    let mut got = 0;
+    while let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(50), b.recv()).await {
+        got += 1;
+    }
+    (a.fault_stats().lost, got)
+}
+
+#[tokio::test]
+async fn loss_is_seeded_and_counted() {
+    let (lost, got) = count_lost(5).await;
+    assert_eq!(lost as usize + got, 2000);
+    assert!((500..700).contains(&lost), "lost {lost} of 2000 at p = 0.3");
+    assert_eq!(count_lost(5).await, (lost, got), "same seed, same losses");
+    assert_ne!(count_lost(6).await.0, lost, "another seed, other losses");
+}
+
+#[tokio::test(start_paused = true)]
+async fn delay_duplication_and_reordering() {
+    let registry = Registry::default();
+    let faults = Faults {
+        delay: Delay::Fixed(Duration::from_millis(50)),
+        duplicate: 0.5,
+        reorder: 0.5,
+        reorder_window: Duration::from_millis(20),
+        seed: 3,
+        ..Faults::default()
+    };
+    let a = FaultyTransport::new(Chan::new(&registry, 1, 1200), faults);
+    let b = Chan::new(&registry, 2, 1200);
+    let start = tokio::time::Instant::now();
+    for i in 0..200u32 {
+        a.send(&2, Bytes::copy_from_slice(&i.to_le_bytes())).await.unwrap();
+    }
+    let mut order = Vec::new();
+    while let Ok(Ok((_, bytes))) = tokio::time::timeout(Duration::from_secs(1), b.recv()).await {
+        assert!(start.elapsed() >= Duration::from_millis(50), "arrived before the fixed delay");
+        order.push(u32::from_le_bytes(bytes[..4].try_into().unwrap()));
+    }
+    let stats = a.fault_stats();
+    assert_eq!(order.len() as u64, 200 + stats.duplicated);
+    assert!(stats.duplicated > 50 && stats.reordered > 50, "{stats:?}");
+    assert!(order.windows(2).any(|w| w[0] > w[1]), "nothing was reordered");
+    let mut distinct = order.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 200, "every datagram arrives at least once");
+}
+
+#[tokio::test]
+async fn packet_size_is_checked_at_build_time() {
+    let registry = Registry::default();
+    let small = Chan::new(&registry, 1, 600);
+    let err = Builder::new(small).config(Config::lan()).spawn().err().expect("1200 > 600 must be refused");
+    assert!(matches!(err, BuildError::PacketTooLarge { engine: 1200, transport: 600 }), "{err}");
+    // Without an explicit config the packet size is lowered to fit.
+    let small = Chan::new(&registry, 2, 600);
+    assert!(Builder::new(small).spawn().is_ok());
+}
+
+#[tokio::test]
+async fn a_slow_subscriber_is_told_it_lagged_and_never_blocks_the_node() {
+    let registry = Registry::default();
+    let group = GroupId(1);
+    let a = Builder::new(Chan::new(&registry, 1, 1200)).config(fast()).seed(1).spawn().unwrap();
+    let b = Builder::new(Chan::new(&registry, 2, 1200)).config(fast()).seed(2).subscriber_capacity(16).spawn().unwrap();
+    let mut slow = b.subscribe(group).await.unwrap();
+    let mut fast_sub = b.subscribe(group).await.unwrap();
+    a.join(vec![2]).await.unwrap();
+    // Wait until a knows b.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while a.members().await.unwrap().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no membership");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let reader = tokio::spawn(async move {
+        let mut n = 0;
+        while n < 100 {
+            if let Some(Ok(_)) = fast_sub.next().await {
+                n += 1;
+            }
+        }
+    });
+    for i in 0..100u32 {
+        a.multicast(group, i.to_le_bytes().to_vec()).await.unwrap();
+    }
+    tokio::time::timeout(Duration::from_secs(10), reader).await.expect("the fast subscriber got everything").unwrap();
+    // The slow one held at most 16: it hears how many it missed, then the rest.
+    let first = slow.next().await.unwrap();
+    let Err(Lagged(missed)) = first else { panic!("expected a lag signal, got {first:?}") };
+    assert_eq!(missed, 100 - 16);
+    let mut rest = 0;
+    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(100), slow.next()).await {
+        item.unwrap();
+        rest += 1;
+    }
+    assert_eq!(rest, 16);
+    let stats = b.stats().await.unwrap();
+    assert_eq!(stats.lagged, 84);
+    assert_eq!(stats.lag_events, 1);
+    assert_eq!(stats.engine.deliveries, 100);
+}
+
+#[tokio::test]
+async fn shutdown_ends_streams_and_refuses_calls() {
+    let registry = Registry::default();
+    let group = GroupId(1);
+    let a = Builder::new(Chan::new(&registry, 1, 1200)).config(fast()).seed(1).spawn().unwrap();
+    let mut sub = a.subscribe(group).await.unwrap();
+    let id = a.multicast(group, &b"mine"[..]).await.unwrap();
+    let own = sub.next().await.unwrap().unwrap();
+    assert_eq!(own.id, id, "a member delivers its own multicast");
+    let other = a.clone();
+    a.shutdown().await;
+    other.shutdown().await; // idempotent, from another handle
+    assert!(sub.next().await.is_none(), "the stream ends");
+    assert_eq!(a.multicast(group, &b"late"[..]).await, Err(RuntimeError::Closed));
+    assert!(matches!(a.stats().await, Err(RuntimeError::Closed)));
+}
