@@ -4,6 +4,10 @@
 //!   seeded, that drives any [`gossip_core::Protocol`] directly, scales to a
 //!   million nodes sharing one member list, and records per message when and
 //!   at which hop every node delivered it.
+//! * [`net`]: [`MemNetwork`], an in-memory datagram network on tokio
+//!   channels in real time whose endpoints implement gossip-runtime's
+//!   `Transport`, with faults changed at run time through a [`NetHandle`]
+//!   and packets and bytes counted per link.
 //! * [`link`]: the link model both use: loss, latency (fixed, uniform,
 //!   log-normal), crashes and restarts, partitions, and scripts of changes.
 //!
@@ -36,7 +40,9 @@
 
 mod error;
 pub mod link;
+pub mod net;
 pub mod sim;
 
 pub use error::{LinkError, NetError, SimError};
 pub use link::{DropReason, FaultAction, Latency, LinkModel, Script, Verdict};
+pub use net::{LinkStats, MemEndpoint, MemNetwork, NetConfig, NetHandle, NetStats};

@@ -1,0 +1,507 @@
+//! An in-memory datagram network on tokio channels, in real time, with the
+//! same [`LinkModel`] as the simulator, changed at run time through a
+//! [`NetHandle`].
+//!
+//! Every endpoint ([`MemEndpoint`]) implements gossip-runtime's
+//! [`Transport`] with `u32` addresses. A datagram's fate is decided when it
+//! is sent (crashed ends, partition, loss, latency); a delayed datagram is
+//! held by one dispatcher task per network and checked again on arrival (a
+//! receiver that crashed meanwhile does not get it). Inboxes and the
+//! in-flight set are bounded; what they drop is counted.
+
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use gossip_core::SmallRng;
+use gossip_runtime::{Transport, TransportError, TransportStats};
+use rand::SeedableRng;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::error::NetError;
+use crate::link::{DropReason, FaultAction, Latency, LinkModel, Script, Verdict};
+
+/// Settings of a [`MemNetwork`].
+#[derive(Clone, Debug)]
+pub struct NetConfig {
+    /// Seeds the generator that draws loss and latency.
+    pub seed: u64,
+    /// Initial link conditions.
+    pub link: LinkModel,
+    /// Largest datagram an endpoint sends. Default 1200.
+    pub max_packet_size: usize,
+    /// Datagrams queued per endpoint before new ones are dropped. Default 4096.
+    pub inbox_capacity: usize,
+    /// Delayed datagrams held at once before new ones are dropped. Default 65,536.
+    pub max_in_flight: usize,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig {
+            seed: 0,
+            link: LinkModel::new(),
+            max_packet_size: 1200,
+            inbox_capacity: 4096,
+            max_in_flight: 65_536,
+        }
+    }
+}
+
+/// Counters of one directed link.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    /// Datagrams sent on it.
+    pub packets: u64,
+    /// Bytes sent on it.
+    pub bytes: u64,
+    /// Datagrams put in the receiver's inbox.
+    pub delivered: u64,
+    /// Datagrams dropped (loss, partition, crash, full queue).
+    pub dropped: u64,
+}
+
+/// Whole-network counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetStats {
+    /// Datagrams sent by any endpoint.
+    pub packets: u64,
+    /// Bytes sent by any endpoint.
+    pub bytes: u64,
+    /// Datagrams put in an inbox.
+    pub delivered: u64,
+    /// Dropped by random loss.
+    pub dropped_loss: u64,
+    /// Dropped by a partition.
+    pub dropped_partition: u64,
+    /// Dropped because an end was crashed.
+    pub dropped_down: u64,
+    /// Dropped because an inbox or the in-flight set was full.
+    pub dropped_queue_full: u64,
+}
+
+struct State {
+    link: LinkModel,
+    rng: SmallRng,
+    inboxes: HashMap<u32, mpsc::Sender<(u32, Bytes)>>,
+    links: HashMap<(u32, u32), LinkStats>,
+    stats: NetStats,
+    in_flight: usize,
+}
+
+impl State {
+    fn dropped(&mut self, from: u32, to: u32, reason: DropReason) {
+        self.links.entry((from, to)).or_default().dropped += 1;
+        match reason {
+            DropReason::Loss => self.stats.dropped_loss += 1,
+            DropReason::Partition => self.stats.dropped_partition += 1,
+            DropReason::SenderDown | DropReason::ReceiverDown => self.stats.dropped_down += 1,
+            DropReason::QueueFull => self.stats.dropped_queue_full += 1,
+        }
+    }
+
+    /// Puts a datagram in `to`'s inbox now, if `to` is up and has room;
+    /// returns whether it did.
+    fn hand_over(&mut self, from: u32, to: u32, bytes: Bytes) -> bool {
+        if !self.link.is_up(to) {
+            self.dropped(from, to, DropReason::ReceiverDown);
+            return false;
+        }
+        let Some(inbox) = self.inboxes.get(&to) else {
+            self.dropped(from, to, DropReason::ReceiverDown);
+            return false;
+        };
+        match inbox.try_send((from, bytes)) {
+            Ok(()) => {
+                self.stats.delivered += 1;
+                self.links.entry((from, to)).or_default().delivered += 1;
+                true
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.dropped(from, to, DropReason::QueueFull);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.dropped(from, to, DropReason::ReceiverDown);
+                false
+            }
+        }
+    }
+}
+
+struct Delayed {
+    at: Instant,
+    seq: u64,
+    from: u32,
+    to: u32,
+    bytes: Bytes,
+}
+
+impl PartialEq for Delayed {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Delayed {}
+impl PartialOrd for Delayed {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Delayed {
+    /// Reversed, so the max-heap pops the earliest first.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+struct Inner {
+    state: Mutex<State>,
+    config: NetConfig,
+    dispatcher: OnceLock<mpsc::UnboundedSender<Delayed>>,
+    seq: AtomicU64,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves counters at worst slightly
+        // off; keep serving.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// An in-memory network. Cheap to clone; all clones are the same network.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use gossip_runtime::Transport;
+/// use transport_mem::{MemNetwork, NetConfig};
+///
+/// let net = MemNetwork::new(NetConfig::default())?;
+/// let a = net.bind(1)?;
+/// let b = net.bind(2)?;
+/// a.send(&2, bytes::Bytes::from_static(b"ping")).await?;
+/// let (from, bytes) = b.recv().await?;
+/// assert_eq!((from, &bytes[..]), (1, &b"ping"[..]));
+///
+/// // Faults at run time: a partition drops everything between the sides.
+/// net.handle().partition(&[vec![1], vec![2]]);
+/// a.send(&2, bytes::Bytes::from_static(b"lost")).await?;
+/// assert_eq!(net.handle().link_stats(1, 2).dropped, 1);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct MemNetwork {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for MemNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemNetwork").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl MemNetwork {
+    /// A network with `config`.
+    pub fn new(config: NetConfig) -> Result<Self, NetError> {
+        if config.max_packet_size == 0 {
+            return Err(NetError::InvalidConfig("max_packet_size must be positive"));
+        }
+        if config.inbox_capacity == 0 || config.max_in_flight == 0 {
+            return Err(NetError::InvalidConfig("inbox_capacity and max_in_flight must be positive"));
+        }
+        config.link.latency().validate()?;
+        let state = State {
+            link: config.link.clone(),
+            rng: SmallRng::seed_from_u64(config.seed),
+            inboxes: HashMap::new(),
+            links: HashMap::new(),
+            stats: NetStats::default(),
+            in_flight: 0,
+        };
+        Ok(MemNetwork {
+            inner: Arc::new(Inner {
+                state: Mutex::new(state),
+                config,
+                dispatcher: OnceLock::new(),
+                seq: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// An endpoint at address `addr`. An address can be bound again once
+    /// its previous endpoint was dropped.
+    pub fn bind(&self, addr: u32) -> Result<MemEndpoint, NetError> {
+        let mut state = self.inner.lock();
+        if state.inboxes.get(&addr).is_some_and(|tx| !tx.is_closed()) {
+            return Err(NetError::AddressInUse(addr));
+        }
+        let (tx, rx) = mpsc::channel(self.inner.config.inbox_capacity);
+        state.inboxes.insert(addr, tx);
+        Ok(MemEndpoint {
+            addr,
+            net: self.inner.clone(),
+            inbox: tokio::sync::Mutex::new(rx),
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        })
+    }
+
+    /// The control handle.
+    pub fn handle(&self) -> NetHandle {
+        NetHandle { inner: self.inner.clone() }
+    }
+}
+
+/// Changes a [`MemNetwork`]'s link model at run time and reads its counters.
+#[derive(Clone)]
+pub struct NetHandle {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for NetHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetHandle").finish_non_exhaustive()
+    }
+}
+
+impl NetHandle {
+    /// Crashes `node`: it sends and receives nothing until restarted
+    /// (datagrams in flight to it are dropped on arrival).
+    pub fn crash(&self, node: u32) {
+        self.inner.lock().link.crash(node);
+    }
+
+    /// Restarts `node`'s links.
+    pub fn restart(&self, node: u32) {
+        self.inner.lock().link.restart(node);
+    }
+
+    /// Partitions the network (see [`FaultAction::Partition`]).
+    pub fn partition(&self, sets: &[Vec<u32>]) {
+        self.inner.lock().link.partition(sets);
+    }
+
+    /// Removes the partition.
+    pub fn heal(&self) {
+        self.inner.lock().link.heal();
+    }
+
+    /// Sets the loss probability of every link.
+    pub fn set_loss(&self, loss: f64) -> Result<(), NetError> {
+        Ok(self.inner.lock().link.set_loss(loss)?)
+    }
+
+    /// Sets the latency of every link.
+    pub fn set_latency(&self, latency: Latency) -> Result<(), NetError> {
+        Ok(self.inner.lock().link.set_latency(latency)?)
+    }
+
+    /// Applies one action.
+    pub fn apply(&self, action: &FaultAction) -> Result<(), NetError> {
+        Ok(self.inner.lock().link.apply(action)?)
+    }
+
+    /// A copy of the current link model.
+    pub fn link(&self) -> LinkModel {
+        self.inner.lock().link.clone()
+    }
+
+    /// Counters of the directed link `from → to`.
+    pub fn link_stats(&self, from: u32, to: u32) -> LinkStats {
+        self.inner.lock().links.get(&(from, to)).copied().unwrap_or_default()
+    }
+
+    /// Counters of every link that carried or dropped something.
+    pub fn all_link_stats(&self) -> HashMap<(u32, u32), LinkStats> {
+        self.inner.lock().links.clone()
+    }
+
+    /// Whole-network counters.
+    pub fn stats(&self) -> NetStats {
+        self.inner.lock().stats.clone()
+    }
+
+    /// Applies `script`'s steps at their times, counted from now, on a
+    /// spawned task (call from within a tokio runtime).
+    pub fn run_script(&self, script: Script) -> Result<JoinHandle<()>, NetError> {
+        script.validate()?;
+        let handle = self.clone();
+        let start = Instant::now();
+        Ok(tokio::spawn(async move {
+            for (at, action) in script.steps() {
+                tokio::time::sleep_until(start + Duration::from_micros(at.as_micros())).await;
+                // Validated above.
+                let _ = handle.apply(action);
+            }
+        }))
+    }
+}
+
+/// One address on a [`MemNetwork`]: a [`Transport`] with `u32` addresses.
+pub struct MemEndpoint {
+    addr: u32,
+    net: Arc<Inner>,
+    inbox: tokio::sync::Mutex<mpsc::Receiver<(u32, Bytes)>>,
+    sent: AtomicU64,
+    received: AtomicU64,
+    /// Datagrams this endpoint sent that the network dropped at once.
+    dropped: AtomicU64,
+}
+
+impl std::fmt::Debug for MemEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemEndpoint").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl MemEndpoint {
+    fn dispatcher(&self) -> &mpsc::UnboundedSender<Delayed> {
+        self.net.dispatcher.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(dispatch(Arc::downgrade(&self.net), rx));
+            tx
+        })
+    }
+}
+
+/// Holds delayed datagrams until they are due. Its queue is unbounded as a
+/// channel but bounded in practice: senders count `in_flight` under the
+/// network lock and drop above `max_in_flight`.
+async fn dispatch(net: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Delayed>) {
+    let mut heap: BinaryHeap<Delayed> = BinaryHeap::new();
+    loop {
+        let next = heap.peek().map(|d| d.at);
+        tokio::select! {
+            item = rx.recv() => match item {
+                Some(item) => heap.push(item),
+                None => return,
+            },
+            () = async {
+                match next {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let Some(net) = net.upgrade() else { return };
+                let now = Instant::now();
+                let mut state = net.lock();
+                while heap.peek().is_some_and(|d| d.at <= now) {
+                    if let Some(d) = heap.pop() {
+                        state.in_flight -= 1;
+                        let _ = state.hand_over(d.from, d.to, d.bytes);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Transport for MemEndpoint {
+    type Address = u32;
+
+    async fn send(&self, to: &u32, bytes: Bytes) -> Result<(), TransportError> {
+        let max = self.net.config.max_packet_size;
+        if bytes.len() > max {
+            return Err(TransportError::Oversized { len: bytes.len(), max });
+        }
+        let to = *to;
+        let from = self.addr;
+        let delayed = {
+            let mut state = self.net.lock();
+            if !state.inboxes.contains_key(&to) {
+                return Err(TransportError::Unreachable);
+            }
+            self.sent.fetch_add(1, AtomicOrdering::Relaxed);
+            state.stats.packets += 1;
+            state.stats.bytes += bytes.len() as u64;
+            let link = state.links.entry((from, to)).or_default();
+            link.packets += 1;
+            link.bytes += bytes.len() as u64;
+            let State { link, rng, .. } = &mut *state;
+            match link.route(from, to, rng) {
+                Verdict::Drop(reason) => {
+                    state.dropped(from, to, reason);
+                    self.dropped.fetch_add(1, AtomicOrdering::Relaxed);
+                    return Ok(());
+                }
+                Verdict::Deliver(delay) if delay.is_zero() => {
+                    if !state.hand_over(from, to, bytes) {
+                        self.dropped.fetch_add(1, AtomicOrdering::Relaxed);
+                    }
+                    return Ok(());
+                }
+                Verdict::Deliver(delay) => {
+                    if state.in_flight >= self.net.config.max_in_flight {
+                        state.dropped(from, to, DropReason::QueueFull);
+                        self.dropped.fetch_add(1, AtomicOrdering::Relaxed);
+                        return Ok(());
+                    }
+                    state.in_flight += 1;
+                    let seq = self.net.seq.fetch_add(1, AtomicOrdering::Relaxed);
+                    Delayed { at: Instant::now() + delay, seq, from, to, bytes }
+                }
+            }
+        };
+        if self.dispatcher().send(delayed).is_err() {
+            let mut state = self.net.lock();
+            state.in_flight -= 1;
+            state.dropped(from, to, DropReason::QueueFull);
+        }
+        Ok(())
+    }
+
+    async fn recv(&self) -> Result<(u32, Bytes), TransportError> {
+        let mut inbox = self.inbox.lock().await;
+        match inbox.recv().await {
+            Some(datagram) => {
+                self.received.fetch_add(1, AtomicOrdering::Relaxed);
+                Ok(datagram)
+            }
+            None => Err(TransportError::Closed),
+        }
+    }
+
+    async fn recv_batch(&self, out: &mut Vec<(u32, Bytes)>, max: usize) -> Result<(), TransportError> {
+        let mut inbox = self.inbox.lock().await;
+        let Some(first) = inbox.recv().await else { return Err(TransportError::Closed) };
+        out.push(first);
+        let mut got = 1u64;
+        while (got as usize) < max.max(1) {
+            match inbox.try_recv() {
+                Ok(datagram) => {
+                    out.push(datagram);
+                    got += 1;
+                }
+                Err(_) => break,
+            }
+        }
+        self.received.fetch_add(got, AtomicOrdering::Relaxed);
+        Ok(())
+    }
+
+    fn local_addr(&self) -> u32 {
+        self.addr
+    }
+
+    fn max_packet_size(&self) -> usize {
+        self.net.config.max_packet_size
+    }
+
+    fn stats(&self) -> TransportStats {
+        TransportStats {
+            datagrams_out: self.sent.load(AtomicOrdering::Relaxed),
+            datagrams_in: self.received.load(AtomicOrdering::Relaxed),
+            auth_failures: 0,
+            dropped: self.dropped.load(AtomicOrdering::Relaxed),
+        }
+    }
+}
