@@ -130,7 +130,9 @@ pub(crate) struct Members<A> {
 /// Where a node draws its gossip targets from.
 #[derive(Debug)]
 pub(crate) enum View<A> {
-    Gossiped(Members<A>),
+    /// Boxed: a simulator holds a million shared-view nodes, which should
+    /// not each carry room for a gossiped view.
+    Gossiped(Box<Members<A>>),
     Shared(Arc<SharedMembers<A>>),
 }
 

@@ -127,7 +127,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
     /// A node that learns its membership by gossip (start it with
     /// [`join`](Protocol::join)).
     pub fn new(id: NodeId, config: Config, rng: R) -> Self {
-        let view = View::Gossiped(Members::new(id, config.max_members, config.max_groups));
+        let view = View::Gossiped(Box::new(Members::new(id, config.max_members, config.max_groups)));
         Self::with_view(id, config, rng, view)
     }
 
@@ -916,12 +916,11 @@ impl<A: Address, R: RngCore> Node<A, R> {
         };
         let first = self.frame_of(id, &stored, 0);
         self.buffer(now, id, stored);
-        if (pull_only && !member) || (!pull_only && self.config.eager_push) {
-            if self.push_now(group, &[first]) {
-                if let Some(stored) = self.store.get_mut(&id) {
-                    stored.unsent_own = false;
-                    stored.active &= !pull_only;
-                }
+        let inject = (pull_only && !member) || (!pull_only && self.config.eager_push);
+        if inject && self.push_now(group, &[first]) {
+            if let Some(stored) = self.store.get_mut(&id) {
+                stored.unsent_own = false;
+                stored.active &= !pull_only;
             }
         }
         Ok(id)
