@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
-use gossip_core::{Config, Event, GroupId, MessageId, Node, NodeId, Protocol, SmallRng, Time};
+use gossip_core::{Config, DownReason, Event, GroupId, MessageId, Node, NodeId, Protocol, SmallRng, Time};
 use rand::SeedableRng;
 
 /// A packet in flight.
@@ -26,6 +26,8 @@ pub struct Net {
     pub delivered: Vec<BTreeMap<MessageId, u32>>,
     /// Every multicast: id → payload.
     pub sent: BTreeMap<MessageId, Bytes>,
+    /// Per node: members it reported down, in order.
+    pub downs: Vec<Vec<(NodeId, DownReason)>>,
     pub now: Time,
 }
 
@@ -54,6 +56,7 @@ impl Net {
             in_flight: Vec::new(),
             delivered: vec![BTreeMap::new(); n],
             sent: BTreeMap::new(),
+            downs: vec![Vec::new(); n],
             now: Time::ZERO,
         }
     }
@@ -66,9 +69,13 @@ impl Net {
                 self.in_flight.push(InFlight { from: i as u32, to: t.to, bytes: t.bytes });
             }
             while let Some(event) = node.poll_event() {
-                if let Event::Delivered(d) = event {
-                    *self.delivered[i].entry(d.id).or_default() += 1;
-                    assert_eq!(self.sent.get(&d.id), Some(&d.payload), "node {i} delivered a message never sent");
+                match event {
+                    Event::Delivered(d) => {
+                        *self.delivered[i].entry(d.id).or_default() += 1;
+                        assert_eq!(self.sent.get(&d.id), Some(&d.payload), "node {i} delivered a message never sent");
+                    }
+                    Event::MemberDown { id, reason } => self.downs[i].push((id, reason)),
+                    Event::MemberUp { .. } => {}
                 }
             }
         }
