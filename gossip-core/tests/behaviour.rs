@@ -58,7 +58,7 @@ fn message_frames(bytes: &Bytes) -> Vec<wire::MessageFrame> {
 }
 
 fn all_delivered_once(net: &Net) {
-    for (id, _) in &net.sent {
+    for id in net.sent.keys() {
         for i in 0..net.nodes.len() {
             let expected = u32::from(net.nodes[i].is_subscribed(id.group));
             assert_eq!(net.delivered[i].get(id).copied().unwrap_or(0), expected, "node {i}, message {id}");
