@@ -23,7 +23,8 @@
 //! The simulator records, per multicast message, when and at which hop each
 //! node first delivered it and how many live nodes held it after each round,
 //! and per round the packets and bytes sent. [`Simulator::run`] stops when
-//! every live member of the group of every message holds it, when the
+//! every live member of the group of every message holds it and nothing more
+//! is scheduled, when the
 //! network is quiet (nothing in flight, nothing sent for a round), or at
 //! [`SimConfig::max_rounds`].
 
@@ -369,7 +370,8 @@ pub struct SimStats {
 /// Why [`Simulator::run`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
-    /// Every live member of every message's group holds it.
+    /// Every live member of every message's group holds it, and nothing
+    /// more (multicast or fault) is scheduled.
     AllDelivered,
     /// Nothing is in flight and nothing was sent for a round.
     Quiescent,
@@ -777,7 +779,10 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
 
     fn all_delivered(&self) -> bool {
         let core = &self.core;
-        core.casts.is_empty() && !core.messages.is_empty() && core.satisfied_count == core.messages.len()
+        core.casts.is_empty()
+            && core.steps.is_empty()
+            && !core.messages.is_empty()
+            && core.satisfied_count == core.messages.len()
     }
 
     /// Applies due script steps and multicasts (steps first).
