@@ -33,8 +33,11 @@ fn lossy_events(seed: u64) -> SimConfig {
     config
 }
 
+/// Packets, bytes, losses, and every node's first delivery.
+type Fingerprint = (u64, u64, u64, Vec<Option<(Time, u32)>>);
+
 /// A run's fingerprint: counters and every node's first delivery.
-fn fingerprint(seed: u64) -> (u64, u64, u64, Vec<Option<(Time, u32)>>) {
+fn fingerprint(seed: u64) -> Fingerprint {
     let mut sim = Simulator::gossip(lossy_events(seed), engine(Mode::PushPull), 300, GROUP).unwrap();
     let msg = sim.multicast(Time::from_millis(250), 7, GROUP, Bytes::from_static(b"x")).unwrap();
     let out = sim.run();
