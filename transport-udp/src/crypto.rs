@@ -147,11 +147,9 @@ impl KeyRing {
         let body = KEY_ID_LEN + NONCE_LEN..tag_at;
         let nonce = Nonce::from(nonce);
         for key in std::iter::once(&self.sealing).chain(&self.accepted).filter(|k| k.id == id) {
-            // Decrypt a copy so a failed key leaves the ciphertext intact
-            // for the next candidate (rare: only with colliding ids).
-            let mut attempt = datagram[body.clone()].to_vec();
-            if key.cipher.decrypt_inout_detached(&nonce, &[id], attempt.as_mut_slice().into(), &tag).is_ok() {
-                datagram[body.clone()].copy_from_slice(&attempt);
+            // ChaCha20-Poly1305 verifies the tag before it decrypts, so a
+            // failed attempt leaves the ciphertext intact for the next key.
+            if key.cipher.decrypt_inout_detached(&nonce, &[id], (&mut datagram[body.clone()]).into(), &tag).is_ok() {
                 return Ok(body);
             }
         }
