@@ -2,7 +2,7 @@
 //! payloads, batched, side by side with a raw `sendmmsg`/`recvmmsg`
 //! blaster sending datagrams of the same size as the gossip packets.
 //!
-//! `cargo run --release -p transport-udp --example throughput -- [--secs 3] [--key]`
+//! `cargo run --release -p transport-udp --example throughput -- [--secs 3] [--key] [--period-ms 1]`
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,7 +30,7 @@ fn udp(keys: bool) -> anyhow::Result<UdpTransport> {
     Ok(UdpTransport::bind(UdpConfig { keys, ..UdpConfig::new("127.0.0.1:0".parse()?) })?)
 }
 
-async fn gossip(secs: f64, sealed: bool) -> anyhow::Result<GossipResult> {
+async fn gossip(secs: f64, sealed: bool, period_ms: u64) -> anyhow::Result<GossipResult> {
     let a = udp(sealed)?;
     let b = udp(sealed)?;
     let config = Config::lan()
@@ -41,7 +41,7 @@ async fn gossip(secs: f64, sealed: bool) -> anyhow::Result<GossipResult> {
         .eager_push(false)
         .lifetime(Lifetime::Rounds(1))
         .batching(Batching::Packed)
-        .period(Duration::from_millis(1))
+        .period(Duration::from_millis(period_ms))
         .max_packet_size(a.max_packet_size_for_engine())
         .retention(Duration::from_millis(200))
         .max_transmits(1 << 16)
@@ -194,18 +194,20 @@ impl EngineSize for UdpTransport {
 async fn main() -> anyhow::Result<()> {
     let mut secs = 3.0;
     let mut sealed = false;
+    let mut period_ms = 1;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--secs" => secs = args.next().unwrap_or_default().parse()?,
             "--key" => sealed = true,
+            "--period-ms" => period_ms = args.next().unwrap_or_default().parse()?,
             other => anyhow::bail!("unknown argument {other}: use [--secs N] [--key]"),
         }
     }
-    let g = gossip(secs, sealed).await?;
+    let g = gossip(secs, sealed, period_ms).await?;
     let r = raw(secs, g.avg_packet).await?;
     let target = r * g.per_packet;
-    println!("payload {PAYLOAD} B, {secs} s per run, sealed: {sealed}");
+    println!("payload {PAYLOAD} B, {secs} s per run, sealed: {sealed}, gossip period {period_ms} ms");
     println!("gossip: {:>12.0} messages/s delivered", g.messages_per_sec);
     println!(
         "        {:>12.0} packets/s received, {} B average, {:.1} messages/packet, {} duplicates",
