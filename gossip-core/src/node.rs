@@ -56,6 +56,27 @@ struct Join<A> {
     next_at: Time,
 }
 
+/// The key that puts buffered messages in the configured order.
+fn sort_key(order: Order, stored: &Stored) -> (u8, u64) {
+    match order {
+        Order::Fifo => (0, stored.arrival),
+        Order::NewestFirst => (0, u64::MAX - stored.arrival),
+        Order::Priority => (u8::MAX - stored.priority, stored.arrival),
+    }
+}
+
+/// The copy of a buffered message to send at `age`.
+fn frame_of(id: MessageId, stored: &Stored, age: u32, feedback: bool) -> MessageFrame {
+    MessageFrame {
+        id,
+        age,
+        hops: stored.send_hops,
+        priority: stored.priority,
+        feedback,
+        payload: stored.payload.clone(),
+    }
+}
+
 /// A gossip multicast node: a pure state machine driven through [`Protocol`].
 ///
 /// `A` is the transport's address type; `R` the injected random number
@@ -331,23 +352,9 @@ impl<A: Address, R: RngCore> Node<A, R> {
         packets
     }
 
-    fn sort_key(&self, stored: &Stored) -> (u8, u64) {
-        match self.config.order {
-            Order::Fifo => (0, stored.arrival),
-            Order::NewestFirst => (0, u64::MAX - stored.arrival),
-            Order::Priority => (u8::MAX - stored.priority, stored.arrival),
-        }
-    }
-
-    fn frame_of(&self, id: MessageId, stored: &Stored, age: u32) -> MessageFrame {
-        MessageFrame {
-            id,
-            age,
-            hops: stored.send_hops,
-            priority: stored.priority,
-            feedback: matches!(self.config.lifetime, Lifetime::Counter(_)),
-            payload: stored.payload.clone(),
-        }
+    /// Whether pushed copies ask for feedback (Demers' counter).
+    fn wants_feedback(&self) -> bool {
+        matches!(self.config.lifetime, Lifetime::Counter(_))
     }
 
     /// Sends `frames` to `targets`, packed as configured.
@@ -377,9 +384,8 @@ impl<A: Address, R: RngCore> Node<A, R> {
     /// still gets its full lifetime.
     fn push_round(&mut self) -> bool {
         let round = self.round;
-        self.store.prune_active();
-        let mut active: Vec<(GroupId, (u8, u64), MessageId)> =
-            self.store.active().map(|(id, stored)| (id.group, self.sort_key(stored), id)).collect();
+        let order = self.config.order;
+        let mut active = self.store.take_active(|stored| sort_key(order, stored));
         active.sort_unstable();
         let pull_only = self.config.mode == Mode::Pull;
         let mut sent = false;
@@ -395,7 +401,8 @@ impl<A: Address, R: RngCore> Node<A, R> {
             }
             // In pull mode only a non-member's own messages are pushed, once.
             let lifetime = if pull_only { 0 } else { self.lifetime(group) };
-            let mut due = Vec::with_capacity(end - start);
+            let feedback = self.wants_feedback();
+            let mut frames = Vec::with_capacity(end - start);
             for (_, _, id) in &active[start..end] {
                 let Some(stored) = self.store.get_mut(id) else { continue };
                 let first = stored.unsent_own;
@@ -405,16 +412,12 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 }
                 let age = stored.age(round);
                 if first || age <= lifetime {
-                    due.push((*id, age));
+                    frames.push(frame_of(*id, stored, age, feedback));
                 }
                 if age >= lifetime {
                     stored.active = false;
                 }
             }
-            let frames: Vec<MessageFrame> = due
-                .iter()
-                .filter_map(|(id, age)| self.store.get(id).map(|stored| self.frame_of(*id, stored, *age)))
-                .collect();
             if !frames.is_empty() {
                 self.push_to(&targets, &frames);
                 sent = true;
@@ -617,7 +620,8 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 if age > self.max_age {
                     continue;
                 }
-                candidates.push((self.sort_key(stored), self.frame_of(id, stored, age)));
+                candidates
+                    .push((sort_key(self.config.order, stored), frame_of(id, stored, age, self.wants_feedback())));
                 if candidates.len() >= MAX_PULL_CANDIDATES {
                     break 'origins;
                 }
@@ -914,7 +918,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             unsent_own: true,
             arrival: 0,
         };
-        let first = self.frame_of(id, &stored, 0);
+        let first = frame_of(id, &stored, 0, self.wants_feedback());
         self.buffer(now, id, stored);
         let inject = (pull_only && !member) || (!pull_only && self.config.eager_push);
         if inject && self.push_now(group, &[first]) {

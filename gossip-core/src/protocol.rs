@@ -33,7 +33,8 @@ pub trait Protocol {
     fn handle_timeout(&mut self, now: Time);
 
     /// Sends `payload` to the members of `group`. The sender need not be a
-    /// member; if it is, it does not deliver its own message.
+    /// member; if it is, it delivers its own message too (at once, with 0
+    /// hops), like every other member.
     fn multicast(&mut self, now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError>;
 
     /// Joins `group`: this node delivers its messages from now on and

@@ -38,6 +38,17 @@ impl Stored {
     }
 }
 
+/// Where `seq` sits in a stream. A stream's buffered numbers are usually
+/// contiguous, so the offset from the first is tried before a binary search.
+fn position(stream: &VecDeque<(u64, Stored)>, seq: u64) -> Option<usize> {
+    let first = stream.front()?.0;
+    let guess = usize::try_from(seq.checked_sub(first)?).ok()?;
+    if stream.get(guess).is_some_and(|(s, _)| *s == seq) {
+        return Some(guess);
+    }
+    stream.binary_search_by_key(&seq, |(s, _)| *s).ok()
+}
+
 /// Buffered messages, kept per `(group, origin)` stream in ascending
 /// sequence order (which is what pull answers walk), with an arrival queue
 /// for expiry and eviction. Lookups are ordered-map and binary searches: no
@@ -130,13 +141,13 @@ impl Store {
 
     pub(crate) fn get(&self, id: &MessageId) -> Option<&Stored> {
         let stream = self.streams.get(&(id.group, id.origin))?;
-        let at = stream.binary_search_by_key(&id.seq, |(seq, _)| *seq).ok()?;
+        let at = position(stream, id.seq)?;
         stream.get(at).map(|(_, stored)| stored)
     }
 
     pub(crate) fn get_mut(&mut self, id: &MessageId) -> Option<&mut Stored> {
         let stream = self.streams.get_mut(&(id.group, id.origin))?;
-        let at = stream.binary_search_by_key(&id.seq, |(seq, _)| *seq).ok()?;
+        let at = position(stream, id.seq)?;
         stream.get_mut(at).map(|(_, stored)| stored)
     }
 
@@ -147,10 +158,20 @@ impl Store {
         self.active = active;
     }
 
-    /// Active messages in arrival order (call [`Store::prune_active`] first
-    /// to skip deactivated ones).
-    pub(crate) fn active(&self) -> impl Iterator<Item = (MessageId, &Stored)> {
-        self.active.iter().filter_map(|id| self.get(id).filter(|m| m.active).map(|m| (*id, m)))
+    /// The active messages, as `(group, key(stored), id)`, forgetting ids
+    /// that were evicted or deactivated: one lookup per id.
+    pub(crate) fn take_active<K>(&mut self, key: impl Fn(&Stored) -> K) -> Vec<(GroupId, K, MessageId)> {
+        let mut active = std::mem::take(&mut self.active);
+        let mut out = Vec::with_capacity(active.len());
+        active.retain(|id| match self.get(id) {
+            Some(stored) if stored.active => {
+                out.push((id.group, key(stored), *id));
+                true
+            }
+            _ => false,
+        });
+        self.active = active;
+        out
     }
 
     /// Origins with buffered messages in `group`, ascending.
@@ -230,7 +251,6 @@ mod tests {
         let after: Vec<u64> = store.stream_after(GroupId(1), NodeId(2), 3).map(|(id, _)| id.seq).collect();
         assert_eq!(after, vec![4, 5]);
         assert_eq!(store.stream_after(GroupId(2), NodeId(2), 0).count(), 0);
-        store.prune_active();
-        assert_eq!(store.active().count(), 3);
+        assert_eq!(store.take_active(|_| ()).len(), 3);
     }
 }
