@@ -33,7 +33,7 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use gossip_core::{
     Config, ConfigError, Event, GroupId, Lifetime, MessageId, Mode, MulticastError, Node, NodeId, Protocol,
     SharedMembers, SmallRng, Targets, Time,
@@ -395,7 +395,47 @@ pub struct Outcome {
 struct Packet {
     to: u32,
     from: u32,
-    bytes: Bytes,
+    payload: Payload,
+}
+
+/// Longest packet carried inline.
+const INLINE: usize = 46;
+
+/// A packet's bytes. Small packets (one short message) are copied into the
+/// queue entry itself: the engine builds each packet in a buffer sized for
+/// the largest packet, and a node keeps an accepted payload as a slice of
+/// the packet that brought it, which would pin that whole buffer; inline, a
+/// packet costs no allocation or pointer chase until it is delivered, and
+/// the node then gets an allocation of exactly its length.
+enum Payload {
+    Inline { len: u8, data: [u8; INLINE] },
+    Heap(Bytes),
+}
+
+impl Payload {
+    fn new(bytes: Bytes) -> Self {
+        if bytes.len() <= INLINE {
+            let mut data = [0u8; INLINE];
+            data[..bytes.len()].copy_from_slice(&bytes);
+            Payload::Inline { len: bytes.len() as u8, data }
+        } else {
+            Payload::Heap(bytes)
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Payload::Inline { len, data } => &data[..usize::from(*len)],
+            Payload::Heap(bytes) => bytes,
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Payload::Inline { len, data } => Bytes::copy_from_slice(&data[..usize::from(len)]),
+            Payload::Heap(bytes) => bytes,
+        }
+    }
 }
 
 /// Destination nodes per outbox bucket (as a power of two): a round's
@@ -419,44 +459,6 @@ impl Outbox {
         }
         self.buckets[bucket].push(packet);
         self.len += 1;
-    }
-}
-
-/// Copies packets into shared chunks: the engine builds each packet in a
-/// buffer sized for the largest packet, so keeping its `Bytes` would hold
-/// hundreds of bytes per packet in flight; a copy holds only its length
-/// (tens of bytes for one small message), in far fewer allocations.
-struct Arena {
-    chunk: BytesMut,
-    /// The last packet copied and its copy: the engine sends the same
-    /// `Bytes` to every target of a round, so consecutive transmits often
-    /// share one buffer. Holding `source` keeps its address from being reused.
-    source: Bytes,
-    copy: Bytes,
-}
-
-const ARENA_CHUNK: usize = 256 * 1024;
-
-impl Arena {
-    fn new() -> Self {
-        Arena { chunk: BytesMut::new(), source: Bytes::new(), copy: Bytes::new() }
-    }
-
-    fn compact(&mut self, bytes: Bytes) -> Bytes {
-        if bytes.len() > ARENA_CHUNK / 8 {
-            return bytes;
-        }
-        if bytes.as_ptr() == self.source.as_ptr() && bytes.len() == self.source.len() && !bytes.is_empty() {
-            return self.copy.clone();
-        }
-        if self.chunk.capacity() - self.chunk.len() < bytes.len() {
-            self.chunk = BytesMut::with_capacity(ARENA_CHUNK);
-        }
-        self.chunk.extend_from_slice(&bytes);
-        let copy = self.chunk.split().freeze();
-        self.copy = copy.clone();
-        self.source = bytes;
-        copy
     }
 }
 
@@ -506,11 +508,9 @@ struct Core {
     /// Rounds completed.
     rounds_done: u32,
     incarnations: Vec<u32>,
-    arena: Arena,
     // Rounds timing.
     requests: Outbox,
     others: Outbox,
-    spare: Outbox,
     // Events timing.
     queue: BinaryHeap<Reverse<Entry>>,
     seq: u64,
@@ -593,10 +593,8 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
             now: Time::ZERO,
             rounds_done: 0,
             incarnations: vec![0; n],
-            arena: Arena::new(),
             requests: Outbox::default(),
             others: Outbox::default(),
-            spare: Outbox::default(),
             queue: BinaryHeap::new(),
             seq: 0,
             timer_at: if timed { vec![NEVER; n] } else { Vec::new() },
@@ -922,13 +920,15 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
             let arrive = Time::from_micros(now.as_micros() + period / 2);
             self.core.now = arrive;
             loop {
-                let spare = std::mem::take(&mut self.core.spare);
-                let mut batch = if self.core.requests.len > 0 {
-                    std::mem::replace(&mut self.core.requests, spare)
+                // Packets sent while a batch is delivered (pull answers) go
+                // to a fresh outbox; the drained batch's capacity is kept
+                // for the next round when nothing was sent meanwhile.
+                let requests = self.core.requests.len > 0;
+                let mut batch = if requests {
+                    std::mem::take(&mut self.core.requests)
                 } else if self.core.others.len > 0 {
-                    std::mem::replace(&mut self.core.others, spare)
+                    std::mem::take(&mut self.core.others)
                 } else {
-                    self.core.spare = spare;
                     break;
                 };
                 for bucket in &mut batch.buckets {
@@ -936,9 +936,11 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
                         self.deliver(arrive, packet);
                     }
                 }
-                // Keep the buckets' capacity for the next batch.
                 batch.len = 0;
-                self.core.spare = batch;
+                let slot = if requests { &mut self.core.requests } else { &mut self.core.others };
+                if slot.len == 0 {
+                    *slot = batch;
+                }
             }
             let sent = self.core.current.packets_sent;
             self.core.now = Time::from_micros(now.as_micros() + period);
@@ -962,7 +964,7 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
         };
         self.core.stats.packets_delivered += 1;
         self.core.current.packets_delivered += 1;
-        if node.handle_packet(at, packet.from, packet.bytes).is_err() {
+        if node.handle_packet(at, packet.from, packet.payload.into_bytes()).is_err() {
             self.core.stats.decode_errors += 1;
         }
         self.core.collect(to, node);
@@ -1080,10 +1082,10 @@ impl Core {
             }
             self.in_flight += 1;
             self.stats.peak_in_flight = self.stats.peak_in_flight.max(self.in_flight);
-            let packet = Packet { to, from: index, bytes: self.arena.compact(transmit.bytes) };
+            let packet = Packet { to, from: index, payload: Payload::new(transmit.bytes) };
             match self.config.timing {
                 Timing::Rounds => {
-                    if self.config.requests_first.is_some_and(|is_request| is_request(&packet.bytes)) {
+                    if self.config.requests_first.is_some_and(|is_request| is_request(packet.payload.as_slice())) {
                         self.requests.push(packet);
                     } else {
                         self.others.push(packet);
