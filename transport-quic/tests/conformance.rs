@@ -1,0 +1,156 @@
+//! The shared transport conformance suite against QUIC (IPv4 and IPv6),
+//! and transport-level checks of the datagram and stream paths.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::*;
+use gossip_runtime::{Transport, TransportError};
+
+fn bad_v4() -> Vec<SocketAddr> {
+    ["[::1]:9", "127.0.0.1:0", "0.0.0.0:9"].iter().map(|a| a.parse().unwrap()).collect()
+}
+
+fn bind_v6(name: &str) -> transport_quic::QuicTransport {
+    let config = transport_quic::QuicConfig::new("[::1]:0".parse().unwrap(), identity(name));
+    transport_quic::QuicTransport::bind(config).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv4() {
+    gossip_runtime::conformance::run_all(|| async { (quic(identity("a")), quic(identity("b"))) }, bad_v4()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6() {
+    let bad: Vec<SocketAddr> = ["127.0.0.1:9", "[::1]:0", "[::]:9"].iter().map(|a| a.parse().unwrap()).collect();
+    gossip_runtime::conformance::run_all(|| async { (bind_v6("a"), bind_v6("b")) }, bad).await;
+}
+
+fn pattern(len: usize, seed: u8) -> Bytes {
+    Bytes::from((0..len).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect::<Vec<u8>>())
+}
+
+async fn recv(t: &transport_quic::QuicTransport) -> (SocketAddr, Bytes) {
+    tokio::time::timeout(Duration::from_secs(10), t.recv()).await.expect("nothing received").expect("recv")
+}
+
+/// Small packets go as datagrams; a 1 MiB packet goes on a stream and
+/// arrives intact; both counted as such.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datagram_and_stream_paths() {
+    let a = quic(identity("a"));
+    let b = quic(identity("b"));
+    let small = pattern(200, 1);
+    a.send(&b.local_addr(), small.clone()).await.unwrap();
+    let (from, got) = recv(&b).await;
+    assert_eq!((from, got), (a.local_addr(), small));
+    let dgram = a.datagram_size(&b.local_addr()).expect("a connection with datagrams");
+    assert!(dgram >= 1100, "datagram size {dgram}");
+
+    // Just over the datagram size, and 1 MiB: streams.
+    let over = pattern(dgram + 1, 2);
+    let mib = pattern(1 << 20, 3);
+    a.send(&b.local_addr(), over.clone()).await.unwrap();
+    a.send(&b.local_addr(), mib.clone()).await.unwrap();
+    let mut got = [recv(&b).await.1, recv(&b).await.1];
+    got.sort_by_key(|b| b.len());
+    assert_eq!(got[0], over, "a packet one byte over the datagram size changed");
+    assert_eq!(got[1].len(), 1 << 20, "1 MiB packet truncated");
+    assert_eq!(got[1], mib, "1 MiB packet changed");
+
+    // And back over the same connection (b reuses the one a dialled).
+    let back = pattern(1 << 20, 4);
+    b.send(&a.local_addr(), back.clone()).await.unwrap();
+    assert_eq!(recv(&a).await.1, back);
+
+    let (sa, sb) = (a.quic_stats(), b.quic_stats());
+    assert_eq!(sa.datagrams_out, 1);
+    assert_eq!(sa.streams_out, 2);
+    assert_eq!(sb.datagrams_in, 1);
+    assert_eq!(sb.streams_in, 2);
+    assert_eq!(sb.streams_out, 1);
+    assert_eq!(sa.dials, 1, "a dialled once");
+    assert_eq!(sb.dials, 0, "b reused a's connection");
+    assert_eq!(sa.dropped() + sb.dropped(), 0);
+}
+
+/// A packet over the receiver's limit, sent on a stream by a peer with a
+/// larger limit, is dropped and counted, not buffered without bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_over_receiver_limit_is_dropped() {
+    let a = quic(identity("a"));
+    let b = quic_with(identity("b"), |c| c.max_packet_size = 64 << 10);
+    a.send(&b.local_addr(), pattern(100 << 10, 5)).await.unwrap();
+    a.send(&b.local_addr(), pattern(300, 6)).await.unwrap();
+    assert_eq!(recv(&b).await.1, pattern(300, 6));
+    wait_for(Duration::from_secs(10), "the oversized stream to be counted", || async {
+        b.quic_stats().stream_recv_failures == 1
+    })
+    .await;
+    assert_eq!(b.quic_stats().streams_in, 0);
+}
+
+/// A peer that does not answer: the first send is accepted (a dial
+/// starts), later sends fail fast with `Unreachable` while it backs off,
+/// and a reachable peer is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_peer_fails_fast_and_is_counted() {
+    let a = quic_with(identity("a"), |c| {
+        c.dial_timeout = Duration::from_millis(200);
+        c.backoff_min = Duration::from_secs(5);
+    });
+    let b = quic(identity("b"));
+    // A bound UDP socket that never answers QUIC.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dead = silent.local_addr().unwrap();
+    a.send(&dead, pattern(100, 7)).await.expect("first send starts a dial");
+    a.send(&b.local_addr(), pattern(100, 8)).await.unwrap();
+    assert_eq!(recv(&b).await.1, pattern(100, 8), "another peer is not held up");
+    wait_for(Duration::from_secs(5), "the dial to fail", || async { a.quic_stats().dial_failures == 1 }).await;
+    let started = tokio::time::Instant::now();
+    for _ in 0..100 {
+        match a.send(&dead, pattern(100, 9)).await {
+            Err(TransportError::Unreachable) => {}
+            other => panic!("send to a peer in back-off: {other:?}"),
+        }
+    }
+    assert!(started.elapsed() < Duration::from_millis(100), "failing sends took {:?}", started.elapsed());
+    let s = a.quic_stats();
+    assert_eq!(s.unreachable, 100);
+    assert_eq!(s.pending_dropped, 1);
+    assert_eq!(a.stats().dropped, 1);
+}
+
+/// The connection cap closes the least recently used connection; the
+/// evicted peer is dialled again when next needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_cap_evicts_least_recently_used() {
+    let a = quic_with(identity("a"), |c| c.max_connections = 2);
+    let peers: Vec<_> = (0..3).map(|i| quic(identity(&format!("p{i}")))).collect();
+    for round in 0..2u8 {
+        for (i, p) in peers.iter().enumerate() {
+            let payload = pattern(50, round * 10 + i as u8);
+            a.send(&p.local_addr(), payload.clone()).await.unwrap();
+            assert_eq!(recv(p).await.1, payload);
+        }
+    }
+    let s = a.quic_stats();
+    assert!(s.evictions >= 4, "evictions {}", s.evictions);
+    assert_eq!(s.dials, 6, "each send after an eviction dials again");
+    wait_for(Duration::from_secs(5), "evicted connections to close", || async { a.quic_stats().connections_open <= 2 })
+        .await;
+}
+
+/// A closed transport refuses to send and ends `recv`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_ends_send_and_recv() {
+    let a = quic(identity("a"));
+    let b = quic(identity("b"));
+    a.close();
+    assert!(matches!(a.send(&b.local_addr(), pattern(10, 1)).await, Err(TransportError::Closed)));
+    assert!(matches!(a.recv().await, Err(TransportError::Closed)));
+}
