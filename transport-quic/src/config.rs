@@ -53,11 +53,12 @@ pub struct QuicConfig {
     /// Packets held per peer while its connection is being dialled; more
     /// are dropped and counted. Default 256.
     pub pending_per_peer: usize,
-    /// Packets being sent on streams at once (over all peers); more are
-    /// dropped and counted. Default 64.
-    pub max_stream_sends: usize,
-    /// Streams being received at once (over all peers); more are
-    /// refused and counted. Bounds the memory of partly received large
+    /// Bytes of packets being sent on streams at once (over all peers);
+    /// a packet that does not fit the budget is dropped and counted. At
+    /// least `max_packet_size`. Default 64 MiB.
+    pub stream_send_budget: usize,
+    /// Streams being received at once (over all peers); more wait in
+    /// QUIC flow control until one finishes. Bounds the memory of partly received large
     /// packets to about `max_stream_recvs × max_packet_size`. Default 64.
     pub max_stream_recvs: usize,
     /// Unidirectional streams a peer may open at once on one connection.
@@ -90,7 +91,7 @@ impl QuicConfig {
             backoff_max: Duration::from_secs(10),
             recv_queue: 16_384,
             pending_per_peer: 256,
-            max_stream_sends: 64,
+            stream_send_budget: 64 << 20,
             max_stream_recvs: 64,
             streams_per_connection: 32,
             stream_timeout: Duration::from_secs(10),
@@ -109,7 +110,11 @@ impl QuicConfig {
         check(self.max_connections >= 1, "max_connections", "must be at least 1")?;
         check(self.recv_queue >= 1, "recv_queue", "must be at least 1")?;
         check(self.pending_per_peer >= 1, "pending_per_peer", "must be at least 1")?;
-        check(self.max_stream_sends >= 1, "max_stream_sends", "must be at least 1")?;
+        check(
+            self.stream_send_budget >= self.max_packet_size,
+            "stream_send_budget",
+            "must be at least max_packet_size",
+        )?;
         check(self.max_stream_recvs >= 1, "max_stream_recvs", "must be at least 1")?;
         check(self.streams_per_connection >= 1, "streams_per_connection", "must be at least 1")?;
         check(!self.dial_timeout.is_zero(), "dial_timeout", "must be positive")?;

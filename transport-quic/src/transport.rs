@@ -50,10 +50,8 @@ pub struct QuicStats {
     pub pending_full: u64,
     /// Received packets dropped because the receive queue was full.
     pub recv_queue_full: u64,
-    /// Stream packets not sent because `max_stream_sends` were in flight.
+    /// Stream packets not sent because `stream_send_budget` bytes were in flight.
     pub stream_sends_full: u64,
-    /// Incoming streams refused because `max_stream_recvs` were in flight.
-    pub stream_recvs_full: u64,
     /// Stream packets whose sending failed (connection lost, timeout).
     pub stream_send_failures: u64,
     /// Incoming streams that failed, timed out, or exceeded
@@ -75,7 +73,6 @@ impl QuicStats {
             + self.pending_full
             + self.recv_queue_full
             + self.stream_sends_full
-            + self.stream_recvs_full
             + self.stream_send_failures
             + self.stream_recv_failures
     }
@@ -96,7 +93,6 @@ struct Counters {
     pending_full: AtomicU64,
     recv_queue_full: AtomicU64,
     stream_sends_full: AtomicU64,
-    stream_recvs_full: AtomicU64,
     stream_send_failures: AtomicU64,
     stream_recv_failures: AtomicU64,
     connections_opened: AtomicU64,
@@ -236,7 +232,7 @@ impl QuicTransport {
             peers: Mutex::new(Peers { map: HashMap::new() }),
             tx,
             counters: Counters::default(),
-            stream_sends: Arc::new(Semaphore::new(config.max_stream_sends)),
+            stream_sends: Arc::new(Semaphore::new(config.stream_send_budget.div_ceil(1024))),
             stream_recvs: Arc::new(Semaphore::new(config.max_stream_recvs)),
             closed,
         });
@@ -263,7 +259,6 @@ impl QuicTransport {
             pending_full: get(&c.pending_full),
             recv_queue_full: get(&c.recv_queue_full),
             stream_sends_full: get(&c.stream_sends_full),
-            stream_recvs_full: get(&c.stream_recvs_full),
             stream_send_failures: get(&c.stream_send_failures),
             stream_recv_failures: get(&c.stream_recv_failures),
             connections_opened: get(&c.connections_opened),
@@ -447,7 +442,9 @@ impl Shared {
     }
 
     fn send_stream(self: &Arc<Self>, conn: Connection, bytes: Bytes) {
-        let Ok(permit) = self.stream_sends.clone().try_acquire_owned() else {
+        // The budget is counted in KiB.
+        let kib = u32::try_from(bytes.len().div_ceil(1024).max(1)).unwrap_or(u32::MAX);
+        let Ok(permit) = self.stream_sends.clone().try_acquire_many_owned(kib) else {
             bump(&self.counters.stream_sends_full, 1);
             return;
         };
@@ -634,13 +631,14 @@ async fn serve(shared: Arc<Shared>, conn: Connection) {
                 Ok(bytes) => shared.deliver(from, bytes, false),
                 Err(err) => break err,
             },
-            got = conn.accept_uni() => match got {
-                Ok(mut stream) => {
-                    let Ok(permit) = shared.stream_recvs.clone().try_acquire_owned() else {
-                        bump(&shared.counters.stream_recvs_full, 1);
-                        let _ = stream.stop(VarInt::from_u32(1));
-                        continue;
-                    };
+            // Take a receive slot first: while all are busy, streams wait
+            // in QUIC flow control (the peer's sends back off) instead
+            // of being buffered here.
+            got = async {
+                let permit = shared.stream_recvs.clone().acquire_owned().await;
+                (permit, conn.accept_uni().await)
+            } => match got {
+                (Ok(permit), Ok(mut stream)) => {
                     let shared = shared.clone();
                     tokio::spawn(async move {
                         let _permit = permit;
@@ -654,7 +652,8 @@ async fn serve(shared: Arc<Shared>, conn: Connection) {
                         }
                     });
                 }
-                Err(err) => break err,
+                (Err(_), _) => break ConnectionError::LocallyClosed,
+                (_, Err(err)) => break err,
             },
         }
     };

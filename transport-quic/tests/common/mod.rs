@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use gossip_core::{Config, GroupId, MessageId};
@@ -56,6 +56,11 @@ pub fn node(seed: u64, identity: NodeIdentity, faults: Faults) -> Handle<SocketA
 }
 
 pub fn node_with(seed: u64, transport: QuicTransport, faults: Faults, config: Config) -> Handle<SocketAddr> {
+    node_arc(seed, Arc::new(transport), faults, config)
+}
+
+/// A node whose transport the test keeps a reference to (for its [`transport_quic::QuicStats`]).
+pub fn node_arc(seed: u64, transport: Arc<QuicTransport>, faults: Faults, config: Config) -> Handle<SocketAddr> {
     Builder::new(FaultyTransport::new(transport, faults)).config(config).seed(seed).spawn().unwrap()
 }
 

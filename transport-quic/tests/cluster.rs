@@ -1,0 +1,161 @@
+//! The runtime on loopback QUIC: 20 nodes with injected loss, the stream
+//! path with the engine's largest packets, graceful shutdown.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::*;
+use gossip_core::Config;
+use gossip_runtime::Faults;
+
+/// 20 nodes, 10% loss on every packet sent (the runtime's fault
+/// decorator): 1,000 messages from five senders reach every member
+/// exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_nodes_ten_percent_loss_exactly_once() {
+    let n = 20;
+    let mut handles = Vec::new();
+    let mut collectors = Vec::new();
+    for i in 0..n {
+        let h = node(100 + i, identity(&format!("node-{i}")), Faults::loss(0.10, 1000 + i));
+        collectors.push(collect(h.subscribe(GROUP).await.unwrap()));
+        handles.push(h);
+    }
+    let seed = *handles[0].local_addr();
+    for h in &handles[1..] {
+        h.join(vec![seed]).await.unwrap();
+    }
+    formed(&handles, Duration::from_secs(20)).await;
+
+    let total = 1000;
+    let senders = 5;
+    let mut tasks = Vec::new();
+    for s in 0..senders {
+        let h = handles[s * 4].clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..total / senders {
+                h.multicast(GROUP, format!("sender {s} message {i}")).await.unwrap();
+                if i % 20 == 19 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for (i, (progress, _)) in collectors.iter_mut().enumerate() {
+        reaches(progress, total, Duration::from_secs(30), &format!("node {i}")).await;
+    }
+    for h in &handles {
+        let stats = h.stats().await.unwrap();
+        assert_eq!(stats.engine.deliveries, total as u64, "engine deliveries");
+        assert_eq!(stats.lagged, 0);
+        assert_eq!(stats.transport.auth_failures, 0);
+    }
+    for h in &handles {
+        h.shutdown().await;
+    }
+    for (_, task) in collectors {
+        let seen = task.await.unwrap();
+        assert_eq!(seen.len(), total);
+        assert!(seen.values().all(|&c| c == 1));
+    }
+}
+
+/// With the engine's largest packet (65,000 bytes), payloads of
+/// `Config::max_payload()` travel on QUIC streams and reach every member
+/// exactly once; small ones still go as datagrams.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn largest_engine_packets_go_on_streams() {
+    let config = Config::lan()
+        .to_builder()
+        .period(Duration::from_millis(20))
+        .member_timeout(Duration::from_secs(3))
+        .join_retry(Duration::from_millis(100))
+        .max_packet_size(gossip_core::MAX_PACKET_SIZE)
+        .build()
+        .unwrap();
+    let max_payload = config.max_payload();
+    let n = 4;
+    let mut handles = Vec::new();
+    let mut transports = Vec::new();
+    let mut collectors = Vec::new();
+    for i in 0..n {
+        let t = Arc::new(quic(identity(&format!("big-{i}"))));
+        transports.push(t.clone());
+        let h = node_arc(300 + i, t, Faults::default(), config.clone());
+        collectors.push(collect(h.subscribe(GROUP).await.unwrap()));
+        handles.push(h);
+    }
+    let seed = *handles[0].local_addr();
+    for h in &handles[1..] {
+        h.join(vec![seed]).await.unwrap();
+    }
+    formed(&handles, Duration::from_secs(10)).await;
+    let big = 10;
+    for i in 0..big {
+        let payload: Vec<u8> = (0..max_payload).map(|j| (j as u8).wrapping_mul(7) ^ i as u8).collect();
+        handles[1].multicast(GROUP, Bytes::from(payload)).await.unwrap();
+    }
+    handles[2].multicast(GROUP, "small").await.unwrap();
+    let too_big = Bytes::from(vec![0u8; max_payload + 1]);
+    assert!(handles[1].multicast(GROUP, too_big).await.is_err(), "a payload over max_payload is refused");
+    for (i, (progress, _)) in collectors.iter_mut().enumerate() {
+        reaches(progress, big + 1, Duration::from_secs(20), &format!("node {i}")).await;
+    }
+    let (mut streams, mut datagrams) = (0, 0);
+    for (h, t) in handles.iter().zip(&transports) {
+        let stats = h.stats().await.unwrap();
+        assert_eq!(stats.engine.deliveries, big as u64 + 1);
+        let q = t.quic_stats();
+        assert_eq!(q.dropped(), 0, "transport drops: {q:?}");
+        streams += q.streams_in;
+        datagrams += q.datagrams_in;
+    }
+    assert!(streams >= big as u64 * (n - 1), "only {streams} packets came on streams");
+    assert!(datagrams > 0, "no datagrams");
+    for h in &handles {
+        h.shutdown().await;
+    }
+    for (_, task) in collectors {
+        let seen = task.await.unwrap();
+        assert_eq!(seen.len(), big + 1);
+    }
+}
+
+/// A node that multicasts and shuts down at once loses none of the
+/// messages `multicast` acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_loses_no_acknowledged_message() {
+    let n = 5;
+    let mut handles = Vec::new();
+    let mut collectors = Vec::new();
+    for i in 0..n {
+        let h = node(200 + i, identity(&format!("s-{i}")), Faults::default());
+        collectors.push(collect(h.subscribe(GROUP).await.unwrap()));
+        handles.push(h);
+    }
+    let seed = *handles[0].local_addr();
+    for h in &handles[1..] {
+        h.join(vec![seed]).await.unwrap();
+    }
+    formed(&handles, Duration::from_secs(10)).await;
+    let leaver = handles[n as usize - 1].clone();
+    let total = 300;
+    for i in 0..total {
+        leaver.multicast(GROUP, format!("last words {i}")).await.unwrap();
+    }
+    leaver.shutdown().await;
+    assert!(leaver.multicast(GROUP, "too late").await.is_err(), "multicast after shutdown");
+    for (i, (progress, _)) in collectors.iter_mut().enumerate().take(n as usize - 1) {
+        reaches(progress, total, Duration::from_secs(15), &format!("node {i}")).await;
+    }
+    wait_for(Duration::from_secs(10), "the leaver to be dropped from membership", || async {
+        !handles[0].members().await.unwrap().iter().any(|(_, addr)| addr == leaver.local_addr())
+    })
+    .await;
+}
