@@ -71,6 +71,7 @@ pub mod lifetime;
 mod membership;
 mod node;
 mod protocol;
+mod sorted_map;
 mod stats;
 mod store;
 mod time;

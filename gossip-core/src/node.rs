@@ -1,6 +1,6 @@
 //! The gossip node: the [`Protocol`] implementation this crate is about.
 
-use std::collections::{BTreeMap, VecDeque, btree_map};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -15,6 +15,7 @@ use crate::ids::{GroupId, MessageId, NodeId};
 use crate::lifetime::{AUTOMATIC_RESIDUE, push_rounds};
 use crate::membership::{Applied, Members, SharedMembers, View, draw};
 use crate::protocol::Protocol;
+use crate::sorted_map::SortedMap;
 use crate::stats::Stats;
 use crate::store::{Store, Stored};
 use crate::time::Time;
@@ -129,7 +130,7 @@ pub struct Node<A: Address, R: RngCore = SmallRng> {
     left: bool,
     subscriptions: Vec<GroupId>,
     next_seq: BTreeMap<GroupId, u64>,
-    streams: BTreeMap<(GroupId, NodeId), Stream>,
+    streams: SortedMap<(GroupId, NodeId), Stream>,
     store: Store,
     transmits: VecDeque<Transmit<A>>,
     events: VecDeque<Event<A>>,
@@ -178,7 +179,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             left: false,
             subscriptions: Vec::new(),
             next_seq: BTreeMap::new(),
-            streams: BTreeMap::new(),
+            streams: SortedMap::default(),
             store: Store::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -548,14 +549,11 @@ impl<A: Address, R: RngCore> Node<A, R> {
             self.stats.drops.too_old += 1;
             return None;
         }
-        let full = self.streams.len() >= self.config.max_streams;
-        let stream = match self.streams.entry((id.group, id.origin)) {
-            btree_map::Entry::Occupied(entry) => entry.into_mut(),
-            btree_map::Entry::Vacant(_) if full => {
-                self.stats.drops.streams_full += 1;
-                return None;
-            }
-            btree_map::Entry::Vacant(entry) => entry.insert(Stream { window: Window::default(), last_at: now }),
+        let room = self.streams.len() < self.config.max_streams;
+        let fresh = || room.then(|| Stream { window: Window::default(), last_at: now });
+        let Some(stream) = self.streams.get_or_try_insert((id.group, id.origin), fresh) else {
+            self.stats.drops.streams_full += 1;
+            return None;
         };
         match stream.window.insert(id.seq, self.config.dedup_window) {
             Insert::Duplicate => {

@@ -1,7 +1,9 @@
 //! The message buffer: what a node keeps to push for a while and to answer
 //! pulls with, capped by count, bytes and retention time.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::sorted_map::SortedMap;
 
 use bytes::Bytes;
 
@@ -55,7 +57,7 @@ fn position(stream: &VecDeque<(u64, Stored)>, seq: u64) -> Option<usize> {
 /// hashing of peer-chosen ids, and a deterministic iteration order.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
-    streams: BTreeMap<(GroupId, NodeId), VecDeque<(u64, Stored)>>,
+    streams: SortedMap<(GroupId, NodeId), VecDeque<(u64, Stored)>>,
     arrivals: VecDeque<(Time, MessageId)>,
     active: Vec<MessageId>,
     len: usize,
@@ -100,7 +102,7 @@ impl Store {
             self.active.push(id);
         }
         self.arrivals.push_back((now, id));
-        let stream = self.streams.entry((id.group, id.origin)).or_default();
+        let stream = self.streams.get_or_default((id.group, id.origin));
         if stream.back().is_none_or(|(last, _)| *last < id.seq) {
             stream.push_back((id.seq, stored));
         } else {
