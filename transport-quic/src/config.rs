@@ -146,3 +146,30 @@ pub enum QuicError {
         reason: &'static str,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ClusterCa;
+
+    #[test]
+    fn defaults_validate_and_bad_values_are_named() {
+        let ca = ClusterCa::generate("unit CA").unwrap();
+        let config = QuicConfig::new("127.0.0.1:0".parse().unwrap(), ca.issue("n").unwrap());
+        config.validate().unwrap();
+        let bad = |change: fn(&mut QuicConfig)| {
+            let mut c = config.clone();
+            change(&mut c);
+            match c.validate() {
+                Err(QuicError::Config { field, .. }) => field,
+                other => panic!("expected a config error, got {other:?}"),
+            }
+        };
+        assert_eq!(bad(|c| c.max_packet_size = 100), "max_packet_size");
+        assert_eq!(bad(|c| c.initial_mtu = 1000), "initial_mtu");
+        assert_eq!(bad(|c| c.mtu_upper_bound = 1199), "mtu_upper_bound");
+        assert_eq!(bad(|c| c.stream_send_budget = 1000), "stream_send_budget");
+        assert_eq!(bad(|c| c.backoff_min = Duration::from_secs(60)), "backoff_min");
+        assert_eq!(bad(|c| c.max_connections = 0), "max_connections");
+    }
+}

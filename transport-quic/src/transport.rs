@@ -531,6 +531,13 @@ impl Shared {
                 conn.close(VarInt::from_u32(0), b"closed");
                 return;
             }
+            if !peers.map.contains_key(&addr) && peers.map.len() >= self.limits.max_peers {
+                peers.map.retain(|_, p| match p.state {
+                    PeerState::Idle => false,
+                    PeerState::Backoff(until) => until > now,
+                    _ => true,
+                });
+            }
             let has_slot = peers.map.get(&addr).is_some_and(|p| {
                 matches!(&p.state, PeerState::Dialing(_))
                     || matches!(&p.state, PeerState::Connected(c) if c.close_reason().is_none())

@@ -50,6 +50,7 @@ async fn datagram_and_stream_paths() {
     assert_eq!((from, got), (a.local_addr(), small));
     let dgram = a.datagram_size(&b.local_addr()).expect("a connection with datagrams");
     assert!(dgram >= 1100, "datagram size {dgram}");
+    eprintln!("datagram size at the default initial MTU: {dgram}");
 
     // Just over the datagram size, and 1 MiB: streams.
     let over = pattern(dgram + 1, 2);
@@ -67,6 +68,12 @@ async fn datagram_and_stream_paths() {
     b.send(&a.local_addr(), back.clone()).await.unwrap();
     assert_eq!(recv(&a).await.1, back);
 
+    // A sender counts a stream once it is finished, which may be a moment
+    // after the receiver has it.
+    wait_for(Duration::from_secs(5), "streams to be counted", || async {
+        a.quic_stats().streams_out == 2 && b.quic_stats().streams_out == 1
+    })
+    .await;
     let (sa, sb) = (a.quic_stats(), b.quic_stats());
     assert_eq!(sa.datagrams_out, 1);
     assert_eq!(sa.streams_out, 2);
@@ -153,4 +160,20 @@ async fn close_ends_send_and_recv() {
     a.close();
     assert!(matches!(a.send(&b.local_addr(), pattern(10, 1)).await, Err(TransportError::Closed)));
     assert!(matches!(a.recv().await, Err(TransportError::Closed)));
+}
+
+/// With path MTU discovery capped at QUIC's minimum (1,200 bytes), the
+/// datagram size is smaller, and a 1,200-byte packet goes on a stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datagram_size_follows_the_path_mtu() {
+    let a = quic_with(identity("a"), |c| c.mtu_upper_bound = 1200);
+    let b = quic_with(identity("b"), |c| c.mtu_upper_bound = 1200);
+    a.send(&b.local_addr(), pattern(100, 1)).await.unwrap();
+    recv(&b).await;
+    let dgram = a.datagram_size(&b.local_addr()).expect("datagrams");
+    eprintln!("datagram size at MTU 1200: {dgram}");
+    assert!((1100..1200).contains(&dgram), "datagram size {dgram}");
+    a.send(&b.local_addr(), pattern(1200, 2)).await.unwrap();
+    assert_eq!(recv(&b).await.1, pattern(1200, 2));
+    wait_for(Duration::from_secs(5), "the stream to be counted", || async { a.quic_stats().streams_out == 1 }).await;
 }
