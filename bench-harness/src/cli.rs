@@ -1,0 +1,342 @@
+//! Command-line flags (clap derive) and their validation.
+//!
+//! Every invalid value is rejected while parsing, with a one-line message,
+//! and the binary exits with code 2.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gossip_core::Mode;
+
+/// gossip-bench: throughput, tail latency, reliability and overhead of gossip
+/// multicast across fan-out values, on the in-memory network, UDP and QUIC,
+/// and in the simulator against theory.
+///
+/// Without a sub-command it runs the default scenario (`run` with its
+/// defaults): 100 nodes on the in-memory network, push-pull, fan-out 1, 2,
+/// 3, 4 and 6, 64-byte payloads at a steady rate and then a burst.
+#[derive(Debug, Parser)]
+#[command(name = "gossip-bench", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do (default: `run` with its defaults).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Live nodes on a transport: throughput, latency, delivery ratio, overhead per fan-out.
+    Run(RunArgs),
+    /// Virtual-time simulator: rounds to full dissemination against theory.
+    Sim(SimArgs),
+    /// Re-render the plots (and print the table) of a saved results file.
+    Report(ReportArgs),
+}
+
+/// Which network live nodes use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TransportKind {
+    /// The in-memory network (transport-mem's `MemNetwork`).
+    Mem,
+    /// UDP sockets on 127.0.0.1 (transport-udp).
+    Udp,
+    /// QUIC (transport-quic).
+    Quic,
+}
+
+impl TransportKind {
+    /// The name used in results.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransportKind::Mem => "mem",
+            TransportKind::Udp => "udp",
+            TransportKind::Quic => "quic",
+        }
+    }
+}
+
+/// The gossip mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Push only.
+    Push,
+    /// Pull only.
+    Pull,
+    /// Push for new messages, pull as the repair path.
+    PushPull,
+}
+
+impl ModeArg {
+    /// The engine's mode.
+    pub fn mode(self) -> Mode {
+        match self {
+            ModeArg::Push => Mode::Push,
+            ModeArg::Pull => Mode::Pull,
+            ModeArg::PushPull => Mode::PushPull,
+        }
+    }
+}
+
+/// The name of a mode in results: `push`, `pull`, `push-pull`.
+pub fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Push => "push",
+        Mode::Pull => "pull",
+        Mode::PushPull => "push-pull",
+    }
+}
+
+/// Flags of `gossip-bench run` (and of the default command).
+#[derive(Clone, Debug, Args)]
+pub struct RunArgs {
+    /// Network: mem, udp or quic.
+    #[arg(long, value_enum, default_value_t = TransportKind::Mem)]
+    pub transport: TransportKind,
+    /// Group size N (at least 2).
+    #[arg(long, default_value_t = 100, value_parser = parse_nodes)]
+    pub nodes: u32,
+    /// Fan-out values to sweep, comma-separated (each 1..=64).
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 3, 4, 6], value_parser = parse_fanout)]
+    pub fanout: Vec<u32>,
+    /// Gossip mode: push, pull or push-pull.
+    #[arg(long, value_enum, default_value_t = ModeArg::PushPull)]
+    pub mode: ModeArg,
+    /// Gossip period in milliseconds (1..=60000).
+    #[arg(long = "period-ms", default_value_t = 20, value_parser = parse_period)]
+    pub period_ms: u64,
+    /// Payload size in bytes (up to the engine's maximum for 1200-byte packets).
+    #[arg(long, default_value_t = 64, value_parser = parse_payload)]
+    pub payload: usize,
+    /// Messages per fan-out value: the steady part and then the burst.
+    #[arg(long, default_value_t = 400, value_parser = parse_messages)]
+    pub messages: u64,
+    /// Messages of the final burst (sent at once by all senders); default a quarter of --messages.
+    #[arg(long)]
+    pub burst: Option<u64>,
+    /// Steady multicast rate, messages per second over all senders.
+    #[arg(long, default_value_t = 500.0, value_parser = parse_rate)]
+    pub rate: f64,
+    /// Datagram loss probability in [0, 1); a comma-separated list sweeps it.
+    #[arg(long, value_delimiter = ',', default_values_t = [0.0], value_parser = parse_loss)]
+    pub loss: Vec<f64>,
+    /// Fraction of the non-sender nodes crashed mid-run, in [0, 1); a list sweeps it.
+    #[arg(long, value_delimiter = ',', default_values_t = [0.0], value_parser = parse_crash)]
+    pub crash: Vec<f64>,
+    /// Seed of every random choice (node ids, targets, loss, which nodes crash).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Nodes that multicast (the first ones; never crashed).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub senders: u32,
+    /// Give up on missing deliveries after this many milliseconds without a new one.
+    #[arg(long = "quiet-ms", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(100..))]
+    pub quiet_ms: u64,
+    /// Write the results as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the results as CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write plots (SVG and PNG) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
+}
+
+impl Default for RunArgs {
+    fn default() -> Self {
+        match Cli::try_parse_from(["gossip-bench", "run"]) {
+            Ok(Cli { command: Some(Command::Run(args)) }) => args,
+            _ => unreachable!("the defaults parse"),
+        }
+    }
+}
+
+/// Flags of `gossip-bench sim`.
+#[derive(Clone, Debug, Args)]
+pub struct SimArgs {
+    /// Group sizes, comma-separated (each at least 2).
+    #[arg(long, value_delimiter = ',', default_values_t = [100, 1_000, 10_000], value_parser = parse_nodes)]
+    pub nodes: Vec<u32>,
+    /// Fan-out values, comma-separated (each 1..=64).
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 3, 4, 6], value_parser = parse_fanout)]
+    pub fanout: Vec<u32>,
+    /// Modes, comma-separated: push, pull, push-pull.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [ModeArg::Push, ModeArg::PushPull])]
+    pub mode: Vec<ModeArg>,
+    /// Loss probability in [0, 1); a comma-separated list sweeps it.
+    #[arg(long, value_delimiter = ',', default_values_t = [0.0], value_parser = parse_loss)]
+    pub loss: Vec<f64>,
+    /// Fraction of nodes crashed from the start, in [0, 1); a list sweeps it.
+    #[arg(long, value_delimiter = ',', default_values_t = [0.0], value_parser = parse_crash)]
+    pub crash: Vec<f64>,
+    /// Runs (seeds) per cell.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub seeds: u32,
+    /// Base seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write the results as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the results as CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write plots (SVG and PNG) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
+}
+
+/// Flags of `gossip-bench report`.
+#[derive(Clone, Debug, Args)]
+pub struct ReportArgs {
+    /// A results file written with --json.
+    #[arg(value_name = "FILE.json")]
+    pub file: PathBuf,
+    /// Write plots (SVG and PNG) into DIR.
+    #[arg(long, value_name = "DIR", default_value = "gossip-bench-plots")]
+    pub plot: PathBuf,
+    /// Also write the rows as CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+}
+
+fn parse_int<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
+    s.trim().parse().map_err(|_| format!("{what} must be a whole number"))
+}
+
+fn parse_float(s: &str, what: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(format!("{what} must be a number")),
+    }
+}
+
+/// Group size: at least 2, at most 1,000,000.
+pub fn parse_nodes(s: &str) -> Result<u32, String> {
+    let n: u32 = parse_int(s, "nodes")?;
+    if n < 2 {
+        return Err("nodes must be at least 2".into());
+    }
+    if n > 1_000_000 {
+        return Err("nodes must be at most 1000000".into());
+    }
+    Ok(n)
+}
+
+/// One fan-out value: 1..=64.
+pub fn parse_fanout(s: &str) -> Result<u32, String> {
+    let b: u32 = parse_int(s, "fan-out")?;
+    if b == 0 {
+        return Err("fan-out must be at least 1".into());
+    }
+    if b > 64 {
+        return Err("fan-out must be at most 64".into());
+    }
+    Ok(b)
+}
+
+fn fraction(s: &str, what: &str) -> Result<f64, String> {
+    let p = parse_float(s, what)?;
+    if !(0.0..1.0).contains(&p) {
+        return Err(format!("{what} must be in [0, 1)"));
+    }
+    Ok(p)
+}
+
+/// Loss probability: in [0, 1).
+pub fn parse_loss(s: &str) -> Result<f64, String> {
+    fraction(s, "loss")
+}
+
+/// Crashed fraction: in [0, 1).
+pub fn parse_crash(s: &str) -> Result<f64, String> {
+    fraction(s, "crash")
+}
+
+fn parse_period(s: &str) -> Result<u64, String> {
+    let t: u64 = parse_int(s, "period")?;
+    if !(1..=60_000).contains(&t) {
+        return Err("period must be between 1 and 60000 ms".into());
+    }
+    Ok(t)
+}
+
+fn parse_payload(s: &str) -> Result<usize, String> {
+    let b: usize = parse_int(s, "payload")?;
+    let max = gossip_core::Config::lan().max_payload();
+    if b > max {
+        return Err(format!("payload must be at most {max} bytes (1200-byte packets)"));
+    }
+    Ok(b)
+}
+
+fn parse_messages(s: &str) -> Result<u64, String> {
+    let m: u64 = parse_int(s, "messages")?;
+    if !(1..=10_000_000).contains(&m) {
+        return Err("messages must be between 1 and 10000000".into());
+    }
+    Ok(m)
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let r = parse_float(s, "rate")?;
+    if r <= 0.0 {
+        return Err("rate must be positive".into());
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("gossip-bench").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults() {
+        let cli = parse(&[]).unwrap();
+        assert!(cli.command.is_none());
+        let run = RunArgs::default();
+        assert_eq!(run.fanout, vec![1, 2, 3, 4, 6]);
+        assert_eq!(run.nodes, 100);
+        assert_eq!(run.transport, TransportKind::Mem);
+        assert_eq!(run.mode, ModeArg::PushPull);
+        assert_eq!(run.loss, vec![0.0]);
+    }
+
+    #[test]
+    fn lists_parse() {
+        let Some(Command::Sim(sim)) =
+            parse(&["sim", "--nodes", "100,1000", "--mode", "push,pull", "--loss", "0,0.1"]).unwrap().command
+        else {
+            panic!("not sim")
+        };
+        assert_eq!(sim.nodes, vec![100, 1000]);
+        assert_eq!(sim.mode, vec![ModeArg::Push, ModeArg::Pull]);
+        assert_eq!(sim.loss, vec![0.0, 0.1]);
+    }
+
+    #[test]
+    fn invalid_values_are_rejected() {
+        for args in [
+            &["run", "--fanout", "0"][..],
+            &["run", "--fanout", "1,0"],
+            &["run", "--loss", "1"],
+            &["run", "--loss", "-0.1"],
+            &["run", "--loss", "nan"],
+            &["run", "--crash", "1.5"],
+            &["run", "--nodes", "1"],
+            &["run", "--transport", "carrier-pigeon"],
+            &["run", "--payload", "5000"],
+            &["run", "--rate", "0"],
+            &["sim", "--nodes", "100,1"],
+            &["sim", "--seeds", "0"],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+}

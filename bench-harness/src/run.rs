@@ -1,0 +1,519 @@
+//! Live runs: N runtime nodes on a real transport (in-memory or UDP), a
+//! steady stream of multicasts and then a burst, latency from the multicast
+//! call to each member's delivery in an HDR histogram, one process clock.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use gossip_core::{Address, Config, GroupId, MessageId, Mode, Stats};
+use gossip_runtime::{Builder, Faults, FaultyTransport, Handle, StreamExt, Transport, TransportError, TransportStats};
+use indicatif::ProgressBar;
+use rand::seq::SliceRandom;
+use rand::{SeedableRng, rngs::SmallRng};
+use transport_mem::{LinkModel, MemNetwork, NetConfig};
+use transport_udp::{UdpConfig, UdpTransport};
+
+use crate::cli::{TransportKind, mode_name};
+use crate::error::HarnessError;
+use crate::record::{self, Row, ratio};
+use crate::system;
+
+/// The group every live run multicasts to.
+pub const GROUP: GroupId = GroupId(0x6265_6e63);
+
+/// One live scenario: one fan-out, one loss, one crash fraction.
+#[derive(Clone, Debug)]
+pub struct LiveSpec {
+    /// The network.
+    pub transport: TransportKind,
+    /// Group size.
+    pub nodes: u32,
+    /// Fan-out.
+    pub fanout: u32,
+    /// Gossip mode.
+    pub mode: Mode,
+    /// Gossip period.
+    pub period: Duration,
+    /// Payload bytes.
+    pub payload: usize,
+    /// Messages in all (steady part plus burst).
+    pub messages: u64,
+    /// Messages of the burst.
+    pub burst: u64,
+    /// Steady rate, messages per second.
+    pub rate: f64,
+    /// Datagram loss probability.
+    pub loss: f64,
+    /// Fraction of the non-senders crashed mid-run.
+    pub crash: f64,
+    /// Seed.
+    pub seed: u64,
+    /// Nodes that multicast (the first ones).
+    pub senders: u32,
+    /// Stop waiting after this long without a new delivery.
+    pub quiet: Duration,
+    /// Longest wait for the membership to converge before measuring anyway.
+    pub formation_timeout: Duration,
+}
+
+impl LiveSpec {
+    /// Checks what the flag parsers cannot see alone.
+    pub fn validate(&self) -> Result<(), HarnessError> {
+        if self.transport == TransportKind::Quic {
+            return Err(HarnessError::Config(
+                "transport quic is not available in this build (transport-quic has not landed yet); use mem or udp"
+                    .into(),
+            ));
+        }
+        if self.senders > self.nodes {
+            return Err(HarnessError::Config(format!(
+                "senders ({}) must not exceed nodes ({})",
+                self.senders, self.nodes
+            )));
+        }
+        if self.burst > self.messages {
+            return Err(HarnessError::Config(format!(
+                "burst ({}) must not exceed messages ({})",
+                self.burst, self.messages
+            )));
+        }
+        if self.nodes - self.crashed_count() < 2 {
+            return Err(HarnessError::Config("crash leaves fewer than two live nodes".into()));
+        }
+        self.engine_config()?;
+        Ok(())
+    }
+
+    /// Non-sender nodes crashed mid-run.
+    pub fn crashed_count(&self) -> u32 {
+        ((self.crash * f64::from(self.nodes)).round() as u32).min(self.nodes - self.senders.min(self.nodes))
+    }
+
+    /// The engine configuration of every node.
+    pub fn engine_config(&self) -> Result<Config, HarnessError> {
+        Config::lan()
+            .to_builder()
+            .mode(self.mode)
+            .fanout(self.fanout)
+            .period(self.period)
+            .member_timeout((self.period * 20).max(Duration::from_secs(10)))
+            .join_retry(Duration::from_millis(100).max(self.period))
+            .build()
+            .map_err(|e| HarnessError::Config(format!("engine config: {e}")))
+    }
+}
+
+/// Makes a transport look crashed on demand: it then sends nothing and
+/// drops everything it receives, while the node above keeps running.
+pub struct Crashable<T> {
+    inner: T,
+    crashed: Arc<AtomicBool>,
+}
+
+impl<T> Crashable<T> {
+    /// Wraps `inner`; the flag crashes it when set.
+    pub fn new(inner: T) -> (Self, Arc<AtomicBool>) {
+        let crashed = Arc::new(AtomicBool::new(false));
+        (Crashable { inner, crashed: crashed.clone() }, crashed)
+    }
+
+    fn down(&self) -> bool {
+        self.crashed.load(Ordering::Relaxed)
+    }
+}
+
+#[async_trait]
+impl<T: Transport> Transport for Crashable<T> {
+    type Address = T::Address;
+
+    async fn send(&self, to: &Self::Address, bytes: Bytes) -> Result<(), TransportError> {
+        if self.down() { Ok(()) } else { self.inner.send(to, bytes).await }
+    }
+
+    async fn recv(&self) -> Result<(Self::Address, Bytes), TransportError> {
+        loop {
+            let item = self.inner.recv().await?;
+            if !self.down() {
+                return Ok(item);
+            }
+        }
+    }
+
+    async fn send_batch(&self, batch: &[(Self::Address, Bytes)]) -> Vec<Result<(), TransportError>> {
+        if self.down() { batch.iter().map(|_| Ok(())).collect() } else { self.inner.send_batch(batch).await }
+    }
+
+    async fn recv_batch(&self, out: &mut Vec<(Self::Address, Bytes)>, max: usize) -> Result<(), TransportError> {
+        let before = out.len();
+        loop {
+            self.inner.recv_batch(out, max).await?;
+            if !self.down() {
+                return Ok(());
+            }
+            out.truncate(before);
+        }
+    }
+
+    fn local_addr(&self) -> Self::Address {
+        self.inner.local_addr()
+    }
+
+    fn max_packet_size(&self) -> usize {
+        self.inner.max_packet_size()
+    }
+
+    fn stats(&self) -> TransportStats {
+        self.inner.stats()
+    }
+}
+
+type CrashFn = Box<dyn Fn(usize) + Send + Sync>;
+
+/// Running nodes and a way to crash one.
+struct Cluster<A> {
+    handles: Vec<Handle<A>>,
+    crash: CrashFn,
+}
+
+fn node_seed(seed: u64, i: u32) -> u64 {
+    seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (u64::from(i) + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9)
+}
+
+fn subscriber_capacity(spec: &LiveSpec) -> usize {
+    usize::try_from(spec.messages).unwrap_or(usize::MAX).clamp(1024, 1 << 20) + 64
+}
+
+fn mem_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<u32>, HarnessError> {
+    let link = LinkModel::new().with_loss(spec.loss).map_err(|e| HarnessError::Config(e.to_string()))?;
+    let net = MemNetwork::new(NetConfig { seed: spec.seed, link, inbox_capacity: 16_384, ..NetConfig::default() })
+        .map_err(HarnessError::run)?;
+    let mut handles = Vec::with_capacity(spec.nodes as usize);
+    for i in 0..spec.nodes {
+        let endpoint = net.bind(i).map_err(HarnessError::run)?;
+        let handle = Builder::new(endpoint)
+            .config(config.clone())
+            .seed(node_seed(spec.seed, i))
+            .subscriber_capacity(subscriber_capacity(spec))
+            .linger(spec.period)
+            .spawn()
+            .map_err(HarnessError::run)?;
+        handles.push(handle);
+    }
+    let faults = net.handle();
+    Ok(Cluster { handles, crash: Box::new(move |i| faults.crash(i as u32)) })
+}
+
+fn udp_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::SocketAddr>, HarnessError> {
+    let mut handles = Vec::with_capacity(spec.nodes as usize);
+    let mut flags = Vec::with_capacity(spec.nodes as usize);
+    let bind: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+    for i in 0..spec.nodes {
+        let udp = UdpTransport::bind(UdpConfig::new(bind)).map_err(HarnessError::run)?;
+        let faulty = FaultyTransport::new(udp, Faults::loss(spec.loss, node_seed(spec.seed ^ 0x1055, i)));
+        let (transport, crashed) = Crashable::new(faulty);
+        let handle = Builder::new(transport)
+            .config(config.clone())
+            .seed(node_seed(spec.seed, i))
+            .subscriber_capacity(subscriber_capacity(spec))
+            .linger(spec.period)
+            .spawn()
+            .map_err(HarnessError::run)?;
+        handles.push(handle);
+        flags.push(crashed);
+    }
+    Ok(Cluster { handles, crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)) })
+}
+
+/// Runs one live scenario to completion (or to its quiet deadline) and
+/// returns its row. Must be called inside a multi-threaded tokio runtime.
+pub async fn run_live(spec: &LiveSpec, progress: &ProgressBar) -> Result<Row, HarnessError> {
+    spec.validate()?;
+    let config = spec.engine_config()?;
+    match spec.transport {
+        TransportKind::Mem => measure(mem_cluster(spec, &config)?, spec, progress).await,
+        TransportKind::Udp => measure(udp_cluster(spec, &config)?, spec, progress).await,
+        TransportKind::Quic => unreachable!("rejected by validate"),
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Counters {
+    packets: u64,
+    bytes: u64,
+    duplicates: u64,
+}
+
+impl Counters {
+    fn of(stats: &Stats) -> Self {
+        Counters { packets: stats.packets_out, bytes: stats.bytes_out, duplicates: stats.duplicates }
+    }
+
+    fn minus(self, base: Counters) -> Counters {
+        Counters {
+            packets: self.packets.saturating_sub(base.packets),
+            bytes: self.bytes.saturating_sub(base.bytes),
+            duplicates: self.duplicates.saturating_sub(base.duplicates),
+        }
+    }
+}
+
+async fn counters<A: Address>(handle: &Handle<A>) -> Counters {
+    handle.stats().await.map(|s| Counters::of(&s.engine)).unwrap_or_default()
+}
+
+type Collected = (Vec<(MessageId, Instant)>, u64);
+
+async fn measure<A: Address>(
+    cluster: Cluster<A>,
+    spec: &LiveSpec,
+    progress: &ProgressBar,
+) -> Result<Row, HarnessError> {
+    let n = spec.nodes as usize;
+    let senders = spec.senders as usize;
+    let handles = &cluster.handles;
+
+    // Which non-senders crash, drawn from the seed.
+    let mut rng = SmallRng::seed_from_u64(spec.seed ^ 0xc4a5);
+    let mut candidates: Vec<usize> = (senders..n).collect();
+    candidates.shuffle(&mut rng);
+    let doomed: HashSet<usize> = candidates.into_iter().take(spec.crashed_count() as usize).collect();
+    let alive = n - doomed.len();
+
+    // Subscribe everyone, then collect deliveries in the background.
+    let delivered = Arc::new(AtomicU64::new(0));
+    let mut collectors = Vec::with_capacity(n);
+    for (i, handle) in handles.iter().enumerate() {
+        let mut sub = handle.subscribe(GROUP).await.map_err(HarnessError::run)?;
+        let own = handle.id();
+        let counter = (!doomed.contains(&i)).then(|| delivered.clone());
+        collectors.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            let mut lagged = 0;
+            while let Some(item) = sub.next().await {
+                match item {
+                    Ok(delivery) if delivery.id.origin != own => {
+                        got.push((delivery.id, Instant::now()));
+                        if let Some(c) = &counter {
+                            c.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(missed) => lagged += missed.0,
+                }
+            }
+            (got, lagged)
+        }));
+    }
+
+    // Join through node 0 and wait until every node sees all the others.
+    let formed_at = Instant::now();
+    let seed_addr = handles[0].local_addr().clone();
+    for handle in &handles[1..] {
+        handle.join(vec![seed_addr.clone()]).await.map_err(HarnessError::run)?;
+    }
+    progress.set_message(format!("b={}: forming {n} nodes", spec.fanout));
+    loop {
+        let mut formed = 0;
+        for handle in handles {
+            if handle.members().await.map(|m| m.len() + 1 >= n).unwrap_or(false) {
+                formed += 1;
+            }
+        }
+        if formed == n {
+            break;
+        }
+        if formed_at.elapsed() > spec.formation_timeout {
+            progress.suspend(|| {
+                eprintln!(
+                    "warning: only {formed} of {n} nodes saw the whole membership after {:?}; measuring anyway",
+                    spec.formation_timeout
+                )
+            });
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let convergence = formed_at.elapsed();
+
+    // Baselines.
+    let mut base = Vec::with_capacity(n);
+    for handle in handles {
+        base.push(counters(handle).await);
+    }
+    let mut frozen: HashMap<usize, Counters> = HashMap::new();
+    system::reset_peak_rss();
+    let cpu_start = system::cpu_seconds();
+
+    // Steady phase, then the burst.
+    let payload = Bytes::from(vec![0xa5u8; spec.payload]);
+    let steady = spec.messages - spec.burst;
+    let crash_at = steady / 2;
+    let mut sent: HashMap<MessageId, Instant> = HashMap::with_capacity(spec.messages as usize);
+    let start = Instant::now();
+    let crash_now = |frozen: &mut HashMap<usize, Counters>, snapshot: Vec<(usize, Counters)>| {
+        for (i, c) in snapshot {
+            (cluster.crash)(i);
+            frozen.insert(i, c);
+        }
+    };
+    progress.set_message(format!("b={}: steady {steady} msgs", spec.fanout));
+    for k in 0..steady {
+        if k == crash_at && !doomed.is_empty() {
+            let mut snapshot = Vec::new();
+            for &i in &doomed {
+                snapshot.push((i, counters(&handles[i]).await));
+            }
+            crash_now(&mut frozen, snapshot);
+        }
+        let due = start + Duration::from_secs_f64(k as f64 / spec.rate);
+        tokio::time::sleep_until(due.into()).await;
+        let handle = &handles[(k as usize) % senders];
+        let t0 = Instant::now();
+        let id = handle.multicast(GROUP, payload.clone()).await.map_err(HarnessError::run)?;
+        sent.insert(id, t0);
+    }
+    if steady == 0 && !doomed.is_empty() {
+        let mut snapshot = Vec::new();
+        for &i in &doomed {
+            snapshot.push((i, counters(&handles[i]).await));
+        }
+        crash_now(&mut frozen, snapshot);
+    }
+    if spec.burst > 0 {
+        progress.set_message(format!("b={}: burst {} msgs", spec.fanout, spec.burst));
+        let mut tasks = Vec::new();
+        for (s, handle) in handles.iter().enumerate().take(senders) {
+            let count = spec.burst / senders as u64 + u64::from((s as u64) < spec.burst % senders as u64);
+            if count == 0 {
+                continue;
+            }
+            let handle = handle.clone();
+            let payloads = vec![payload.clone(); count as usize];
+            tasks.push(tokio::spawn(async move {
+                let t0 = Instant::now();
+                handle.multicast_many(GROUP, payloads).await.map(|ids| (ids, t0))
+            }));
+        }
+        for task in tasks {
+            let (ids, t0) = task.await.map_err(HarnessError::run)?.map_err(HarnessError::run)?;
+            for id in ids {
+                sent.insert(id.map_err(HarnessError::run)?, t0);
+            }
+        }
+    }
+
+    // Wait for every expected delivery, or until nothing new arrives for `quiet`.
+    let expected = spec.messages * (alive as u64 - 1);
+    progress.set_message(format!("b={}: waiting", spec.fanout));
+    let base_pos = progress.position();
+    let mut last = delivered.load(Ordering::Relaxed);
+    let mut last_change = Instant::now();
+    let hard_deadline = Instant::now() + spec.quiet * 20;
+    loop {
+        let now = delivered.load(Ordering::Relaxed);
+        progress.set_position(base_pos + now.min(expected));
+        if now >= expected {
+            break;
+        }
+        if now != last {
+            last = now;
+            last_change = Instant::now();
+        } else if last_change.elapsed() >= spec.quiet || Instant::now() >= hard_deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let end = Instant::now();
+    let cpu_s = system::cpu_seconds() - cpu_start;
+
+    // Counters at the end (crashed nodes: at their crash).
+    let mut total = Counters::default();
+    for (i, handle) in handles.iter().enumerate() {
+        let now = match frozen.get(&i) {
+            Some(c) => *c,
+            None => counters(handle).await,
+        };
+        let d = now.minus(base[i]);
+        total.packets += d.packets;
+        total.bytes += d.bytes;
+        total.duplicates += d.duplicates;
+    }
+    let peak_rss = system::peak_rss_bytes();
+
+    // Stop everything, then read what the collectors saw.
+    progress.set_message(format!("b={}: shutting down", spec.fanout));
+    let mut stops = Vec::with_capacity(n);
+    for handle in handles {
+        let handle = handle.clone();
+        stops.push(tokio::spawn(async move { handle.shutdown().await }));
+    }
+    for stop in stops {
+        let _ = stop.await;
+    }
+    let mut hist = record::new_histogram();
+    let mut deliveries = 0u64;
+    let mut duplicate_deliveries = 0u64;
+    let mut lagged_total = 0u64;
+    let mut last_delivery = start;
+    for (i, collector) in collectors.into_iter().enumerate() {
+        let (got, lagged): Collected = collector.await.map_err(HarnessError::run)?;
+        lagged_total += lagged;
+        if doomed.contains(&i) {
+            continue;
+        }
+        let mut seen = HashSet::with_capacity(got.len());
+        for (id, at) in got {
+            if at > end {
+                continue;
+            }
+            if !seen.insert(id) {
+                duplicate_deliveries += 1;
+                continue;
+            }
+            let Some(t0) = sent.get(&id) else { continue };
+            deliveries += 1;
+            let us = u64::try_from(at.saturating_duration_since(*t0).as_micros()).unwrap_or(u64::MAX);
+            hist.saturating_record(us.max(1));
+            last_delivery = last_delivery.max(at);
+        }
+    }
+    let duration = last_delivery.saturating_duration_since(start).as_secs_f64();
+    Ok(Row {
+        transport: spec.transport.name().to_string(),
+        protocol: "gossip".to_string(),
+        mode: mode_name(spec.mode).to_string(),
+        nodes: spec.nodes,
+        fanout: spec.fanout,
+        period_ms: spec.period.as_secs_f64() * 1e3,
+        payload_bytes: spec.payload,
+        loss: spec.loss,
+        crash: spec.crash,
+        seed: spec.seed,
+        messages: spec.messages,
+        expected_deliveries: expected,
+        deliveries,
+        delivery_ratio: ratio(deliveries as f64, expected as f64),
+        duplicates: total.duplicates,
+        duplicate_deliveries,
+        latency_us: record::summarize(&hist),
+        latency_cdf: record::cdf(&hist),
+        duration_s: duration,
+        deliveries_per_s: ratio(deliveries as f64, duration),
+        packets_sent: total.packets,
+        bytes_sent: total.bytes,
+        packets_per_delivery: ratio(total.packets as f64, deliveries as f64),
+        bytes_per_delivery: ratio(total.bytes as f64, deliveries as f64),
+        cpu_s,
+        peak_rss_bytes: peak_rss,
+        senders: Some(spec.senders),
+        rate: Some(spec.rate),
+        burst: Some(spec.burst),
+        convergence_s: Some(convergence.as_secs_f64()),
+        lagged: Some(lagged_total),
+        ..Row::default()
+    })
+}

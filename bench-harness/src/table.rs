@@ -1,0 +1,179 @@
+//! Plain-text tables of result rows, as printed on stdout.
+
+use std::fmt::Write as _;
+
+use crate::record::Row;
+
+fn ms(us: u64) -> String {
+    let v = us as f64 / 1e3;
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn render(header: &[&str], lines: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for line in lines {
+        for (w, cell) in widths.iter_mut().zip(line) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    let row = |out: &mut String, cells: Vec<String>| {
+        let mut text = String::from("|");
+        for (cell, w) in cells.iter().zip(&widths) {
+            let _ = write!(text, " {cell:>w$} |");
+        }
+        out.push_str(&text);
+        out.push('\n');
+    };
+    row(&mut out, header.iter().map(|h| h.to_string()).collect());
+    let mut sep = String::from("|");
+    for w in &widths {
+        let _ = write!(sep, "{}:|", "-".repeat(w + 1));
+    }
+    out.push_str(&sep);
+    out.push('\n');
+    for line in lines {
+        row(&mut out, line.clone());
+    }
+    out
+}
+
+/// The table of live rows (a Markdown table): fan-out × throughput,
+/// latency percentiles, delivery ratio, packets per delivery.
+pub fn live(rows: &[&Row]) -> String {
+    let faults = rows.iter().any(|r| r.loss != 0.0 || r.crash != 0.0);
+    let several = rows.iter().any(|r| r.transport != rows[0].transport || r.mode != rows[0].mode);
+    let mut header = vec![];
+    if several {
+        header.extend(["transport", "mode"]);
+    }
+    header.push("fan-out");
+    if faults {
+        header.extend(["loss", "crash"]);
+    }
+    header.extend(["deliveries/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "delivery ratio", "packets/delivery"]);
+    let lines: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut cells = vec![];
+            if several {
+                cells.extend([r.transport.clone(), r.mode.clone()]);
+            }
+            cells.push(r.fanout.to_string());
+            if faults {
+                cells.extend([format!("{}", r.loss), format!("{}", r.crash)]);
+            }
+            cells.extend([
+                format!("{:.0}", r.deliveries_per_s),
+                ms(r.latency_us.p50),
+                ms(r.latency_us.p99),
+                ms(r.latency_us.p999),
+                ms(r.latency_us.max),
+                format!("{:.4}", r.delivery_ratio),
+                format!("{:.2}", r.packets_per_delivery),
+            ]);
+            cells
+        })
+        .collect();
+    render(&header, &lines)
+}
+
+/// A one-line description of the live scenario of `rows`.
+pub fn live_caption(rows: &[&Row]) -> String {
+    let Some(r) = rows.first() else { return String::new() };
+    format!(
+        "{} transport, {} nodes, {}, period {} ms, {}-byte payloads, {} messages per fan-out ({} steady at {}/s from {} senders, then a burst of {})",
+        r.transport,
+        r.nodes,
+        r.mode,
+        r.period_ms,
+        r.payload_bytes,
+        r.messages,
+        r.messages - r.burst.unwrap_or(0),
+        r.rate.unwrap_or(0.0),
+        r.senders.unwrap_or(0),
+        r.burst.unwrap_or(0),
+    )
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map(|v| format!("{v:.digits$}")).unwrap_or_else(|| "-".into())
+}
+
+/// The table of simulated rows, theory beside each row.
+pub fn sim(rows: &[&Row]) -> String {
+    let header = [
+        "N",
+        "mode",
+        "fan-out",
+        "loss",
+        "crash",
+        "rounds mean",
+        "rounds p99",
+        "theory",
+        "THEORY.md mean (p99)",
+        "msgs/node",
+        "reached",
+    ];
+    let lines: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let reference = match (r.reference_rounds, r.reference_p99) {
+                (Some(m), Some(p)) => format!("{m:.1} ({p:.0})"),
+                (Some(m), None) => format!("{m:.1}"),
+                _ => "-".into(),
+            };
+            vec![
+                r.nodes.to_string(),
+                r.mode.clone(),
+                r.fanout.to_string(),
+                format!("{}", r.loss),
+                format!("{}", r.crash),
+                opt(r.rounds_mean, 2),
+                opt(r.rounds_p99, 0),
+                opt(r.theory_rounds, 2),
+                reference,
+                opt(r.messages_per_node, 2),
+                format!("{}/{}", r.completed.unwrap_or(0), r.seeds.unwrap_or(0)),
+            ]
+        })
+        .collect();
+    render(&header, &lines)
+}
+
+/// Per simulated row, the mean fraction not yet reached after each round.
+pub fn uninformed(rows: &[&Row]) -> String {
+    let mut out = String::new();
+    for r in rows {
+        let Some(u) = &r.uninformed_by_round else { continue };
+        let cells: Vec<String> = u
+            .iter()
+            .map(|&f| {
+                if f <= 0.0 {
+                    "0".to_string()
+                } else if f >= 0.01 {
+                    format!("{f:.2}")
+                } else {
+                    format!("{f:.0e}")
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "N={} {} b={} loss {} crash {}: {}",
+            r.nodes,
+            r.mode,
+            r.fanout,
+            r.loss,
+            r.crash,
+            cells.join(" ")
+        );
+    }
+    out
+}
