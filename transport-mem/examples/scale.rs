@@ -10,14 +10,16 @@
 //! Options: `--nodes N` (100000), `--fanout B` (2), `--mode push|push-pull|pull`
 //! (push), `--timing rounds|events` (rounds), `--seeds K` (1: runs seeds
 //! 0..K and reports the mean rounds), `--max-packet BYTES` (512),
-//! `--latency-ms L` (events timing: fixed latency, 10), `--quiet`.
+//! `--latency-ms L` (events timing: fixed latency, 10), `--loss P` (loss
+//! probability of every link, 0), `--crash F` (fraction of nodes, never the
+//! origin 0, crashed from the start, 0), `--quiet`.
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use gossip_core::{GroupId, Mode, Time};
 use transport_mem::sim::{SimConfig, Simulator, Timing, textbook_engine};
-use transport_mem::{Latency, LinkModel};
+use transport_mem::{FaultAction, Latency, LinkModel};
 
 struct Args {
     nodes: u32,
@@ -27,6 +29,8 @@ struct Args {
     seeds: u64,
     max_packet: usize,
     latency_ms: u64,
+    loss: f64,
+    crash: f64,
     quiet: bool,
 }
 
@@ -39,6 +43,8 @@ fn parse() -> Result<Args, String> {
         seeds: 1,
         max_packet: 512,
         latency_ms: 10,
+        loss: 0.0,
+        crash: 0.0,
         quiet: false,
     };
     let mut it = std::env::args().skip(1);
@@ -65,6 +71,8 @@ fn parse() -> Result<Args, String> {
                     other => return Err(format!("unknown timing {other}")),
                 }
             }
+            "--loss" => args.loss = value()?.parse().map_err(|e| format!("--loss: {e}"))?,
+            "--crash" => args.crash = value()?.parse().map_err(|e| format!("--crash: {e}"))?,
             "--quiet" => args.quiet = true,
             other => return Err(format!("unknown option {other}")),
         }
@@ -114,12 +122,20 @@ fn main() {
     for seed in 0..args.seeds {
         let start = Instant::now();
         let mut config = SimConfig::rounds(seed, period);
+        let mut link = LinkModel::new();
         if args.events {
             config.timing = Timing::Events { start_jitter: false };
-            config.link = LinkModel::new()
+            link = link
                 .with_latency(Latency::Fixed(Duration::from_millis(args.latency_ms)))
                 .expect("a fixed latency is valid");
         }
+        config.link = match link.with_loss(args.loss) {
+            Ok(link) => link,
+            Err(err) => {
+                eprintln!("scale: {err}");
+                std::process::exit(2);
+            }
+        };
         let mut sim = match Simulator::gossip(config, engine.clone(), args.nodes, group) {
             Ok(sim) => sim,
             Err(err) => {
@@ -127,6 +143,14 @@ fn main() {
                 std::process::exit(2);
             }
         };
+        if args.crash > 0.0 {
+            // Every k-th node, never node 0 (the origin), crashed from the start.
+            let step = (1.0 / args.crash).max(1.0);
+            let count = (f64::from(args.nodes) * args.crash).round() as u32;
+            let crashed: Vec<u32> =
+                (1..=count).map(|k| ((f64::from(k) * step) as u32).min(args.nodes - 1)).filter(|&i| i != 0).collect();
+            sim.schedule(Time::ZERO, FaultAction::Crash(crashed)).expect("valid nodes");
+        }
         let built = start.elapsed();
         let msg = sim.multicast(Time::ZERO, 0, group, Bytes::from_static(b"one message")).expect("node 0 exists");
         let outcome = sim.run();
