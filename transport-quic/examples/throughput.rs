@@ -164,11 +164,22 @@ async fn main() -> anyhow::Result<()> {
         "{:>8} {:>6} {:>14} {:>14} {:>10} {:>10}",
         "payload", "", "messages/s", "packets/s", "msg/pkt", "QUIC/UDP"
     );
+    let mut quic_notes = Vec::new();
     for payload in [64usize, 1200] {
         let (a, b) = udp_pair(sealed)?;
         let udp = gossip(a, b, payload, secs).await?;
         let (a, b) = quic_pair(&ca)?;
-        let quic = gossip(a, b, payload, secs).await?;
+        let (a, b) = (Arc::new(a), Arc::new(b));
+        let quic = gossip(a.clone(), b.clone(), payload, secs).await?;
+        let (sa, sb) = (a.quic_stats(), b.quic_stats());
+        quic_notes.push(format!(
+            "{payload} B over QUIC: sender {} datagrams, {} streams; receiver {} datagrams, {} streams; dropped {}",
+            sa.datagrams_out,
+            sa.streams_out,
+            sb.datagrams_in,
+            sb.streams_in,
+            sa.dropped() + sb.dropped()
+        ));
         for (name, r) in [("UDP", &udp), ("QUIC", &quic)] {
             let ratio = if name == "QUIC" {
                 format!("{:.0}%", 100.0 * quic.messages_per_sec / udp.messages_per_sec)
@@ -180,6 +191,9 @@ async fn main() -> anyhow::Result<()> {
                 payload, name, r.messages_per_sec, r.packets_per_sec, r.per_packet, ratio
             );
         }
+    }
+    for note in quic_notes {
+        println!("{note}");
     }
     Ok(())
 }
