@@ -15,6 +15,7 @@ use indicatif::ProgressBar;
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::SmallRng};
 use transport_mem::{LinkModel, MemNetwork, NetConfig};
+use transport_quic::{ClusterCa, QuicConfig, QuicTransport};
 use transport_udp::{UdpConfig, UdpTransport};
 
 use crate::cli::{TransportKind, mode_name};
@@ -63,12 +64,6 @@ pub struct LiveSpec {
 impl LiveSpec {
     /// Checks what the flag parsers cannot see alone.
     pub fn validate(&self) -> Result<(), HarnessError> {
-        if self.transport == TransportKind::Quic {
-            return Err(HarnessError::Config(
-                "transport quic is not available in this build (transport-quic has not landed yet); use mem or udp"
-                    .into(),
-            ));
-        }
         if self.senders > self.nodes {
             return Err(HarnessError::Config(format!(
                 "senders ({}) must not exceed nodes ({})",
@@ -84,13 +79,30 @@ impl LiveSpec {
         if self.nodes - self.crashed_count() < 2 {
             return Err(HarnessError::Config("crash leaves fewer than two live nodes".into()));
         }
-        self.engine_config()?;
+        let config = self.engine_config()?;
+        if self.payload > config.max_payload() {
+            return Err(HarnessError::Config(format!(
+                "payload must be at most {} bytes on {} ({}-byte packets)",
+                config.max_payload(),
+                self.transport.name(),
+                config.max_packet_size()
+            )));
+        }
         Ok(())
     }
 
     /// Non-sender nodes crashed mid-run.
     pub fn crashed_count(&self) -> u32 {
         ((self.crash * f64::from(self.nodes)).round() as u32).min(self.nodes - self.senders.min(self.nodes))
+    }
+
+    /// The engine's packet size: 1200 bytes, or 1100 on QUIC so that every
+    /// packet travels as one QUIC datagram at the initial 1200-byte MTU.
+    pub fn max_packet_size(&self) -> usize {
+        match self.transport {
+            TransportKind::Quic => 1100,
+            _ => 1200,
+        }
     }
 
     /// The engine configuration of every node.
@@ -102,6 +114,7 @@ impl LiveSpec {
             .period(self.period)
             .member_timeout((self.period * 20).max(Duration::from_secs(10)))
             .join_retry(Duration::from_millis(100).max(self.period))
+            .max_packet_size(self.max_packet_size())
             .build()
             .map_err(|e| HarnessError::Config(format!("engine config: {e}")))
     }
@@ -228,6 +241,32 @@ fn udp_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::Soc
     Ok(Cluster { handles, crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)) })
 }
 
+fn quic_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::SocketAddr>, HarnessError> {
+    let ca = ClusterCa::generate("gossip-bench cluster CA").map_err(HarnessError::run)?;
+    let mut handles = Vec::with_capacity(spec.nodes as usize);
+    let mut flags = Vec::with_capacity(spec.nodes as usize);
+    let bind: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+    for i in 0..spec.nodes {
+        let identity = ca.issue(&format!("node-{i}")).map_err(HarnessError::run)?;
+        let mut quic = QuicConfig::new(bind, identity);
+        quic.max_connections = (spec.nodes as usize).max(quic.max_connections);
+        quic.dial_timeout = Duration::from_millis(500);
+        let transport = QuicTransport::bind(quic).map_err(HarnessError::run)?;
+        let faulty = FaultyTransport::new(transport, Faults::loss(spec.loss, node_seed(spec.seed ^ 0x1055, i)));
+        let (transport, crashed) = Crashable::new(faulty);
+        let handle = Builder::new(transport)
+            .config(config.clone())
+            .seed(node_seed(spec.seed, i))
+            .subscriber_capacity(subscriber_capacity(spec))
+            .linger(spec.period)
+            .spawn()
+            .map_err(HarnessError::run)?;
+        handles.push(handle);
+        flags.push(crashed);
+    }
+    Ok(Cluster { handles, crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)) })
+}
+
 /// Runs one live scenario to completion (or to its quiet deadline) and
 /// returns its row. Must be called inside a multi-threaded tokio runtime.
 pub async fn run_live(spec: &LiveSpec, progress: &ProgressBar) -> Result<Row, HarnessError> {
@@ -236,7 +275,7 @@ pub async fn run_live(spec: &LiveSpec, progress: &ProgressBar) -> Result<Row, Ha
     match spec.transport {
         TransportKind::Mem => measure(mem_cluster(spec, &config)?, spec, progress).await,
         TransportKind::Udp => measure(udp_cluster(spec, &config)?, spec, progress).await,
-        TransportKind::Quic => unreachable!("rejected by validate"),
+        TransportKind::Quic => measure(quic_cluster(spec, &config)?, spec, progress).await,
     }
 }
 
