@@ -74,6 +74,9 @@ pub enum Order {
     Priority,
 }
 
+/// The largest allowed `max_message_size`: 64 MiB.
+pub const MAX_MESSAGE_SIZE: usize = 64 << 20;
+
 /// The smallest allowed `max_packet_size`.
 pub const MIN_PACKET_SIZE: usize = 512;
 /// The largest allowed `max_packet_size`.
@@ -93,6 +96,7 @@ pub struct Config {
     pub(crate) batching: Batching,
     pub(crate) order: Order,
     pub(crate) max_packet_size: usize,
+    pub(crate) max_message_size: Option<usize>,
     pub(crate) retention: Duration,
     pub(crate) max_buffer_bytes: usize,
     pub(crate) max_buffer_messages: usize,
@@ -192,6 +196,7 @@ impl Config {
             batching: Batching::Packed,
             order: Order::Fifo,
             max_packet_size: 1200,
+            max_message_size: None,
             retention: Duration::from_secs(30),
             max_buffer_bytes: 32 << 20,
             max_buffer_messages: 65_536,
@@ -250,13 +255,20 @@ impl Config {
             "max_packet_size",
             "must be in 512..=65000",
         )?;
+        if let Some(size) = self.max_message_size {
+            check((1..=MAX_MESSAGE_SIZE).contains(&size), "max_message_size", "must be in 1..=64 MiB")?;
+        }
         check(self.retention >= self.period, "retention", "must be at least one period")?;
         check(
             self.retention.as_micros() / self.period.as_micros().max(1) <= 60_000,
             "retention",
             "must be at most 60,000 periods (ages are carried in 16 bits)",
         )?;
-        check(self.max_buffer_bytes >= self.max_packet_size, "max_buffer_bytes", "must be at least max_packet_size")?;
+        check(
+            self.max_buffer_bytes >= self.max_packet_size.max(self.max_message_size()),
+            "max_buffer_bytes",
+            "must be at least max_packet_size and max_message_size",
+        )?;
         check(self.max_buffer_messages >= 1, "max_buffer_messages", "must be at least 1")?;
         check(self.max_transmits >= 1, "max_transmits", "must be at least 1")?;
         check(self.max_events >= 1, "max_events", "must be at least 1")?;
@@ -274,10 +286,27 @@ impl Config {
         Ok(())
     }
 
-    /// The largest payload [`multicast`](crate::Protocol::multicast) accepts
-    /// with this packet size.
+    /// The largest payload [`multicast`](crate::Protocol::multicast)
+    /// accepts: `max_message_size` if set, else what fits in one packet of
+    /// `max_packet_size`.
     pub fn max_payload(&self) -> usize {
-        crate::wire::max_payload(self.max_packet_size)
+        self.max_message_size()
+    }
+
+    /// Largest payload, in bytes. Unset (the default), it is what fits in
+    /// one packet of `max_packet_size` (1,146 bytes for 1,200). Set larger
+    /// (up to 64 MiB) for transports that carry large packets, such as QUIC
+    /// streams: a message too large for `max_packet_size` then travels
+    /// alone in a packet of its own size. `max_buffer_bytes` must hold it.
+    pub fn max_message_size(&self) -> usize {
+        self.max_message_size.unwrap_or_else(|| crate::wire::max_payload(self.max_packet_size))
+    }
+
+    /// The largest packet this node builds or accepts: `max_packet_size`,
+    /// or a single message of `max_message_size` with its headers if that
+    /// is larger. A transport must carry packets of this size.
+    pub fn max_wire_size(&self) -> usize {
+        self.max_packet_size.max(crate::wire::single_message_packet_len(self.max_message_size()))
     }
 }
 
@@ -288,6 +317,12 @@ pub struct ConfigBuilder {
 }
 
 impl ConfigBuilder {
+    /// Largest payload, in bytes; see [`Config::max_message_size`].
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.config.max_message_size = Some(bytes);
+        self
+    }
+
     /// Validates and returns the config, or names the first invalid field.
     pub fn build(self) -> Result<Config, ConfigError> {
         self.config.validate()?;
@@ -312,6 +347,11 @@ mod tests {
         assert_eq!(err.field, "fanout");
         let err = Config::builder().max_packet_size(100).build().unwrap_err();
         assert_eq!(err.field, "max_packet_size");
+        let err = Config::builder().max_message_size(64 << 20).build().unwrap_err();
+        assert_eq!(err.field, "max_buffer_bytes");
+        let large = Config::builder().max_message_size(1 << 20).max_buffer_bytes(8 << 20).build().unwrap();
+        assert_eq!((large.max_payload(), large.max_wire_size()), (1 << 20, (1 << 20) + 54));
+        assert_eq!(Config::lan().max_wire_size(), 1200);
         let err = Config::builder().dedup_window(100).build().unwrap_err();
         assert_eq!(err.field, "dedup_window");
         let err = Config::builder()

@@ -45,8 +45,9 @@ pub enum DecodeError {
 /// Why [`multicast`](crate::Protocol::multicast) refused a message.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum MulticastError {
-    /// The payload cannot fit in one packet of the configured size.
-    #[error("payload of {size} bytes exceeds the maximum of {max} for this packet size")]
+    /// The payload is larger than `max_message_size` (by default, what fits
+    /// in one packet of `max_packet_size`).
+    #[error("payload of {size} bytes exceeds the maximum message size of {max} bytes")]
     PayloadTooLarge {
         /// Payload length.
         size: usize,

@@ -329,6 +329,13 @@ impl<A: Address, R: RngCore> Node<A, R> {
         }
     }
 
+    /// A packet holding only `frame`, however large.
+    fn alone(&self, frame: &MessageFrame) -> Bytes {
+        let mut writer = PacketWriter::new(wire::single_message_packet_len(frame.payload.len()), self.header());
+        writer.push_message(frame);
+        writer.finish()
+    }
+
     /// Packs message frames into packets, in the order given.
     fn pack(&mut self, frames: &[MessageFrame]) -> Vec<Bytes> {
         let single = self.config.batching == Batching::Single;
@@ -340,11 +347,11 @@ impl<A: Address, R: RngCore> Node<A, R> {
                     let full = std::mem::replace(&mut writer, self.writer());
                     packets.push(self.finish(full));
                 }
-                // Payload sizes were checked at multicast time and decode
-                // bounded them by the packet size, so a frame always fits
-                // an empty packet; a peer with a larger limit may still
-                // send one that does not, which is skipped.
-                writer.push_message(frame);
+                // A message larger than a packet travels alone, in a
+                // packet of its own size (see `max_message_size`).
+                if !writer.push_message(frame) {
+                    packets.push(self.alone(frame));
+                }
             }
         }
         if writer.frames() > 0 {
@@ -639,7 +646,14 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 answered += 1;
             }
         }
-        let packet = self.finish(writer);
+        // A message larger than a packet is answered alone.
+        let packet = match candidates.first() {
+            Some((_, frame)) if answered == 0 => {
+                answered = 1;
+                self.alone(frame)
+            }
+            _ => self.finish(writer),
+        };
         self.stats.pull_answers += answered;
         self.stats.messages_sent += answered;
         self.send(from.clone(), packet);
@@ -752,9 +766,10 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
             self.stats.drops.after_leave += 1;
             return Ok(());
         }
-        if packet.len() > self.config.max_packet_size {
+        let max = self.config.max_wire_size();
+        if packet.len() > max {
             self.stats.decode_errors += 1;
-            return Err(DecodeError::Oversized { len: packet.len(), max: self.config.max_packet_size });
+            return Err(DecodeError::Oversized { len: packet.len(), max });
         }
         let mut frames = std::mem::take(&mut self.scratch);
         let header = match wire::decode_into::<A>(&packet, &mut frames) {

@@ -40,6 +40,13 @@ pub fn max_payload(max_packet_size: usize) -> usize {
     max_packet_size.saturating_sub(HEADER_MAX + MESSAGE_OVERHEAD_MAX)
 }
 
+/// The largest packet holding one message of `payload` bytes and nothing
+/// else.
+pub fn single_message_packet_len(payload: usize) -> usize {
+    // MESSAGE_OVERHEAD_MAX counts 3 bytes for the length varint.
+    HEADER_MAX + MESSAGE_OVERHEAD_MAX - 3 + varint_len(payload as u64) + payload
+}
+
 /// The fixed part of every packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {

@@ -81,6 +81,40 @@ fn oversized_payloads_are_refused_and_the_largest_fits() {
 }
 
 #[test]
+fn messages_larger_than_a_packet_travel_alone_by_push_and_by_pull() {
+    for mode in [Mode::PushPull, Mode::Pull] {
+        let config = Config::builder()
+            .mode(mode)
+            .max_message_size(100_000)
+            .max_buffer_bytes(1 << 20)
+            .build()
+            .unwrap();
+        let mut net = shared(10, |_| true, &config);
+        net.multicast(0, G, Bytes::from(vec![1; 100_000]));
+        for i in 0..5 {
+            net.multicast(1, G, Bytes::from(vec![2; 300 + i]));
+        }
+        let mut largest = 0;
+        for _ in 0..30 {
+            let now = net.now + config.period();
+            net.tick(now);
+            loop {
+                net.collect();
+                let Some(p) = net.in_flight.pop() else { break };
+                if p.bytes.len() > config.max_packet_size() {
+                    assert_eq!(message_frames(&p.bytes).len(), 1, "{mode:?}: a large message travels alone");
+                }
+                assert!(p.bytes.len() <= config.max_wire_size());
+                largest = largest.max(p.bytes.len());
+                net.nodes[p.to as usize].handle_packet(now, p.from, p.bytes).unwrap();
+            }
+        }
+        assert!(largest > 100_000);
+        all_delivered_once(&net);
+    }
+}
+
+#[test]
 fn a_non_member_reaches_the_group_in_every_mode() {
     for mode in [Mode::Push, Mode::Pull, Mode::PushPull] {
         let config = Config::builder().mode(mode).fanout(2).build().unwrap();

@@ -32,9 +32,9 @@ const SEND_BATCH: usize = 64;
 #[non_exhaustive]
 pub enum BuildError {
     /// The engine would build packets the transport cannot carry.
-    #[error("engine max_packet_size {engine} exceeds the transport's maximum of {transport}")]
+    #[error("engine packets of up to {engine} bytes exceed the transport's maximum of {transport}")]
     PacketTooLarge {
-        /// The engine's configured maximum.
+        /// The largest packet the engine may build (`Config::max_wire_size`).
         engine: usize,
         /// The transport's maximum.
         transport: usize,
@@ -225,7 +225,8 @@ impl<T: Transport> Builder<T> {
         let mut rng = SmallRng::seed_from_u64(seed);
         let id = NodeId::random(&mut rng);
         let period = config.period();
-        let max = config.max_packet_size();
+        // Packets reach max_wire_size when max_message_size exceeds a packet.
+        let max = config.max_wire_size();
         let node: Node<T::Address> = Node::new(id, config, rng);
         let linger = self.linger.unwrap_or(period * 3);
         self.spawn_protocol(node, id, max, linger)
