@@ -20,8 +20,9 @@
 //!   datagram. A larger one goes on its own unidirectional stream (one
 //!   stream, one packet), so [`Transport::max_packet_size`](gossip_runtime::Transport::max_packet_size)
 //!   is [`QuicConfig::max_packet_size`] (default 2 MiB), far above the MTU.
-//!   The gossip engine's own limit (`gossip_core::Config::max_packet_size`,
-//!   at most 65,000 bytes) is what bounds a multicast payload today.
+//!   Raise the engine's `max_message_size` to multicast payloads larger
+//!   than a datagram (1 MiB is tested): such a message travels alone, on a
+//!   stream.
 //! * **Mutual TLS.** Every node presents a certificate signed by the
 //!   cluster CA ([`ClusterCa`]) and accepts only peers that do, in both
 //!   directions (TLS 1.3, rustls with the `ring` provider). Certificates
