@@ -83,12 +83,7 @@ fn oversized_payloads_are_refused_and_the_largest_fits() {
 #[test]
 fn messages_larger_than_a_packet_travel_alone_by_push_and_by_pull() {
     for mode in [Mode::PushPull, Mode::Pull] {
-        let config = Config::builder()
-            .mode(mode)
-            .max_message_size(100_000)
-            .max_buffer_bytes(1 << 20)
-            .build()
-            .unwrap();
+        let config = Config::builder().mode(mode).max_message_size(100_000).max_buffer_bytes(1 << 20).build().unwrap();
         let mut net = shared(10, |_| true, &config);
         net.multicast(0, G, Bytes::from(vec![1; 100_000]));
         for i in 0..5 {
