@@ -115,13 +115,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub burst: Option<u64>,
     /// Steady multicast rate, messages per second over all senders.
-    #[arg(long, default_value_t = 500.0, value_parser = parse_rate)]
+    #[arg(long, default_value_t = 500.0, value_parser = parse_rate, allow_negative_numbers = true)]
     pub rate: f64,
     /// Datagram loss probability in [0, 1); a comma-separated list sweeps it.
-    #[arg(long, value_delimiter = ',', default_values_t = [0.0], value_parser = parse_loss)]
+    #[arg(long, value_delimiter = ',', default_values_t = [0.0], value_parser = parse_loss, allow_negative_numbers = true)]
     pub loss: Vec<f64>,
     /// Fraction of the non-sender nodes crashed mid-run, in [0, 1); a list sweeps it.
-    #[arg(long, value_delimiter = ',', default_values_t = [0.0], value_parser = parse_crash)]
+    #[arg(long, value_delimiter = ',', default_values_t = [0.0], value_parser = parse_crash, allow_negative_numbers = true)]
     pub crash: Vec<f64>,
     /// Seed of every random choice (node ids, targets, loss, which nodes crash).
     #[arg(long, default_value_t = 1)]
@@ -165,10 +165,10 @@ pub struct SimArgs {
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [ModeArg::Push, ModeArg::PushPull])]
     pub mode: Vec<ModeArg>,
     /// Loss probability in [0, 1); a comma-separated list sweeps it.
-    #[arg(long, value_delimiter = ',', default_values_t = [0.0], value_parser = parse_loss)]
+    #[arg(long, value_delimiter = ',', default_values_t = [0.0], value_parser = parse_loss, allow_negative_numbers = true)]
     pub loss: Vec<f64>,
     /// Fraction of nodes crashed from the start, in [0, 1); a list sweeps it.
-    #[arg(long, value_delimiter = ',', default_values_t = [0.0], value_parser = parse_crash)]
+    #[arg(long, value_delimiter = ',', default_values_t = [0.0], value_parser = parse_crash, allow_negative_numbers = true)]
     pub crash: Vec<f64>,
     /// Runs (seeds) per cell.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]

@@ -71,7 +71,7 @@ pub fn live_specs(args: &RunArgs) -> Result<Vec<run::LiveSpec>, HarnessError> {
                     loss,
                     crash,
                     seed: args.seed,
-                    senders: args.senders.min(args.nodes),
+                    senders: args.senders,
                     quiet: Duration::from_millis(args.quiet_ms),
                     formation_timeout: Duration::from_secs(30),
                 };

@@ -20,9 +20,15 @@ fn main() -> ExitCode {
                 let _ = err.print();
                 return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
             }
-            // One line: clap's first line ("error: invalid value … : reason").
+            // One line: clap's first paragraph ("error: invalid value … : reason").
             let text = err.render().to_string();
-            let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("error: invalid arguments");
+            let first: Vec<&str> = text
+                .lines()
+                .skip_while(|l| l.trim().is_empty())
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let line = if first.is_empty() { "error: invalid arguments".to_string() } else { first.join(" ") };
             eprintln!("{line}");
             return ExitCode::from(2);
         }
