@@ -133,7 +133,11 @@ pub(crate) enum View<A> {
     /// Boxed: a simulator holds a million shared-view nodes, which should
     /// not each carry room for a gossiped view.
     Gossiped(Box<Members<A>>),
-    Shared(Arc<SharedMembers<A>>),
+    Shared {
+        members: Arc<SharedMembers<A>>,
+        /// This node's own entry, when known.
+        index: Option<u32>,
+    },
 }
 
 /// What applying an entry did.

@@ -148,19 +148,39 @@ pub struct Node<A: Address, R: RngCore = SmallRng> {
 impl<A: Address, R: RngCore> Node<A, R> {
     /// A node that learns its membership by gossip (start it with
     /// [`join`](Protocol::join)).
-    pub fn new(id: NodeId, config: Config, rng: R) -> Self {
+    ///
+    /// `config` may be shared: many nodes can hold one `Arc<Config>`.
+    pub fn new(id: NodeId, config: impl Into<Arc<Config>>, rng: R) -> Self {
+        let config = config.into();
         let view = View::Gossiped(Box::new(Members::new(id, config.max_members, config.max_groups)));
         Self::with_view(id, config, rng, view)
     }
 
     /// A node that draws targets from a fixed member list shared with other
     /// nodes, and gossips no membership. Its own subscriptions decide what it
-    /// delivers; keep them consistent with the list.
-    pub fn with_shared_members(id: NodeId, config: Config, rng: R, members: Arc<SharedMembers<A>>) -> Self {
-        Self::with_view(id, config, rng, View::Shared(members))
+    /// delivers; keep them consistent with the list. It never draws the
+    /// entry with its own id; see [`Node::at_index`] for a node whose id the
+    /// list does not hold.
+    pub fn with_shared_members(
+        id: NodeId,
+        config: impl Into<Arc<Config>>,
+        rng: R,
+        members: Arc<SharedMembers<A>>,
+    ) -> Self {
+        Self::with_view(id, config.into(), rng, View::Shared { members, index: None })
     }
 
-    fn with_view(id: NodeId, config: Config, rng: R, view: View<A>) -> Self {
+    /// Tells a node on a shared member list which entry is its own, so that
+    /// it never draws itself even under an id the list does not hold (a
+    /// restarted node draws a new id). No effect on a gossiped view.
+    pub fn at_index(mut self, own: u32) -> Self {
+        if let View::Shared { index, .. } = &mut self.view {
+            *index = Some(own);
+        }
+        self
+    }
+
+    fn with_view(id: NodeId, config: Arc<Config>, rng: R, view: View<A>) -> Self {
         let retention_rounds =
             u64::try_from(config.retention.as_micros().div_ceil(config.period.as_micros().max(1))).unwrap_or(u64::MAX);
         let lifetime_cap = match config.lifetime {
@@ -170,7 +190,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
         let max_age = u64::from(lifetime_cap).saturating_add(retention_rounds).min(u64::from(MAX_AGE)) as u32;
         Node {
             id,
-            config: Arc::new(config),
+            config,
             rng,
             view,
             heartbeat: 0,
@@ -215,8 +235,8 @@ impl<A: Address, R: RngCore> Node<A, R> {
     pub fn group_size(&self, group: GroupId) -> usize {
         match &self.view {
             View::Gossiped(members) => members.group_len(group),
-            View::Shared(shared) => {
-                let len = shared.group(group).len();
+            View::Shared { members, .. } => {
+                let len = members.group(group).len();
                 len.saturating_sub(usize::from(self.is_subscribed(group)))
             }
         }
@@ -232,7 +252,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             queued_events: self.events.len(),
             members: match &self.view {
                 View::Gossiped(members) => members.alive_len(),
-                View::Shared(shared) => shared.len(),
+                View::Shared { members, .. } => members.len(),
             },
         }
     }
@@ -304,10 +324,14 @@ impl<A: Address, R: RngCore> Node<A, R> {
         let how = self.config.targets;
         match &self.view {
             View::Gossiped(members) => members.targets(group, count, how, &mut self.rng, out),
-            View::Shared(shared) => {
-                let list = shared.group(group);
-                let me = self.id;
-                let pick = |i: usize| shared.get(list[i]).filter(|(id, _)| *id != me).map(|(_, a)| a.clone());
+            View::Shared { members, index } => {
+                let list = members.group(group);
+                let (me, own) = (self.id, *index);
+                let pick = |i: usize| {
+                    let at = list[i];
+                    let (id, addr) = members.get(at)?;
+                    (Some(at) != own && id != me).then(|| addr.clone())
+                };
                 draw(list.len(), count, how, &mut self.rng, pick, out);
             }
         }
@@ -498,7 +522,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
         }
         let alone = match &self.view {
             View::Gossiped(members) => members.alive_len() == 0,
-            View::Shared(_) => false,
+            View::Shared { .. } => false,
         };
         let seeds = if alone {
             join.next_at = now + self.config.join_retry;

@@ -546,7 +546,15 @@ impl PacketWriter {
     }
 
     /// The finished packet.
-    pub fn finish(self) -> Bytes {
+    ///
+    /// The buffer is trimmed when the packet came out much smaller than the
+    /// room reserved for it, since a receiver on the same host (an
+    /// in-memory network) keeps the allocation alive through the payloads
+    /// it buffers.
+    pub fn finish(mut self) -> Bytes {
+        if self.buf.capacity() - self.buf.len() > 256 {
+            self.buf.shrink_to_fit();
+        }
         Bytes::from(self.buf)
     }
 }

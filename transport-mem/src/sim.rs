@@ -175,10 +175,14 @@ pub fn one_group(n: u32, group: GroupId) -> Arc<SharedMembers<u32>> {
 /// list does not know, so it may (rarely, with probability about
 /// `fanout/n` per round) draw itself as a target; it ignores its own packets.
 pub fn gossip_factory(config: Config, groups: Vec<GroupId>) -> Factory<Node<u32>> {
+    // One config for all nodes: a million copies would cost 176 MB.
+    let config = Arc::new(config);
     Box::new(move |spawn: &Spawn<'_>| {
         let rng = SmallRng::seed_from_u64(spawn.seed);
         let id = node_id(spawn.index, spawn.incarnation);
-        let mut node = Node::with_shared_members(id, config.clone(), rng, spawn.members.clone());
+        // A restarted node has an id the shared list does not hold: tell
+        // it its own entry so that it never draws itself.
+        let mut node = Node::with_shared_members(id, config.clone(), rng, spawn.members.clone()).at_index(spawn.index);
         for &group in &groups {
             if spawn.members.group(group).binary_search(&spawn.index).is_ok() {
                 // Cannot fail below the max_groups cap; extra groups are skipped.
