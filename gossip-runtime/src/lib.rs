@@ -33,6 +33,8 @@
 #![deny(missing_docs)]
 
 #[cfg(feature = "conformance")]
+pub mod checks;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod fault;
 mod runtime;

@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! cargo run -p transport-quic --example certs -- --out certs --nodes 2
-//! cargo run -p transport-quic --example chat -- --listen 127.0.0.1:7000 --certs certs --node 1
-//! cargo run -p transport-quic --example chat -- --listen 127.0.0.1:7001 --certs certs --node 2 --seed 127.0.0.1:7000
+//! cargo run -p transport-quic --example quic_chat -- --listen 127.0.0.1:7000 --certs certs --node 1
+//! cargo run -p transport-quic --example quic_chat -- --listen 127.0.0.1:7001 --certs certs --node 2 --seed 127.0.0.1:7000
 //! ```
 //!
 //! Options: `--listen ADDR` (required), `--certs DIR` and `--node N`

@@ -5,7 +5,7 @@
 //! packets, which fit one QUIC datagram once the endpoint's initial MTU
 //! is 1,452.
 //!
-//! `cargo run --release -p transport-quic --example throughput -- [--secs 3] [--sealed-udp]`
+//! `cargo run --release -p transport-quic --example quic_throughput -- [--secs 3] [--sealed-udp]`
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
