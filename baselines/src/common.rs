@@ -1,0 +1,467 @@
+//! What the four baselines share: configuration, the member list and tree
+//! arithmetic, exactly-once delivery, bounded queues and counters.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use gossip_core::{
+    Address, Delivery, Event, GroupId, MessageId, MulticastError, NodeId, SharedMembers, SmallRng, Stats,
+    SubscribeError, Transmit,
+};
+use rand::Rng;
+
+use crate::wire::{DATA_HEADER, Packet};
+
+/// How a message first travels from its origin to the group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dissemination {
+    /// The origin sends one copy to every member.
+    Direct,
+    /// A balanced k-ary tree rooted at the origin; each node forwards to its children.
+    Tree,
+}
+
+/// Settings shared by the baselines; each protocol reads the fields it needs.
+#[derive(Clone, Debug)]
+pub struct BaselineConfig {
+    /// Children per tree node (k of the k-ary tree), at least 1.
+    pub k: u32,
+    /// How SRM disseminates first copies (the others: unicast is direct, tree and RMTP use the tree).
+    pub dissemination: Dissemination,
+    /// Largest packet built, in bytes.
+    pub max_packet_size: usize,
+    /// SRM: the unit `d` of the random NACK and repair delays (uniform in
+    /// `[d, 2d]`, doubled at each back-off).
+    pub repair_delay: Duration,
+    /// SRM: the width of the random delay windows in units of `repair_delay`
+    /// (SRM's C2 and D2); `None` scales it as √N, which keeps the number of
+    /// duplicate NACKs and repairs small when many members miss the same
+    /// message at once.
+    pub spread: Option<f64>,
+    /// SRM: most doublings of the NACK back-off.
+    pub max_backoff: u32,
+    /// SRM: NACKs sent for one message before giving up; RMTP: retransmissions to one child.
+    pub max_retries: u32,
+    /// SRM: first session message this long after a multicast; later ones at
+    /// doubling intervals.
+    pub session_interval: Duration,
+    /// SRM: session messages after each multicast.
+    pub session_count: u32,
+    /// RMTP: how long a receiver gathers ACKs into one packet.
+    pub ack_delay: Duration,
+    /// RMTP: retransmission timeout (doubled per retry, at most 8×).
+    pub rto: Duration,
+    /// RMTP: after this many unanswered retransmissions to a child, its
+    /// designated receiver also serves the child's children directly (0: never).
+    pub adopt_after: u32,
+    /// Messages kept for repair (SRM, RMTP); the oldest are evicted beyond it.
+    pub max_buffer_messages: usize,
+    /// Pending NACK, repair and retransmission timers; more are dropped and counted.
+    pub max_pending: usize,
+    /// Queued transmits; more are dropped and counted.
+    pub max_transmits: usize,
+    /// Queued events; more are dropped and counted.
+    pub max_events: usize,
+    /// Out-of-order sequence numbers remembered for exactly-once delivery.
+    pub max_dedup: usize,
+}
+
+impl Default for BaselineConfig {
+    fn default() -> Self {
+        BaselineConfig {
+            k: 4,
+            dissemination: Dissemination::Tree,
+            max_packet_size: 1200,
+            repair_delay: Duration::from_millis(5),
+            spread: None,
+            max_backoff: 3,
+            max_retries: 8,
+            session_interval: Duration::from_millis(20),
+            session_count: 4,
+            ack_delay: Duration::from_millis(5),
+            rto: Duration::from_millis(20),
+            adopt_after: 2,
+            max_buffer_messages: 4096,
+            max_pending: 65_536,
+            max_transmits: 1 << 20,
+            max_events: 1 << 16,
+            max_dedup: 1 << 16,
+        }
+    }
+}
+
+impl BaselineConfig {
+    /// The largest payload one packet carries.
+    pub fn max_payload(&self) -> usize {
+        self.max_packet_size.saturating_sub(DATA_HEADER).min(usize::from(u16::MAX))
+    }
+}
+
+/// Counters the baselines keep beyond [`Stats`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BaselineStats {
+    /// NACKs sent (one packet counts once per recipient).
+    pub nacks_sent: u64,
+    /// NACKs suppressed because another member asked first.
+    pub nacks_suppressed: u64,
+    /// Repairs or retransmissions sent (per recipient).
+    pub repairs_sent: u64,
+    /// Repairs suppressed because another member answered first.
+    pub repairs_suppressed: u64,
+    /// ACK packets sent.
+    pub acks_sent: u64,
+    /// Children served directly after their parent stopped answering (RMTP).
+    pub adopted: u64,
+    /// Messages given up on (NACK retries or retransmissions exhausted).
+    pub gave_up: u64,
+    /// Timers not started because `max_pending` were already pending.
+    pub pending_full: u64,
+    /// Packets naming a member index the list does not hold.
+    pub bad_index: u64,
+}
+
+#[derive(Default)]
+struct Stream {
+    /// Every sequence number up to here was delivered (or skipped).
+    floor: u64,
+    /// Delivered above the floor.
+    above: BTreeSet<u64>,
+}
+
+/// State every baseline node has.
+pub(crate) struct Core<A> {
+    pub id: NodeId,
+    pub index: u32,
+    pub members: Arc<SharedMembers<A>>,
+    pub config: Arc<BaselineConfig>,
+    pub rng: SmallRng,
+    pub stats: Stats,
+    pub extra: BaselineStats,
+    transmits: VecDeque<Transmit<A>>,
+    events: VecDeque<Event<A>>,
+    groups: Vec<GroupId>,
+    next_seq: HashMap<GroupId, u64>,
+    streams: HashMap<(GroupId, NodeId), Stream>,
+    dedup_entries: usize,
+    pub left: bool,
+    buffer: HashMap<MessageId, (Bytes, u32, u32)>,
+    buffer_order: VecDeque<MessageId>,
+}
+
+impl<A: Address> Core<A> {
+    pub fn new(
+        id: NodeId,
+        index: u32,
+        members: Arc<SharedMembers<A>>,
+        config: Arc<BaselineConfig>,
+        rng: SmallRng,
+    ) -> Self {
+        Core {
+            id,
+            index,
+            members,
+            config,
+            rng,
+            stats: Stats::default(),
+            extra: BaselineStats::default(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            groups: Vec::new(),
+            next_seq: HashMap::new(),
+            streams: HashMap::new(),
+            dedup_entries: 0,
+            left: false,
+            buffer: HashMap::new(),
+            buffer_order: VecDeque::new(),
+        }
+    }
+
+    pub fn subscribe(&mut self, group: GroupId) -> Result<(), SubscribeError> {
+        if !self.groups.contains(&group) {
+            if self.groups.len() >= 64 {
+                return Err(SubscribeError::TooManyGroups { max: 64 });
+            }
+            self.groups.push(group);
+        }
+        Ok(())
+    }
+
+    pub fn unsubscribe(&mut self, group: GroupId) {
+        self.groups.retain(|g| *g != group);
+    }
+
+    pub fn is_member(&self, group: GroupId) -> bool {
+        self.groups.contains(&group)
+    }
+
+    /// Checks the payload and assigns the next id of this node's stream.
+    pub fn new_message(&mut self, group: GroupId, payload: &Bytes) -> Result<MessageId, MulticastError> {
+        if self.left {
+            return Err(MulticastError::Left);
+        }
+        let max = self.config.max_payload();
+        if payload.len() > max {
+            return Err(MulticastError::PayloadTooLarge { size: payload.len(), max });
+        }
+        let seq = self.next_seq.entry(group).or_insert(0);
+        *seq += 1;
+        self.stats.multicasts += 1;
+        Ok(MessageId { group, origin: self.id, seq: *seq })
+    }
+
+    /// Delivers `id` unless it was delivered before; returns whether it is new.
+    pub fn accept(&mut self, id: MessageId, payload: &Bytes, hops: u32) -> bool {
+        if id.seq == 0 {
+            return false;
+        }
+        if self.has_seen(id) {
+            self.stats.duplicates += 1;
+            return false;
+        }
+        let stream = self.streams.entry((id.group, id.origin)).or_default();
+        if id.seq == stream.floor + 1 {
+            stream.floor += 1;
+            while stream.above.remove(&(stream.floor + 1)) {
+                stream.floor += 1;
+                self.dedup_entries -= 1;
+            }
+        } else {
+            stream.above.insert(id.seq);
+            self.dedup_entries += 1;
+        }
+        // Bound the out-of-order memory: give up on the oldest gap.
+        while self.dedup_entries > self.config.max_dedup {
+            let Some(key) = self.streams.iter().find(|(_, s)| !s.above.is_empty()).map(|(k, _)| *k) else { break };
+            if let Some(stream) = self.streams.get_mut(&key)
+                && let Some(first) = stream.above.pop_first()
+            {
+                self.stats.drops.window_skipped += first - stream.floor - 1;
+                stream.floor = first;
+                self.dedup_entries -= 1;
+                while stream.above.remove(&(stream.floor + 1)) {
+                    stream.floor += 1;
+                    self.dedup_entries -= 1;
+                }
+            }
+        }
+        if self.is_member(id.group) {
+            self.stats.deliveries += 1;
+            self.push_event(Event::Delivered(Delivery { id, payload: payload.clone(), hops }));
+        } else {
+            self.stats.drops.not_member += 1;
+        }
+        true
+    }
+
+    /// Whether `id` was delivered (or given up on).
+    pub fn has_seen(&self, id: MessageId) -> bool {
+        match self.streams.get(&(id.group, id.origin)) {
+            Some(s) => id.seq <= s.floor || s.above.contains(&id.seq),
+            None => false,
+        }
+    }
+
+    /// The highest sequence number at or below which everything of the stream was seen.
+    pub fn floor(&self, group: GroupId, origin: NodeId) -> u64 {
+        self.streams.get(&(group, origin)).map_or(0, |s| s.floor)
+    }
+
+    fn push_event(&mut self, event: Event<A>) {
+        if self.events.len() >= self.config.max_events {
+            self.stats.drops.event_queue_full += 1;
+        } else {
+            self.events.push_back(event);
+        }
+    }
+
+    /// Queues `packet` for member `to` (by index); never to itself.
+    pub fn send_to(&mut self, to: u32, packet: &Packet) {
+        let bytes = packet.encode();
+        self.send_bytes(to, bytes);
+    }
+
+    pub fn send_bytes(&mut self, to: u32, bytes: Bytes) {
+        if to == self.index {
+            return;
+        }
+        let Some((_, addr)) = self.members.get(to) else {
+            self.extra.bad_index += 1;
+            return;
+        };
+        if self.transmits.len() >= self.config.max_transmits {
+            self.stats.drops.transmit_queue_full += 1;
+            return;
+        }
+        self.stats.packets_out += 1;
+        self.stats.bytes_out += bytes.len() as u64;
+        let to = addr.clone();
+        self.transmits.push_back(Transmit { to, bytes });
+    }
+
+    /// Queues `packet` for every member of `group` (and `also`, if not one).
+    pub fn send_to_group(&mut self, group: GroupId, also: Option<u32>, packet: &Packet) {
+        let bytes = packet.encode();
+        let members = self.members.clone();
+        let list = members.group(group);
+        for &i in list {
+            self.send_bytes(i, bytes.clone());
+        }
+        if let Some(extra) = also
+            && !contains(list, extra)
+        {
+            self.send_bytes(extra, bytes);
+        }
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit<A>> {
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event<A>> {
+        self.events.pop_front()
+    }
+
+    /// Counts an incoming packet; `Err` if the node has left.
+    pub fn count_in(&mut self, len: usize) -> bool {
+        self.stats.packets_in += 1;
+        self.stats.bytes_in += len as u64;
+        if self.left {
+            self.stats.drops.after_leave += 1;
+            return false;
+        }
+        true
+    }
+
+    /// This node's rank in `group`'s member list, if it is in it.
+    pub fn rank(&self, group: GroupId) -> Option<u32> {
+        rank_of(self.members.group(group), self.index)
+    }
+
+    /// The root rank of a tree this node starts for `group`: its own rank,
+    /// or 0 (the first member) when it is not in the list.
+    pub fn own_root(&self, group: GroupId) -> u32 {
+        self.rank(group).unwrap_or(0)
+    }
+
+    /// Member indices of the children of this node in `group`'s tree rooted
+    /// at rank `root`.
+    pub fn children(&self, group: GroupId, root: u32) -> Vec<u32> {
+        let list = self.members.group(group);
+        match self.rank(group) {
+            Some(rank) => tree_children(list, root, rank, self.config.k),
+            None => Vec::new(),
+        }
+    }
+
+    /// Children of member `index` in that tree.
+    pub fn children_of(&self, group: GroupId, root: u32, index: u32) -> Vec<u32> {
+        let list = self.members.group(group);
+        match rank_of(list, index) {
+            Some(rank) => tree_children(list, root, rank, self.config.k),
+            None => Vec::new(),
+        }
+    }
+
+    /// A uniform draw in `[base, (1 + spread)·base]`, times `2^doublings`.
+    pub fn backoff(&mut self, base: Duration, spread: f64, doublings: u32) -> Duration {
+        let micros = u64::try_from(base.as_micros()).unwrap_or(u64::MAX).max(1);
+        let top = micros.saturating_add((micros as f64 * spread.max(0.0)) as u64);
+        let draw = self.rng.random_range(micros..=top);
+        Duration::from_micros(draw.saturating_mul(1 << doublings.min(16)))
+    }
+
+    /// Keeps a message for repair, evicting the oldest beyond the cap.
+    pub fn store(&mut self, id: MessageId, payload: Bytes, origin_index: u32, root: u32) {
+        if self.config.max_buffer_messages == 0 || self.buffer.contains_key(&id) {
+            return;
+        }
+        while self.buffer.len() >= self.config.max_buffer_messages {
+            match self.buffer_order.pop_front() {
+                Some(old) => {
+                    self.buffer.remove(&old);
+                    self.stats.drops.buffer_evicted += 1;
+                }
+                None => break,
+            }
+        }
+        self.buffer.insert(id, (payload, origin_index, root));
+        self.buffer_order.push_back(id);
+    }
+
+    /// A stored message: payload, origin index, root rank.
+    pub fn stored(&self, id: &MessageId) -> Option<(Bytes, u32, u32)> {
+        self.buffer.get(id).cloned()
+    }
+}
+
+/// Position of `index` in a group list (sorted lists by binary search).
+pub(crate) fn rank_of(list: &[u32], index: u32) -> Option<u32> {
+    let pos = match list.binary_search(&index) {
+        Ok(p) => Some(p),
+        Err(_) => list.iter().position(|&i| i == index),
+    };
+    pos.and_then(|p| u32::try_from(p).ok())
+}
+
+fn contains(list: &[u32], index: u32) -> bool {
+    rank_of(list, index).is_some()
+}
+
+/// Children (member indices) of the member at `rank` in the k-ary tree over
+/// `list` rooted at rank `root`: tree position `p = (rank − root) mod n`
+/// has children at positions `k·p + 1 ..= k·p + k`.
+pub fn tree_children(list: &[u32], root: u32, rank: u32, k: u32) -> Vec<u32> {
+    let n = list.len() as u64;
+    if n == 0 || u64::from(root) >= n || u64::from(rank) >= n {
+        return Vec::new();
+    }
+    let k = u64::from(k.max(1));
+    let pos = (u64::from(rank) + n - u64::from(root)) % n;
+    let first = pos * k + 1;
+    (first..first + k).take_while(|&c| c < n).map(|c| list[((c + u64::from(root)) % n) as usize]).collect()
+}
+
+/// The member index of the parent of the member at `rank`, in the same tree
+/// (`None` for the root).
+pub fn tree_parent(list: &[u32], root: u32, rank: u32, k: u32) -> Option<u32> {
+    let n = list.len() as u64;
+    if n == 0 || u64::from(root) >= n || u64::from(rank) >= n {
+        return None;
+    }
+    let pos = (u64::from(rank) + n - u64::from(root)) % n;
+    if pos == 0 {
+        return None;
+    }
+    let parent = (pos - 1) / u64::from(k.max(1));
+    Some(list[((parent + u64::from(root)) % n) as usize])
+}
+
+/// Clamp helper for hop counts on the wire.
+pub(crate) fn hops16(hops: u32) -> u16 {
+    u16::try_from(hops).unwrap_or(u16::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_covers_every_member_once() {
+        let list: Vec<u32> = (0..23).collect();
+        for k in 1..5 {
+            for root in [0u32, 5, 22] {
+                let mut seen = vec![0u32; list.len()];
+                seen[root as usize] += 1;
+                for rank in 0..list.len() as u32 {
+                    for c in tree_children(&list, root, rank, k) {
+                        seen[c as usize] += 1;
+                        assert_eq!(tree_parent(&list, root, c, k), Some(rank));
+                    }
+                }
+                assert!(seen.iter().all(|&s| s == 1), "k={k} root={root}: {seen:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Spanning tree: a balanced k-ary tree over the group's member list,
+//! rooted at the origin; every node forwards a new message to its children.
+//!
+//! Latency is about log_k N hops and every node sends at most k copies, but
+//! nothing is repaired: a lost packet or a crashed interior node cuts off
+//! the whole subtree below it.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use gossip_core::{
+    Address, DecodeError, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, Stats,
+    SubscribeError, Time, Transmit,
+};
+
+use crate::common::{BaselineConfig, BaselineStats, Core, hops16};
+use crate::wire::{Data, Packet};
+
+/// A spanning-tree node. See the [module docs](self).
+pub struct Tree<A> {
+    core: Core<A>,
+}
+
+impl<A: Address> Tree<A> {
+    /// Node `id` at position `index` of the shared member list.
+    pub fn new(
+        id: NodeId,
+        index: u32,
+        members: Arc<SharedMembers<A>>,
+        config: Arc<BaselineConfig>,
+        rng: SmallRng,
+    ) -> Self {
+        Tree { core: Core::new(id, index, members, config, rng) }
+    }
+
+    /// Counters beyond [`Stats`].
+    pub fn extra_stats(&self) -> &BaselineStats {
+        &self.core.extra
+    }
+}
+
+/// Sends `data` (as received, or as originated) to this node's children.
+pub(crate) fn forward<A: Address>(core: &mut Core<A>, data: &Data, hops: u32) {
+    let children = core.children(data.id.group, data.root);
+    if children.is_empty() {
+        return;
+    }
+    let packet = Packet::Data(Data { forward: true, sender: core.index, hops: hops16(hops), ..data.clone() });
+    let bytes = packet.encode();
+    for child in children {
+        core.send_bytes(child, bytes.clone());
+        core.stats.messages_sent += 1;
+    }
+}
+
+/// Starts a tree multicast of `id` from this node.
+pub(crate) fn originate<A: Address>(core: &mut Core<A>, id: MessageId, payload: Bytes) -> Data {
+    let group = id.group;
+    let root = core.own_root(group);
+    let data =
+        Data { forward: true, repair: false, id, origin_index: core.index, root, sender: core.index, hops: 0, payload };
+    if core.rank(group).is_some() {
+        forward(core, &data, 0);
+    } else if let Some(&first) = core.members.clone().group(group).first() {
+        // Not a member: hand it to the root, which forwards it.
+        core.send_to(first, &Packet::Data(data.clone()));
+        core.stats.messages_sent += 1;
+    }
+    data
+}
+
+impl<A: Address> Protocol for Tree<A> {
+    type Address = A;
+
+    fn handle_packet(&mut self, _now: Time, _from: A, packet: Bytes) -> Result<(), DecodeError> {
+        if !self.core.count_in(packet.len()) {
+            return Ok(());
+        }
+        match Packet::decode(&packet) {
+            Ok(Packet::Data(d)) => {
+                let hops = u32::from(d.hops);
+                if self.core.accept(d.id, &d.payload, hops) && d.forward {
+                    forward(&mut self.core, &d, hops + 1);
+                }
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.core.stats.decode_errors += 1;
+                Err(e.into())
+            }
+        }
+    }
+
+    fn handle_timeout(&mut self, _now: Time) {}
+
+    fn poll_timeout(&self) -> Option<Time> {
+        None
+    }
+
+    fn multicast(&mut self, _now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError> {
+        let id = self.core.new_message(group, &payload)?;
+        self.core.accept(id, &payload, 0);
+        originate(&mut self.core, id, payload);
+        Ok(id)
+    }
+
+    crate::delegate_protocol!();
+}

@@ -1,0 +1,87 @@
+//! Arbitrary bytes never panic a baseline, and malformed packets are counted.
+
+use std::sync::Arc;
+
+use baselines::wire::{Data, Packet, VERSION};
+use baselines::{BaselineConfig, Rmtp, Srm, Tree, Unicast};
+use bytes::Bytes;
+use gossip_core::{GroupId, MessageId, NodeId, Protocol, SharedMembers, SmallRng, Time};
+use proptest::prelude::*;
+use rand::SeedableRng;
+
+fn members() -> Arc<SharedMembers<u32>> {
+    let mut list = SharedMembers::new();
+    for i in 0..16u32 {
+        list.push(NodeId(u64::from(i) + 1), i, &[GroupId(1)]);
+    }
+    Arc::new(list)
+}
+
+fn feed<P: Protocol<Address = u32>>(mut node: P, packets: &[Vec<u8>]) {
+    node.subscribe(Time::ZERO, GroupId(1)).unwrap();
+    let mut now = Time::ZERO;
+    for p in packets {
+        let result = node.handle_packet(now, 3, Bytes::copy_from_slice(p));
+        if result.is_err() {
+            assert!(node.stats().decode_errors > 0);
+        }
+        now += std::time::Duration::from_millis(3);
+        node.handle_timeout(now);
+        while node.poll_transmit().is_some() {}
+        while node.poll_event().is_some() {}
+        let _ = node.poll_timeout();
+    }
+}
+
+fn all(packets: &[Vec<u8>]) {
+    let config = Arc::new(BaselineConfig::default());
+    let rng = || SmallRng::seed_from_u64(1);
+    feed(Unicast::new(NodeId(2), 1, members(), config.clone(), rng()), packets);
+    feed(Tree::new(NodeId(2), 1, members(), config.clone(), rng()), packets);
+    feed(Srm::new(NodeId(2), 1, members(), config.clone(), rng()), packets);
+    feed(Rmtp::new(NodeId(2), 1, members(), config, rng()), packets);
+}
+
+fn valid() -> Vec<u8> {
+    Packet::Data(Data {
+        forward: true,
+        repair: false,
+        id: MessageId { group: GroupId(1), origin: NodeId(5), seq: 3 },
+        origin_index: 4,
+        root: 4,
+        sender: 4,
+        hops: 1,
+        payload: Bytes::from_static(b"payload"),
+    })
+    .encode()
+    .to_vec()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn random_bytes_never_panic(packets in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..200), 1..8)) {
+        all(&packets);
+    }
+
+    #[test]
+    fn random_bytes_behind_a_valid_header_never_panic(
+        kind in 0u8..6,
+        body in prop::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let mut packet = vec![VERSION, kind];
+        packet.extend(body);
+        all(&[packet]);
+    }
+
+    #[test]
+    fn mutated_valid_packets_never_panic(flips in prop::collection::vec((0usize..40, any::<u8>()), 1..6)) {
+        let mut packet = valid();
+        for (at, byte) in flips {
+            let at = at % packet.len();
+            packet[at] = byte;
+        }
+        all(&[packet]);
+    }
+}
