@@ -136,8 +136,8 @@ pub struct Node<A: Address, R: RngCore = SmallRng> {
     events: VecDeque<Event<A>>,
     stats: Stats,
     join: Option<Join<A>>,
-    /// The last automatic lifetime computed, keyed by group size.
-    lifetime_cache: (usize, u32),
+    /// The last automatic lifetime computed: group, round, rounds.
+    lifetime_cache: (GroupId, u64, u32),
     /// Oldest age accepted: older copies may be of messages whose stream
     /// was already forgotten.
     max_age: u32,
@@ -205,7 +205,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             events: VecDeque::new(),
             stats: Stats::default(),
             join: None,
-            lifetime_cache: (0, 0),
+            lifetime_cache: (GroupId(0), u64::MAX, 0),
             max_age,
             scratch: Vec::new(),
         }
@@ -268,6 +268,17 @@ impl<A: Address, R: RngCore> Node<A, R> {
 
     fn writer(&self) -> PacketWriter {
         PacketWriter::new(self.config.max_packet_size, self.header())
+    }
+
+    /// A writer sized for `content` bytes of frames plus the membership
+    /// entries [`Node::finish`] may add.
+    fn writer_for(&self, content: usize) -> PacketWriter {
+        let membership = match &self.view {
+            View::Gossiped(_) => 48 * (self.config.member_entries + 1),
+            View::Shared { .. } => 0,
+        };
+        let capacity = (wire::HEADER_MAX + content + membership).min(self.config.max_packet_size);
+        PacketWriter::with_capacity(self.config.max_packet_size, self.header(), capacity)
     }
 
     fn own_entry(&self, status: MemberStatus) -> MemberFrame<A> {
@@ -339,12 +350,15 @@ impl<A: Address, R: RngCore> Node<A, R> {
 
     /// Rounds a message of `group` is pushed for.
     fn lifetime(&mut self, group: GroupId) -> u32 {
+        // Group sizes change slowly: compute once per group and round.
         let auto = |node: &mut Self| {
-            let n = node.group_size(group) + 1;
-            if node.lifetime_cache.0 != n {
-                node.lifetime_cache = (n, push_rounds(n, node.config.fanout, AUTOMATIC_RESIDUE));
+            let (cached_group, cached_round, rounds) = node.lifetime_cache;
+            if cached_group == group && cached_round == node.round {
+                return rounds;
             }
-            node.lifetime_cache.1
+            let rounds = push_rounds(node.group_size(group) + 1, node.config.fanout, AUTOMATIC_RESIDUE);
+            node.lifetime_cache = (group, node.round, rounds);
+            rounds
         };
         match self.config.lifetime {
             Lifetime::Rounds(r) => r,
@@ -363,12 +377,13 @@ impl<A: Address, R: RngCore> Node<A, R> {
     /// Packs message frames into packets, in the order given.
     fn pack(&mut self, frames: &[MessageFrame]) -> Vec<Bytes> {
         let single = self.config.batching == Batching::Single;
+        let mut left: usize = frames.iter().map(wire::message_len).sum();
         let mut packets = Vec::new();
-        let mut writer = self.writer();
+        let mut writer = self.writer_for(left);
         for frame in frames {
             if (single && writer.frames() > 0) || !writer.push_message(frame) {
                 if writer.frames() > 0 {
-                    let full = std::mem::replace(&mut writer, self.writer());
+                    let full = std::mem::replace(&mut writer, self.writer_for(left));
                     packets.push(self.finish(full));
                 }
                 // A message larger than a packet travels alone, in a
@@ -377,6 +392,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
                     packets.push(self.alone(frame));
                 }
             }
+            left -= wire::message_len(frame);
         }
         if writer.frames() > 0 {
             packets.push(self.finish(writer));

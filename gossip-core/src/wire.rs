@@ -391,7 +391,14 @@ pub struct PacketWriter {
 impl PacketWriter {
     /// Starts a packet of at most `max` bytes with `header`.
     pub fn new(max: usize, header: Header) -> Self {
-        let mut buf = Vec::with_capacity(max.min(2048));
+        Self::with_capacity(max, header, max.min(2048))
+    }
+
+    /// Starts a packet of at most `max` bytes, reserving `capacity` bytes
+    /// (the expected size: reserving the maximum for a small packet wastes
+    /// the rest, or a reallocation to trim it).
+    pub fn with_capacity(max: usize, header: Header, capacity: usize) -> Self {
+        let mut buf = Vec::with_capacity(capacity.clamp(HEADER_MAX, max.max(HEADER_MAX)));
         buf.push(VERSION);
         buf.extend_from_slice(&header.sender.0.to_le_bytes());
         put_varint(&mut buf, header.heartbeat);
