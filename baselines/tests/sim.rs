@@ -9,7 +9,7 @@ use baselines::{BaselineConfig, Rmtp, Srm, Tree, Unicast, tree_children};
 use bytes::Bytes;
 use gossip_core::{GroupId, Protocol, SmallRng, Time};
 use rand::SeedableRng;
-use transport_mem::sim::{Factory, SimConfig, Simulator, Spawn, Stop, node_id, one_group};
+use transport_mem::sim::{Factory, SimConfig, Simulator, Spawn, Stop, Timing, node_id, one_group};
 use transport_mem::{FaultAction, Latency, LinkModel};
 
 const GROUP: GroupId = GroupId(9);
@@ -33,6 +33,7 @@ fn factory<P: Protocol<Address = u32> + 'static>(build: Build<P>, config: Baseli
 
 fn sim<P: Protocol<Address = u32> + 'static>(build: Build<P>, n: u32, loss: f64, seed: u64) -> Simulator<P> {
     let mut config = SimConfig::events(seed, Duration::from_secs(1));
+    config.timing = Timing::Events { start_jitter: false };
     config.link = LinkModel::new()
         .with_loss(loss)
         .unwrap()

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gossip_core::Mode;
 
+pub use crate::protocols::ProtocolKind;
+
 /// gossip-bench: throughput, tail latency, reliability and overhead of gossip
 /// multicast across fan-out values, on the in-memory network, UDP and QUIC,
 /// and in the simulator against theory.
@@ -32,6 +34,9 @@ pub enum Command {
     Sim(SimArgs),
     /// Re-render the plots (and print the table) of a saved results file.
     Report(ReportArgs),
+    /// Gossip against the classics (unicast loop, tree, SRM, RMTP) on one
+    /// simulated scenario grid: delivery, time to last delivery, load.
+    Compare(CompareArgs),
 }
 
 /// Which network live nodes use.
@@ -90,6 +95,10 @@ pub fn mode_name(mode: Mode) -> &'static str {
 /// Flags of `gossip-bench run` (and of the default command).
 #[derive(Clone, Debug, Args)]
 pub struct RunArgs {
+    /// Protocols, comma-separated: gossip, unicast, tree, srm, rmtp. For
+    /// tree, srm and rmtp, --fanout is the tree's arity k; unicast runs once.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [ProtocolKind::Gossip])]
+    pub protocol: Vec<ProtocolKind>,
     /// Network: mem, udp or quic.
     #[arg(long, value_enum, default_value_t = TransportKind::Mem)]
     pub transport: TransportKind,
@@ -155,6 +164,11 @@ impl Default for RunArgs {
 /// Flags of `gossip-bench sim`.
 #[derive(Clone, Debug, Args)]
 pub struct SimArgs {
+    /// Protocols, comma-separated: gossip (the synchronous-rounds textbook
+    /// model), unicast, tree, srm, rmtp (discrete events, 1–5 ms links; for
+    /// tree, srm and rmtp --fanout is the tree's arity k; unicast runs once).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [ProtocolKind::Gossip])]
+    pub protocol: Vec<ProtocolKind>,
     /// Group sizes, comma-separated (each at least 2).
     #[arg(long, value_delimiter = ',', default_values_t = [100, 1_000, 10_000], value_parser = parse_nodes)]
     pub nodes: Vec<u32>,
@@ -173,6 +187,56 @@ pub struct SimArgs {
     /// Runs (seeds) per cell.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub seeds: u32,
+    /// Base seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write the results as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the results as CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write plots (SVG and PNG) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
+}
+
+/// Flags of `gossip-bench compare`.
+#[derive(Clone, Debug, Args)]
+pub struct CompareArgs {
+    /// Protocols, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = ProtocolKind::ALL)]
+    pub protocol: Vec<ProtocolKind>,
+    /// Group sizes, comma-separated (each at least 2).
+    #[arg(long, value_delimiter = ',', default_values_t = [100, 1_000, 10_000], value_parser = parse_nodes)]
+    pub nodes: Vec<u32>,
+    /// Loss probabilities (with no crash), comma-separated, in [0, 1).
+    #[arg(long, value_delimiter = ',', default_values_t = [0.0, 0.1, 0.3], value_parser = parse_loss, allow_negative_numbers = true)]
+    pub loss: Vec<f64>,
+    /// Crashed fractions (with no loss), comma-separated, in [0, 1).
+    #[arg(long, value_delimiter = ',', default_values_t = [0.0, 0.2, 0.5], value_parser = parse_crash, allow_negative_numbers = true)]
+    pub crash: Vec<f64>,
+    /// Cross every loss with every crash fraction instead of varying one at a time.
+    #[arg(long)]
+    pub full_grid: bool,
+    /// Leave out the scenario with one slow member.
+    #[arg(long)]
+    pub no_slow: bool,
+    /// Gossip's fan-out b (push-pull, 20 ms period).
+    #[arg(long, default_value_t = 3, value_parser = parse_fanout)]
+    pub fanout: u32,
+    /// Arity k of the tree, SRM and RMTP trees.
+    #[arg(long, default_value_t = 4, value_parser = parse_fanout)]
+    pub k: u32,
+    /// Runs (seeds) per cell.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub seeds: u32,
+    /// Runs per cell for groups of more than 1,000 nodes.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub large_seeds: u32,
+    /// Messages per run (from one origin, 10 ms apart).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub messages: u32,
     /// Base seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

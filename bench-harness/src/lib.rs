@@ -11,8 +11,10 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod compare;
 pub mod error;
 pub mod plot;
+pub mod protocols;
 pub mod record;
 pub mod run;
 pub mod sim;
@@ -24,8 +26,9 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-pub use cli::{Cli, Command, ReportArgs, RunArgs, SimArgs};
+pub use cli::{Cli, Command, CompareArgs, ReportArgs, RunArgs, SimArgs};
 pub use error::HarnessError;
+pub use protocols::ProtocolKind;
 pub use record::{Results, Row};
 
 /// Runs a parsed command line.
@@ -35,6 +38,7 @@ pub fn execute(cli: Cli) -> Result<(), HarnessError> {
         Some(Command::Run(args)) => run_command(&args),
         Some(Command::Sim(args)) => sim_command(&args),
         Some(Command::Report(args)) => report_command(&args),
+        Some(Command::Compare(args)) => compare_command(&args),
     }
 }
 
@@ -55,28 +59,33 @@ fn bar(len: u64) -> ProgressBar {
 pub fn live_specs(args: &RunArgs) -> Result<Vec<run::LiveSpec>, HarnessError> {
     let burst = args.burst.unwrap_or(args.messages / 4);
     let mut specs = Vec::new();
-    for &loss in &args.loss {
-        for &crash in &args.crash {
-            for &fanout in &args.fanout {
-                let spec = run::LiveSpec {
-                    transport: args.transport,
-                    nodes: args.nodes,
-                    fanout,
-                    mode: args.mode.mode(),
-                    period: Duration::from_millis(args.period_ms),
-                    payload: args.payload,
-                    messages: args.messages,
-                    burst,
-                    rate: args.rate,
-                    loss,
-                    crash,
-                    seed: args.seed,
-                    senders: args.senders,
-                    quiet: Duration::from_millis(args.quiet_ms),
-                    formation_timeout: Duration::from_secs(30),
-                };
-                spec.validate()?;
-                specs.push(spec);
+    for &protocol in &args.protocol {
+        for &loss in &args.loss {
+            for &crash in &args.crash {
+                let fanouts =
+                    if protocol == ProtocolKind::Unicast { vec![args.fanout[0]] } else { args.fanout.clone() };
+                for fanout in fanouts {
+                    let spec = run::LiveSpec {
+                        protocol,
+                        transport: args.transport,
+                        nodes: args.nodes,
+                        fanout,
+                        mode: args.mode.mode(),
+                        period: Duration::from_millis(args.period_ms),
+                        payload: args.payload,
+                        messages: args.messages,
+                        burst,
+                        rate: args.rate,
+                        loss,
+                        crash,
+                        seed: args.seed,
+                        senders: args.senders,
+                        quiet: Duration::from_millis(args.quiet_ms),
+                        formation_timeout: Duration::from_secs(30),
+                    };
+                    spec.validate()?;
+                    specs.push(spec);
+                }
             }
         }
     }
@@ -119,9 +128,12 @@ fn run_command(args: &RunArgs) -> Result<(), HarnessError> {
     finish(Results::new(command_line(), rows), args.json.as_deref(), args.csv.as_deref(), args.plot.as_deref())
 }
 
-/// The simulated cells `args` asks for.
+/// The simulated cells `args` asks for (gossip, in the textbook model).
 pub fn sim_specs(args: &SimArgs) -> Vec<sim::SimSpec> {
     let mut specs = Vec::new();
+    if !args.protocol.contains(&ProtocolKind::Gossip) {
+        return specs;
+    }
     for &loss in &args.loss {
         for &crash in &args.crash {
             for mode in &args.mode {
@@ -145,14 +157,54 @@ pub fn sim_specs(args: &SimArgs) -> Vec<sim::SimSpec> {
     specs
 }
 
+/// The simulated baseline cells `args` asks for (discrete events, one
+/// message per seed; the fan-out values are the trees' arity).
+pub fn sim_baseline_specs(args: &SimArgs) -> Vec<compare::CompareSpec> {
+    let mut specs = Vec::new();
+    for &protocol in args.protocol.iter().filter(|p| **p != ProtocolKind::Gossip) {
+        for &loss in &args.loss {
+            for &crash in &args.crash {
+                for &nodes in &args.nodes {
+                    let arities = if protocol.uses_tree() { args.fanout.clone() } else { vec![args.fanout[0]] };
+                    for k in arities {
+                        specs.push(compare::CompareSpec {
+                            protocol,
+                            nodes,
+                            fanout: k,
+                            k,
+                            loss,
+                            crash,
+                            slow: false,
+                            seeds: args.seeds,
+                            seed: args.seed,
+                            messages: 1,
+                            payload: 64,
+                            max_time: Duration::from_secs(30),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    specs
+}
+
 /// Runs the simulated cells of `args` and returns their rows (no output).
 pub fn run_sim(args: &SimArgs, progress: &ProgressBar) -> Result<Vec<Row>, HarnessError> {
     let specs = sim_specs(args);
-    progress.set_length(specs.iter().map(|s| u64::from(s.seeds)).sum());
-    let mut rows = Vec::with_capacity(specs.len());
+    let baseline_specs = sim_baseline_specs(args);
+    progress.set_length(
+        specs.iter().map(|s| u64::from(s.seeds)).sum::<u64>()
+            + baseline_specs.iter().map(|s| u64::from(s.seeds)).sum::<u64>(),
+    );
+    let mut rows = Vec::with_capacity(specs.len() + baseline_specs.len());
     for spec in &specs {
         progress.set_message(format!("N={} {} b={}", spec.nodes, cli::mode_name(spec.mode), spec.fanout));
         rows.push(sim::run_cell(spec, progress)?);
+    }
+    for spec in &baseline_specs {
+        progress.set_message(format!("N={} {} k={}", spec.nodes, spec.protocol.name(), spec.k));
+        rows.push(compare::run_cell(spec, progress)?);
     }
     Ok(rows)
 }
@@ -162,7 +214,22 @@ fn sim_command(args: &SimArgs) -> Result<(), HarnessError> {
     let rows = run_sim(args, &progress);
     progress.finish_and_clear();
     let rows = rows?;
-    let refs: Vec<&Row> = rows.iter().collect();
+    let baseline: Vec<&Row> = rows.iter().filter(|r| r.packets_per_member.is_some()).collect();
+    if !baseline.is_empty() {
+        println!("{}", table::compare_caption());
+        println!();
+        print!("{}", table::compare(&baseline));
+        println!();
+    }
+    let refs: Vec<&Row> = rows.iter().filter(|r| r.packets_per_member.is_none()).collect();
+    if refs.is_empty() {
+        return finish(
+            Results::new(command_line(), rows),
+            args.json.as_deref(),
+            args.csv.as_deref(),
+            args.plot.as_deref(),
+        );
+    }
     println!(
         "simulator: synchronous rounds (textbook model: targets with replacement, no eager push, newly informed nodes send from the next round), {} seeds per row",
         args.seeds
@@ -180,6 +247,87 @@ fn sim_command(args: &SimArgs) -> Result<(), HarnessError> {
     finish(Results::new(command_line(), rows), args.json.as_deref(), args.csv.as_deref(), args.plot.as_deref())
 }
 
+/// The compared cells `args` asks for: per group size, the scenarios
+/// (clean, each loss, each crash fraction, or their cross product, and one
+/// slow member), every protocol.
+pub fn compare_specs(args: &CompareArgs) -> Vec<compare::CompareSpec> {
+    let mut scenarios: Vec<(f64, f64, bool)> = Vec::new();
+    let mut add = |s: (f64, f64, bool)| {
+        if !scenarios.contains(&s) {
+            scenarios.push(s);
+        }
+    };
+    if args.full_grid {
+        for &loss in &args.loss {
+            for &crash in &args.crash {
+                add((loss, crash, false));
+            }
+        }
+    } else {
+        add((0.0, 0.0, false));
+        for &loss in &args.loss {
+            add((loss, 0.0, false));
+        }
+        for &crash in &args.crash {
+            add((0.0, crash, false));
+        }
+    }
+    if !args.no_slow {
+        add((0.0, 0.0, true));
+    }
+    let mut specs = Vec::new();
+    for &nodes in &args.nodes {
+        for &(loss, crash, slow) in &scenarios {
+            for &protocol in &args.protocol {
+                specs.push(compare::CompareSpec {
+                    protocol,
+                    nodes,
+                    fanout: args.fanout,
+                    k: args.k,
+                    loss,
+                    crash,
+                    slow,
+                    seeds: if nodes > 1_000 { args.large_seeds } else { args.seeds },
+                    seed: args.seed,
+                    messages: args.messages,
+                    payload: 64,
+                    max_time: Duration::from_secs(30),
+                });
+            }
+        }
+    }
+    specs
+}
+
+/// Runs the compared cells of `args` and returns their rows (no output).
+pub fn run_compare(args: &CompareArgs, progress: &ProgressBar) -> Result<Vec<Row>, HarnessError> {
+    let specs = compare_specs(args);
+    progress.set_length(specs.iter().map(|s| u64::from(s.seeds)).sum());
+    let mut rows = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        progress.set_message(format!("N={} {} {}", spec.nodes, spec.scenario(), spec.protocol.name()));
+        rows.push(compare::run_cell(spec, progress)?);
+    }
+    Ok(rows)
+}
+
+fn compare_command(args: &CompareArgs) -> Result<(), HarnessError> {
+    let progress = bar(0);
+    let rows = run_compare(args, &progress);
+    progress.finish_and_clear();
+    let rows = rows?;
+    let refs: Vec<&Row> = rows.iter().collect();
+    println!("{}", table::compare_caption());
+    println!("gossip: push-pull, fan-out {}, period 20 ms; trees: k = {}", args.fanout, args.k);
+    println!("machine: {}", system::machine());
+    println!();
+    print!("{}", table::compare(&refs));
+    println!();
+    println!("messages by the fraction of live members that delivered them (% of messages per bin):");
+    print!("{}", table::fractions(&refs));
+    finish(Results::new(command_line(), rows), args.json.as_deref(), args.csv.as_deref(), args.plot.as_deref())
+}
+
 fn report_command(args: &ReportArgs) -> Result<(), HarnessError> {
     let results = Results::read_json(&args.file)?;
     println!("{} (from `{}`)", args.file.display(), results.command);
@@ -190,8 +338,14 @@ fn report_command(args: &ReportArgs) -> Result<(), HarnessError> {
         println!("{}", table::live_caption(&live));
         print!("{}", table::live(&live));
     }
+    let (compared, sim): (Vec<&Row>, Vec<&Row>) = sim.into_iter().partition(|r| r.packets_per_member.is_some());
     if !sim.is_empty() {
         print!("{}", table::sim(&sim));
+    }
+    if !compared.is_empty() {
+        print!("{}", table::compare(&compared));
+        println!();
+        print!("{}", table::fractions(&compared));
     }
     if let Some(csv) = &args.csv {
         results.write_csv(csv)?;

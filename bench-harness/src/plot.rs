@@ -41,7 +41,8 @@ pub fn render_all(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>, HarnessError
     fonts();
     std::fs::create_dir_all(dir).map_err(|e| HarnessError::io(dir, e))?;
     let live: Vec<&Row> = rows.iter().filter(|r| !r.is_sim()).collect();
-    let sim: Vec<&Row> = rows.iter().filter(|r| r.is_sim()).collect();
+    let compared: Vec<&Row> = rows.iter().filter(|r| r.is_sim() && r.packets_per_member.is_some()).collect();
+    let sim: Vec<&Row> = rows.iter().filter(|r| r.is_sim() && r.packets_per_member.is_none()).collect();
     let mut written = Vec::new();
     macro_rules! render {
         ($name:expr, $size:expr, $draw:ident, $rows:expr) => {{
@@ -77,6 +78,12 @@ pub fn render_all(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>, HarnessError
     }
     if sim.iter().any(|r| r.uninformed_by_round.as_ref().is_some_and(|u| !u.is_empty())) {
         render!("sim-uninformed", SIZE, draw_uninformed, &sim);
+    }
+    let sizes: std::collections::BTreeSet<u32> = compared.iter().map(|r| r.nodes).collect();
+    for n in sizes {
+        let rows_n: Vec<&Row> = compared.iter().copied().filter(|r| r.nodes == n).collect();
+        render!(&format!("compare-n{n}"), (1400, 1000), draw_compare, &rows_n);
+        render!(&format!("compare-fractions-n{n}"), (1400, 1000), draw_fractions, &rows_n);
     }
     Ok(written)
 }
@@ -378,4 +385,169 @@ fn draw_uninformed<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[&R
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+/// Scenario names of compared rows, in order of first appearance.
+fn scenarios(rows: &[&Row]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in rows {
+        let name = crate::compare::scenario_name(r.loss, r.crash, r.slow_member.unwrap_or(false));
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+fn protocols(rows: &[&Row]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in rows {
+        if !out.contains(&r.protocol) {
+            out.push(r.protocol.clone());
+        }
+    }
+    out
+}
+
+type Metric = (&'static str, fn(&Row) -> Option<f64>, bool);
+
+/// Four panels against the scenario: delivery ratio, time to last
+/// delivery, packets per member, the origin's packets, one line per protocol.
+fn draw_compare<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[&Row]) -> Draw<()> {
+    t!(root.fill(&WHITE));
+    let n = rows.first().map_or(0, |r| r.nodes);
+    let root = root
+        .titled(&format!("Gossip against the classics, N={n} (simulator, 1-5 ms links)"), ("sans-serif", 22))
+        .map_err(|e| e.to_string())?;
+    let names = scenarios(rows);
+    let protos = protocols(rows);
+    let metrics: [Metric; 4] = [
+        ("delivery ratio", |r| Some(r.delivery_ratio), false),
+        ("time to last delivery (ms, log)", |r| r.last_delivery_ms, true),
+        ("packets per member per message (log)", |r| r.packets_per_member, true),
+        ("origin's packets per message (log)", |r| r.sender_packets, true),
+    ];
+    let areas = root.split_evenly((2, 2));
+    for (area, (what, value, log)) in areas.iter().zip(metrics) {
+        let x_range = -0.3..(names.len() as f64 - 0.7);
+        let values: Vec<f64> = rows.iter().filter_map(|r| value(r)).filter(|v| *v > 0.0).collect();
+        let hi = values.iter().copied().fold(0.0, f64::max).max(1e-3);
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min).min(hi);
+        let name_of = |v: &f64| -> String {
+            let i = v.round();
+            if (v - i).abs() < 0.01 && i >= 0.0 {
+                names.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        let pts = |p: &str| -> Vec<(f64, f64)> {
+            rows.iter()
+                .filter(|r| r.protocol == p)
+                .filter_map(|r| {
+                    let s = crate::compare::scenario_name(r.loss, r.crash, r.slow_member.unwrap_or(false));
+                    let x = names.iter().position(|n| *n == s)? as f64;
+                    Some((x, value(r)?))
+                })
+                .collect()
+        };
+        if log {
+            let mut chart = t!(ChartBuilder::on(area)
+                .margin(12)
+                .caption(what, ("sans-serif", 17))
+                .x_label_area_size(40)
+                .y_label_area_size(60)
+                .build_cartesian_2d(x_range, ((lo / 1.5).max(1e-3)..hi * 1.5).log_scale()));
+            t!(chart
+                .configure_mesh()
+                .x_labels(names.len() * 2 + 1)
+                .x_label_formatter(&name_of)
+                .y_label_formatter(&|v| if *v >= 10.0 { format!("{v:.0}") } else { format!("{v:.2}") })
+                .label_style(("sans-serif", 13))
+                .draw());
+            for (i, p) in protos.iter().enumerate() {
+                let c = color(i);
+                let points: Vec<(f64, f64)> = pts(p).into_iter().filter(|(_, y)| *y > 0.0).collect();
+                t!(chart.draw_series(LineSeries::new(points.clone(), c.stroke_width(2))))
+                    .label(p.clone())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+                t!(chart.draw_series(points.into_iter().map(|q| Circle::new(q, 4, c.filled()))));
+            }
+            legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        } else {
+            let mut chart = t!(ChartBuilder::on(area)
+                .margin(12)
+                .caption(what, ("sans-serif", 17))
+                .x_label_area_size(40)
+                .y_label_area_size(60)
+                .build_cartesian_2d(x_range, 0.0..1.05));
+            t!(chart
+                .configure_mesh()
+                .x_labels(names.len() * 2 + 1)
+                .x_label_formatter(&name_of)
+                .label_style(("sans-serif", 13))
+                .draw());
+            for (i, p) in protos.iter().enumerate() {
+                let c = color(i);
+                let points = pts(p);
+                t!(chart.draw_series(LineSeries::new(points.clone(), c.stroke_width(2))))
+                    .label(p.clone())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+                t!(chart.draw_series(points.into_iter().map(|q| Circle::new(q, 4, c.filled()))));
+            }
+            legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
+        }
+    }
+    Ok(())
+}
+
+/// The bimodal-multicast histogram: per scenario (rows) and protocol
+/// (columns), the share of messages by the fraction of live members that
+/// delivered them.
+fn draw_fractions<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[&Row]) -> Draw<()> {
+    t!(root.fill(&WHITE));
+    let n = rows.first().map_or(0, |r| r.nodes);
+    let root = root
+        .titled(
+            &format!(
+                "Messages by fraction of live members reached, N={n} (x: 0-100%, last bar = all; y: share of messages)"
+            ),
+            ("sans-serif", 20),
+        )
+        .map_err(|e| e.to_string())?;
+    let names = scenarios(rows);
+    let protos = protocols(rows);
+    let areas = root.split_evenly((names.len().max(1), protos.len().max(1)));
+    for (si, scenario) in names.iter().enumerate() {
+        for (pi, p) in protos.iter().enumerate() {
+            let area = &areas[si * protos.len() + pi];
+            let Some(r) = rows.iter().find(|r| {
+                r.protocol == *p
+                    && crate::compare::scenario_name(r.loss, r.crash, r.slow_member.unwrap_or(false)) == *scenario
+            }) else {
+                continue;
+            };
+            let hist = r.delivered_fraction_hist.clone().unwrap_or_default();
+            let total = hist.iter().sum::<u64>().max(1) as f64;
+            let mut chart = t!(ChartBuilder::on(area)
+                .margin(6)
+                .caption(format!("{p}: {scenario}"), ("sans-serif", 13))
+                .x_label_area_size(14)
+                .y_label_area_size(28)
+                .build_cartesian_2d(0.0..(hist.len().max(1) as f64), 0.0..1.0));
+            t!(chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(3)
+                .y_labels(3)
+                .x_label_formatter(&|v| format!("{:.0}%", v * 10.0))
+                .label_style(("sans-serif", 10))
+                .draw());
+            let c = color(pi);
+            t!(chart.draw_series(hist.iter().enumerate().map(|(b, &count)| {
+                Rectangle::new([(b as f64 + 0.1, 0.0), (b as f64 + 0.9, count as f64 / total)], c.filled())
+            })));
+        }
+    }
+    Ok(())
 }

@@ -166,6 +166,23 @@ pub struct Row {
     /// (index 0: the round the message was sent in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uninformed_by_round: Option<Vec<f64>>,
+    /// Compare: whether one member received every packet 200 ms late.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_member: Option<bool>,
+    /// Compare: mean over messages of the time from sending to the last
+    /// member's delivery, in milliseconds (messages nobody got left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_delivery_ms: Option<f64>,
+    /// Compare: packets of every kind sent per member per message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packets_per_member: Option<f64>,
+    /// Compare: packets the origin itself sent per message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_packets: Option<f64>,
+    /// Compare: messages by the fraction of live members that delivered
+    /// them: ten bins of 10% below 100%, then exactly 100%.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_fraction_hist: Option<Vec<u64>>,
 }
 
 impl Row {
@@ -236,7 +253,7 @@ pub const CSV_HEADER: &str = "transport,protocol,mode,nodes,fanout,period_ms,pay
 expected_deliveries,deliveries,delivery_ratio,duplicates,duplicate_deliveries,latency_p50_us,latency_p90_us,\
 latency_p99_us,latency_p999_us,latency_max_us,latency_mean_us,duration_s,deliveries_per_s,packets_sent,bytes_sent,\
 packets_per_delivery,bytes_per_delivery,cpu_s,peak_rss_bytes,rounds_mean,rounds_p99,theory_rounds,reference_rounds,\
-messages_per_node";
+messages_per_node,slow_member,last_delivery_ms,packets_per_member,sender_packets";
 
 /// The rows as CSV text with [`CSV_HEADER`].
 pub fn to_csv(rows: &[Row]) -> String {
@@ -250,7 +267,7 @@ pub fn to_csv(rows: &[Row]) -> String {
         // No field holds a comma or a quote: transports and modes are fixed words.
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.transport,
             r.protocol,
             r.mode,
@@ -286,6 +303,10 @@ pub fn to_csv(rows: &[Row]) -> String {
             opt(r.theory_rounds),
             opt(r.reference_rounds),
             opt(r.messages_per_node),
+            r.slow_member.map(|s| s.to_string()).unwrap_or_default(),
+            opt(r.last_delivery_ms),
+            opt(r.packets_per_member),
+            opt(r.sender_packets),
         );
     }
     out

@@ -20,6 +20,7 @@ use transport_udp::{UdpConfig, UdpTransport};
 
 use crate::cli::{TransportKind, mode_name};
 use crate::error::HarnessError;
+use crate::protocols::{Baseline, ProtocolKind, baseline_config};
 use crate::record::{self, Row, ratio};
 use crate::system;
 
@@ -29,6 +30,8 @@ pub const GROUP: GroupId = GroupId(0x6265_6e63);
 /// One live scenario: one fan-out, one loss, one crash fraction.
 #[derive(Clone, Debug)]
 pub struct LiveSpec {
+    /// The protocol (for tree, srm and rmtp, `fanout` is the tree's arity).
+    pub protocol: ProtocolKind,
     /// The network.
     pub transport: TransportKind,
     /// Group size.
@@ -190,6 +193,41 @@ type CrashFn = Box<dyn Fn(usize) + Send + Sync>;
 struct Cluster<A> {
     handles: Vec<Handle<A>>,
     crash: CrashFn,
+    /// The nodes were given the member list (baselines): no join, no formation wait.
+    preformed: bool,
+}
+
+/// A shared member list of `addrs`, all in [`GROUP`], ids from the seed.
+fn member_list<A: Address>(spec: &LiveSpec, addrs: &[A]) -> Arc<gossip_core::SharedMembers<A>> {
+    let mut list = gossip_core::SharedMembers::new();
+    for (i, addr) in addrs.iter().enumerate() {
+        list.push(baseline_id(spec, i as u32), addr.clone(), &[GROUP]);
+    }
+    Arc::new(list)
+}
+
+fn baseline_id(spec: &LiveSpec, i: u32) -> gossip_core::NodeId {
+    gossip_core::NodeId(node_seed(spec.seed ^ 0x1d, i) | 1)
+}
+
+/// Spawns baseline node `i` of `members` over `transport`.
+fn spawn_baseline<T: Transport>(
+    spec: &LiveSpec,
+    transport: T,
+    i: u32,
+    members: &Arc<gossip_core::SharedMembers<T::Address>>,
+) -> Result<Handle<T::Address>, HarnessError> {
+    let config = Arc::new(baseline_config(spec.fanout, spec.max_packet_size()));
+    let id = baseline_id(spec, i);
+    let rng = SmallRng::seed_from_u64(node_seed(spec.seed, i));
+    let protocol = Baseline::new(spec.protocol, id, i, members.clone(), config, rng)
+        .ok_or_else(|| HarnessError::run("gossip is not a baseline"))?;
+    Builder::new(transport)
+        .seed(node_seed(spec.seed, i))
+        .subscriber_capacity(subscriber_capacity(spec))
+        .linger(spec.period)
+        .spawn_protocol(protocol, id, spec.max_packet_size(), spec.period)
+        .map_err(HarnessError::run)
 }
 
 fn node_seed(seed: u64, i: u32) -> u64 {
@@ -205,6 +243,16 @@ fn mem_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<u32>, Harness
     let net = MemNetwork::new(NetConfig { seed: spec.seed, link, inbox_capacity: 16_384, ..NetConfig::default() })
         .map_err(HarnessError::run)?;
     let mut handles = Vec::with_capacity(spec.nodes as usize);
+    if spec.protocol != ProtocolKind::Gossip {
+        let addrs: Vec<u32> = (0..spec.nodes).collect();
+        let members = member_list(spec, &addrs);
+        for i in 0..spec.nodes {
+            let endpoint = net.bind(i).map_err(HarnessError::run)?;
+            handles.push(spawn_baseline(spec, endpoint, i, &members)?);
+        }
+        let faults = net.handle();
+        return Ok(Cluster { handles, crash: Box::new(move |i| faults.crash(i as u32)), preformed: true });
+    }
     for i in 0..spec.nodes {
         let endpoint = net.bind(i).map_err(HarnessError::run)?;
         let handle = Builder::new(endpoint)
@@ -217,13 +265,32 @@ fn mem_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<u32>, Harness
         handles.push(handle);
     }
     let faults = net.handle();
-    Ok(Cluster { handles, crash: Box::new(move |i| faults.crash(i as u32)) })
+    Ok(Cluster { handles, crash: Box::new(move |i| faults.crash(i as u32)), preformed: false })
 }
 
 fn udp_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::SocketAddr>, HarnessError> {
     let mut handles = Vec::with_capacity(spec.nodes as usize);
     let mut flags = Vec::with_capacity(spec.nodes as usize);
     let bind: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+    if spec.protocol != ProtocolKind::Gossip {
+        let mut transports = Vec::with_capacity(spec.nodes as usize);
+        for _ in 0..spec.nodes {
+            transports.push(UdpTransport::bind(UdpConfig::new(bind)).map_err(HarnessError::run)?);
+        }
+        let addrs: Vec<std::net::SocketAddr> = transports.iter().map(|t| t.local_addr()).collect();
+        let members = member_list(spec, &addrs);
+        for (i, udp) in transports.into_iter().enumerate() {
+            let faulty = FaultyTransport::new(udp, Faults::loss(spec.loss, node_seed(spec.seed ^ 0x1055, i as u32)));
+            let (transport, crashed) = Crashable::new(faulty);
+            handles.push(spawn_baseline(spec, transport, i as u32, &members)?);
+            flags.push(crashed);
+        }
+        return Ok(Cluster {
+            handles,
+            crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)),
+            preformed: true,
+        });
+    }
     for i in 0..spec.nodes {
         let udp = UdpTransport::bind(UdpConfig::new(bind)).map_err(HarnessError::run)?;
         let faulty = FaultyTransport::new(udp, Faults::loss(spec.loss, node_seed(spec.seed ^ 0x1055, i)));
@@ -238,7 +305,7 @@ fn udp_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::Soc
         handles.push(handle);
         flags.push(crashed);
     }
-    Ok(Cluster { handles, crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)) })
+    Ok(Cluster { handles, crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)), preformed: false })
 }
 
 fn quic_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::SocketAddr>, HarnessError> {
@@ -246,12 +313,34 @@ fn quic_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::So
     let mut handles = Vec::with_capacity(spec.nodes as usize);
     let mut flags = Vec::with_capacity(spec.nodes as usize);
     let bind: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
-    for i in 0..spec.nodes {
+    let quic_transport = |i: u32| -> Result<QuicTransport, HarnessError> {
         let identity = ca.issue(&format!("node-{i}")).map_err(HarnessError::run)?;
         let mut quic = QuicConfig::new(bind, identity);
         quic.max_connections = (spec.nodes as usize).max(quic.max_connections);
         quic.dial_timeout = Duration::from_millis(500);
-        let transport = QuicTransport::bind(quic).map_err(HarnessError::run)?;
+        QuicTransport::bind(quic).map_err(HarnessError::run)
+    };
+    if spec.protocol != ProtocolKind::Gossip {
+        let mut transports = Vec::with_capacity(spec.nodes as usize);
+        for i in 0..spec.nodes {
+            transports.push(quic_transport(i)?);
+        }
+        let addrs: Vec<std::net::SocketAddr> = transports.iter().map(|t| t.local_addr()).collect();
+        let members = member_list(spec, &addrs);
+        for (i, quic) in transports.into_iter().enumerate() {
+            let faulty = FaultyTransport::new(quic, Faults::loss(spec.loss, node_seed(spec.seed ^ 0x1055, i as u32)));
+            let (transport, crashed) = Crashable::new(faulty);
+            handles.push(spawn_baseline(spec, transport, i as u32, &members)?);
+            flags.push(crashed);
+        }
+        return Ok(Cluster {
+            handles,
+            crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)),
+            preformed: true,
+        });
+    }
+    for i in 0..spec.nodes {
+        let transport = quic_transport(i)?;
         let faulty = FaultyTransport::new(transport, Faults::loss(spec.loss, node_seed(spec.seed ^ 0x1055, i)));
         let (transport, crashed) = Crashable::new(faulty);
         let handle = Builder::new(transport)
@@ -264,7 +353,7 @@ fn quic_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::So
         handles.push(handle);
         flags.push(crashed);
     }
-    Ok(Cluster { handles, crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)) })
+    Ok(Cluster { handles, crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)), preformed: false })
 }
 
 /// Runs one live scenario to completion (or to its quiet deadline) and
@@ -348,14 +437,20 @@ async fn measure<A: Address>(
         }));
     }
 
-    // Join through node 0 and wait until every node sees all the others.
+    // Join through node 0 and wait until every node sees all the others
+    // (baselines are given the member list: nothing to wait for).
     let formed_at = Instant::now();
     let seed_addr = handles[0].local_addr().clone();
-    for handle in &handles[1..] {
-        handle.join(vec![seed_addr.clone()]).await.map_err(HarnessError::run)?;
+    if !cluster.preformed {
+        for handle in &handles[1..] {
+            handle.join(vec![seed_addr.clone()]).await.map_err(HarnessError::run)?;
+        }
+        progress.set_message(format!("b={}: forming {n} nodes", spec.fanout));
     }
-    progress.set_message(format!("b={}: forming {n} nodes", spec.fanout));
     loop {
+        if cluster.preformed {
+            break;
+        }
         let mut formed = 0;
         for handle in handles {
             if handle.members().await.map(|m| m.len() + 1 >= n).unwrap_or(false) {
@@ -523,8 +618,8 @@ async fn measure<A: Address>(
     let duration = last_delivery.saturating_duration_since(start).as_secs_f64();
     Ok(Row {
         transport: spec.transport.name().to_string(),
-        protocol: "gossip".to_string(),
-        mode: mode_name(spec.mode).to_string(),
+        protocol: spec.protocol.name().to_string(),
+        mode: if spec.protocol == ProtocolKind::Gossip { mode_name(spec.mode).to_string() } else { "-".to_string() },
         nodes: spec.nodes,
         fanout: spec.fanout,
         period_ms: spec.period.as_secs_f64() * 1e3,

@@ -49,11 +49,15 @@ fn render(header: &[&str], lines: &[Vec<String>]) -> String {
 pub fn live(rows: &[&Row]) -> String {
     let faults = rows.iter().any(|r| r.loss != 0.0 || r.crash != 0.0);
     let several = rows.iter().any(|r| r.transport != rows[0].transport || r.mode != rows[0].mode);
+    let protocols = rows.iter().any(|r| r.protocol != rows[0].protocol) || rows[0].protocol != "gossip";
     let mut header = vec![];
+    if protocols {
+        header.push("protocol");
+    }
     if several {
         header.extend(["transport", "mode"]);
     }
-    header.push("fan-out");
+    header.push(if protocols { "fan-out / k" } else { "fan-out" });
     if faults {
         header.extend(["loss", "crash"]);
     }
@@ -62,6 +66,9 @@ pub fn live(rows: &[&Row]) -> String {
         .iter()
         .map(|r| {
             let mut cells = vec![];
+            if protocols {
+                cells.push(r.protocol.clone());
+            }
             if several {
                 cells.extend([r.transport.clone(), r.mode.clone()]);
             }
@@ -176,4 +183,64 @@ pub fn uninformed(rows: &[&Row]) -> String {
         );
     }
     out
+}
+
+/// What the compare table's columns mean.
+pub fn compare_caption() -> String {
+    "simulator, discrete events: links 1-5 ms, loss and crashes (from the start, never the origin) as given, \
+slow member = the origin's first tree child, every packet into it 200 ms late; each run multicasts 5 (--messages) \
+messages 10 ms apart from one random origin.\n\
+delivered: deliveries / (messages x live members other than the origin); all: messages that reached every live member; \
+last ms: mean time to the last delivery of a message; pkts/member: packets of every kind (data, digests, NACKs, ACKs, \
+repairs, sessions) per member per message; sender pkts: packets the origin sent per message"
+        .to_string()
+}
+
+/// The compare table: one line per protocol and scenario.
+pub fn compare(rows: &[&Row]) -> String {
+    let header = ["N", "scenario", "protocol", "delivered", "all", "last ms", "p99 ms", "pkts/member", "sender pkts"];
+    let lines: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.nodes.to_string(),
+                crate::compare::scenario_name(r.loss, r.crash, r.slow_member.unwrap_or(false)),
+                r.protocol.clone(),
+                format!("{:.4}", r.delivery_ratio),
+                format!("{}/{}", r.completed.unwrap_or(0), r.messages),
+                opt(r.last_delivery_ms, 1),
+                ms(r.latency_us.p99),
+                opt(r.packets_per_member, 2),
+                opt(r.sender_packets, 0),
+            ]
+        })
+        .collect();
+    render(&header, &lines)
+}
+
+/// Per compared row, the share of messages in each delivered-fraction bin.
+pub fn fractions(rows: &[&Row]) -> String {
+    let mut header = vec!["N".to_string(), "scenario".to_string(), "protocol".to_string()];
+    for b in 0..crate::compare::FRACTION_BINS - 1 {
+        header.push(format!("{}-{}%", b * 10, b * 10 + 10));
+    }
+    header.push("100%".to_string());
+    let lines: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let hist = r.delivered_fraction_hist.clone().unwrap_or_default();
+            let total: u64 = hist.iter().sum();
+            let mut line = vec![
+                r.nodes.to_string(),
+                crate::compare::scenario_name(r.loss, r.crash, r.slow_member.unwrap_or(false)),
+                r.protocol.clone(),
+            ];
+            line.extend(hist.iter().map(|&c| {
+                if c == 0 { ".".to_string() } else { format!("{:.0}", 100.0 * c as f64 / total.max(1) as f64) }
+            }));
+            line
+        })
+        .collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    render(&header, &lines)
 }

@@ -1,0 +1,222 @@
+//! The protocols gossip-bench can run: the gossip engine and the four
+//! baselines of the `baselines` crate, built for the simulator or for live
+//! transports, and [`Slow`], a wrapper that makes one member slow.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use baselines::{BaselineConfig, Rmtp, Srm, Tree, Unicast};
+use bytes::Bytes;
+use clap::ValueEnum;
+use gossip_core::{
+    DecodeError, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, Stats,
+    SubscribeError, Time, Transmit,
+};
+
+/// Which protocol to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
+pub enum ProtocolKind {
+    /// The gossip engine (gossip-core's `Node`).
+    Gossip,
+    /// Unicast loop: the origin sends a copy to every member.
+    Unicast,
+    /// Balanced k-ary spanning tree rooted at the origin, no repair.
+    Tree,
+    /// Tree plus SRM-style NACK repair with random back-off.
+    Srm,
+    /// Tree plus RMTP-style ACKs to designated receivers and retransmission.
+    Rmtp,
+}
+
+impl ProtocolKind {
+    /// Every protocol, gossip first.
+    pub const ALL: [ProtocolKind; 5] =
+        [ProtocolKind::Gossip, ProtocolKind::Unicast, ProtocolKind::Tree, ProtocolKind::Srm, ProtocolKind::Rmtp];
+
+    /// The name used in results.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProtocolKind::Gossip => "gossip",
+            ProtocolKind::Unicast => "unicast",
+            ProtocolKind::Tree => "tree",
+            ProtocolKind::Srm => "srm",
+            ProtocolKind::Rmtp => "rmtp",
+        }
+    }
+
+    /// Whether the protocol arranges members in a k-ary tree (where
+    /// `--fanout` is the tree's arity k).
+    pub fn uses_tree(self) -> bool {
+        matches!(self, ProtocolKind::Tree | ProtocolKind::Srm | ProtocolKind::Rmtp)
+    }
+}
+
+/// The baselines' settings for a tree of arity `k` and packets of `max_packet_size`.
+pub fn baseline_config(k: u32, max_packet_size: usize) -> BaselineConfig {
+    BaselineConfig { k: k.max(1), max_packet_size, ..BaselineConfig::default() }
+}
+
+/// A baseline protocol of any kind, so that one type runs all four.
+pub enum Baseline<A> {
+    /// Unicast loop.
+    Unicast(Unicast<A>),
+    /// Spanning tree.
+    Tree(Tree<A>),
+    /// SRM-style.
+    Srm(Srm<A>),
+    /// RMTP-style.
+    Rmtp(Rmtp<A>),
+}
+
+impl<A: gossip_core::Address> Baseline<A> {
+    /// Builds node `index` of `members` as `kind` (which must not be gossip).
+    pub fn new(
+        kind: ProtocolKind,
+        id: NodeId,
+        index: u32,
+        members: Arc<SharedMembers<A>>,
+        config: Arc<BaselineConfig>,
+        rng: SmallRng,
+    ) -> Option<Self> {
+        Some(match kind {
+            ProtocolKind::Gossip => return None,
+            ProtocolKind::Unicast => Baseline::Unicast(Unicast::new(id, index, members, config, rng)),
+            ProtocolKind::Tree => Baseline::Tree(Tree::new(id, index, members, config, rng)),
+            ProtocolKind::Srm => Baseline::Srm(Srm::new(id, index, members, config, rng)),
+            ProtocolKind::Rmtp => Baseline::Rmtp(Rmtp::new(id, index, members, config, rng)),
+        })
+    }
+}
+
+macro_rules! each {
+    ($self:expr, $p:ident => $e:expr) => {
+        match $self {
+            Baseline::Unicast($p) => $e,
+            Baseline::Tree($p) => $e,
+            Baseline::Srm($p) => $e,
+            Baseline::Rmtp($p) => $e,
+        }
+    };
+}
+
+impl<A: gossip_core::Address> Protocol for Baseline<A> {
+    type Address = A;
+
+    fn handle_packet(&mut self, now: Time, from: A, packet: Bytes) -> Result<(), DecodeError> {
+        each!(self, p => p.handle_packet(now, from, packet))
+    }
+    fn handle_timeout(&mut self, now: Time) {
+        each!(self, p => p.handle_timeout(now))
+    }
+    fn multicast(&mut self, now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError> {
+        each!(self, p => p.multicast(now, group, payload))
+    }
+    fn subscribe(&mut self, now: Time, group: GroupId) -> Result<(), SubscribeError> {
+        each!(self, p => p.subscribe(now, group))
+    }
+    fn unsubscribe(&mut self, now: Time, group: GroupId) {
+        each!(self, p => p.unsubscribe(now, group))
+    }
+    fn join(&mut self, now: Time, seeds: &[A]) {
+        each!(self, p => p.join(now, seeds))
+    }
+    fn leave(&mut self, now: Time) {
+        each!(self, p => p.leave(now))
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit<A>> {
+        each!(self, p => p.poll_transmit())
+    }
+    fn poll_event(&mut self) -> Option<Event<A>> {
+        each!(self, p => p.poll_event())
+    }
+    fn poll_timeout(&self) -> Option<Time> {
+        each!(self, p => p.poll_timeout())
+    }
+    fn stats(&self) -> &Stats {
+        each!(self, p => p.stats())
+    }
+}
+
+/// Holds every incoming packet for `delay` before the wrapped protocol sees
+/// it: a slow member (an overloaded host, a long queue in front of it).
+/// With a zero delay it is a pass-through.
+pub struct Slow<P: Protocol> {
+    inner: P,
+    delay: Duration,
+    queue: VecDeque<(Time, P::Address, Bytes)>,
+    /// Packets dropped because 65,536 were already held.
+    pub dropped: u64,
+}
+
+const SLOW_QUEUE: usize = 65_536;
+
+impl<P: Protocol> Slow<P> {
+    /// Wraps `inner`, delaying its incoming packets by `delay`.
+    pub fn new(inner: P, delay: Duration) -> Self {
+        Slow { inner, delay, queue: VecDeque::new(), dropped: 0 }
+    }
+
+    /// The wrapped protocol.
+    pub fn inner(&self) -> &P {
+        &self.inner
+    }
+}
+
+impl<P: Protocol> Protocol for Slow<P> {
+    type Address = P::Address;
+
+    fn handle_packet(&mut self, now: Time, from: P::Address, packet: Bytes) -> Result<(), DecodeError> {
+        if self.delay.is_zero() {
+            return self.inner.handle_packet(now, from, packet);
+        }
+        if self.queue.len() >= SLOW_QUEUE {
+            self.dropped += 1;
+        } else {
+            self.queue.push_back((now + self.delay, from, packet));
+        }
+        Ok(())
+    }
+    fn handle_timeout(&mut self, now: Time) {
+        while self.queue.front().is_some_and(|(at, _, _)| *at <= now) {
+            if let Some((_, from, packet)) = self.queue.pop_front() {
+                let _ = self.inner.handle_packet(now, from, packet);
+            }
+        }
+        self.inner.handle_timeout(now);
+    }
+    fn multicast(&mut self, now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError> {
+        self.inner.multicast(now, group, payload)
+    }
+    fn subscribe(&mut self, now: Time, group: GroupId) -> Result<(), SubscribeError> {
+        self.inner.subscribe(now, group)
+    }
+    fn unsubscribe(&mut self, now: Time, group: GroupId) {
+        self.inner.unsubscribe(now, group)
+    }
+    fn join(&mut self, now: Time, seeds: &[P::Address]) {
+        self.inner.join(now, seeds)
+    }
+    fn leave(&mut self, now: Time) {
+        self.inner.leave(now)
+    }
+    fn handle_unreachable(&mut self, now: Time, addr: &P::Address) {
+        self.inner.handle_unreachable(now, addr)
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit<P::Address>> {
+        self.inner.poll_transmit()
+    }
+    fn poll_event(&mut self) -> Option<Event<P::Address>> {
+        self.inner.poll_event()
+    }
+    fn poll_timeout(&self) -> Option<Time> {
+        let held = self.queue.front().map(|(at, _, _)| *at);
+        match (self.inner.poll_timeout(), held) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+    fn stats(&self) -> &Stats {
+        self.inner.stats()
+    }
+}
