@@ -94,11 +94,23 @@ pub fn live(rows: &[&Row]) -> String {
 /// A one-line description of the live scenario of `rows`.
 pub fn live_caption(rows: &[&Row]) -> String {
     let Some(r) = rows.first() else { return String::new() };
+    let what = if rows.iter().all(|r| r.protocol == "gossip") {
+        r.mode.clone()
+    } else {
+        let mut names: Vec<String> = Vec::new();
+        for row in rows {
+            let name = if row.protocol == "gossip" { format!("gossip {}", row.mode) } else { row.protocol.clone() };
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names.join(", ")
+    };
     format!(
         "{} transport, {} nodes, {}, period {} ms, {}-byte payloads, {} messages per fan-out ({} steady at {}/s from {} senders, then a burst of {})",
         r.transport,
         r.nodes,
-        r.mode,
+        what,
         r.period_ms,
         r.payload_bytes,
         r.messages,
