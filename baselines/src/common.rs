@@ -221,9 +221,9 @@ impl<A: Address> Core<A> {
             return false;
         }
         let stream = self.streams.entry((id.group, id.origin)).or_default();
-        if id.seq == stream.floor + 1 {
-            stream.floor += 1;
-            while stream.above.remove(&(stream.floor + 1)) {
+        if stream.floor.checked_add(1) == Some(id.seq) {
+            stream.floor = id.seq;
+            while stream.floor < u64::MAX && stream.above.remove(&(stream.floor + 1)) {
                 stream.floor += 1;
                 self.dedup_entries -= 1;
             }
@@ -240,7 +240,7 @@ impl<A: Address> Core<A> {
                 self.stats.drops.window_skipped += first - stream.floor - 1;
                 stream.floor = first;
                 self.dedup_entries -= 1;
-                while stream.above.remove(&(stream.floor + 1)) {
+                while stream.floor < u64::MAX && stream.above.remove(&(stream.floor + 1)) {
                     stream.floor += 1;
                     self.dedup_entries -= 1;
                 }
@@ -446,6 +446,33 @@ pub(crate) fn hops16(hops: u32) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn delivery_is_exactly_once_at_the_edges_of_the_sequence_space() {
+        let mut list = SharedMembers::new();
+        list.push(NodeId(1), 0u32, &[GroupId(1)]);
+        let config = Arc::new(BaselineConfig { max_dedup: 2, ..BaselineConfig::default() });
+        let mut core = Core::new(NodeId(1), 0, Arc::new(list), config, SmallRng::seed_from_u64(1));
+        core.subscribe(GroupId(1)).unwrap();
+        let id = |seq| MessageId { group: GroupId(1), origin: NodeId(9), seq };
+        let payload = Bytes::from_static(b"x");
+        for seq in [u64::MAX, u64::MAX - 1, 5, 3, u64::MAX, 1, 2, 3, u64::MAX - 2, 7] {
+            core.accept(id(seq), &payload, 0);
+        }
+        // With room for 2 out-of-order entries, 5 pushes the floor past 1..=4
+        // (given up on, counted), and MAX - 2 closes the gap up to MAX.
+        let delivered: Vec<u64> = std::iter::from_fn(|| core.poll_event())
+            .filter_map(|e| match e {
+                Event::Delivered(d) => Some(d.id.seq),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(delivered, vec![u64::MAX, u64::MAX - 1, 5, u64::MAX - 2]);
+        assert_eq!(core.floor(GroupId(1), NodeId(9)), u64::MAX);
+        assert_eq!(core.stats.drops.window_skipped, 4);
+        assert_eq!(core.stats.duplicates, 6);
+    }
 
     #[test]
     fn tree_covers_every_member_once() {

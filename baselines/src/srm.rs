@@ -128,7 +128,7 @@ impl<A: Address> Srm<A> {
         };
         let floor = self.core.floor(group, origin);
         let top = info.highest.min(floor.saturating_add(MAX_GAP));
-        for seq in floor + 1..=top {
+        for seq in floor.saturating_add(1)..=top {
             let id = MessageId { group, origin, seq };
             if self.core.has_seen(id) || self.nacks.contains_key(&id) {
                 continue;
