@@ -76,6 +76,30 @@ proptest! {
     }
 
     #[test]
+    fn hostile_sequence_numbers_never_panic(
+        seqs in prop::collection::vec(prop_oneof![Just(u64::MAX), Just(u64::MAX - 1), any::<u64>(), 0u64..8], 1..40),
+    ) {
+        let packets: Vec<Vec<u8>> = seqs
+            .into_iter()
+            .map(|seq| {
+                Packet::Data(Data {
+                    forward: true,
+                    repair: seq % 2 == 0,
+                    id: MessageId { group: GroupId(1), origin: NodeId(5), seq },
+                    origin_index: 4,
+                    root: 4,
+                    sender: 4,
+                    hops: u16::MAX,
+                    payload: Bytes::from_static(b"p"),
+                })
+                .encode()
+                .to_vec()
+            })
+            .collect();
+        all(&packets);
+    }
+
+    #[test]
     fn mutated_valid_packets_never_panic(flips in prop::collection::vec((0usize..40, any::<u8>()), 1..6)) {
         let mut packet = valid();
         for (at, byte) in flips {
