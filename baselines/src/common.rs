@@ -1,7 +1,7 @@
 //! What the four baselines share: configuration, the member list and tree
 //! arithmetic, exactly-once delivery, bounded queues and counters.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -143,7 +143,7 @@ pub(crate) struct Core<A> {
     events: VecDeque<Event<A>>,
     groups: Vec<GroupId>,
     next_seq: HashMap<GroupId, u64>,
-    streams: HashMap<(GroupId, NodeId), Stream>,
+    streams: BTreeMap<(GroupId, NodeId), Stream>,
     dedup_entries: usize,
     pub left: bool,
     buffer: HashMap<MessageId, (Bytes, u32, u32)>,
@@ -170,7 +170,7 @@ impl<A: Address> Core<A> {
             events: VecDeque::new(),
             groups: Vec::new(),
             next_seq: HashMap::new(),
-            streams: HashMap::new(),
+            streams: BTreeMap::new(),
             dedup_entries: 0,
             left: false,
             buffer: HashMap::new(),

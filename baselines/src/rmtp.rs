@@ -119,7 +119,9 @@ impl<A: Address> Rmtp<A> {
     }
 
     fn retransmit(&mut self, now: Time) {
-        let due: Vec<MessageId> = self.pending.iter().filter(|(_, p)| p.due <= now).map(|(id, _)| *id).collect();
+        // Sorted, so that a seeded run sends in the same order every time.
+        let mut due: Vec<MessageId> = self.pending.iter().filter(|(_, p)| p.due <= now).map(|(id, _)| *id).collect();
+        due.sort_unstable();
         let (max_retries, adopt_after, rto) =
             (self.core.config.max_retries, self.core.config.adopt_after, self.core.config.rto);
         for id in due {

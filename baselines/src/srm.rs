@@ -19,7 +19,7 @@
 //! Without IP multicast, "multicast to the group" is one unicast per member:
 //! every NACK, repair and session message costs N packets.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -191,8 +191,10 @@ impl<A: Address> Srm<A> {
     }
 
     fn fire_nacks(&mut self, now: Time) {
-        let due: Vec<MessageId> = self.nacks.iter().filter(|(_, t)| t.due <= now).map(|(id, _)| *id).collect();
-        let mut asks: HashMap<(GroupId, NodeId), Vec<u64>> = HashMap::new();
+        // Sorted, so that a seeded run sends in the same order every time.
+        let mut due: Vec<MessageId> = self.nacks.iter().filter(|(_, t)| t.due <= now).map(|(id, _)| *id).collect();
+        due.sort_unstable();
+        let mut asks: BTreeMap<(GroupId, NodeId), Vec<u64>> = BTreeMap::new();
         for id in due {
             if self.core.has_seen(id) {
                 self.nacks.remove(&id);
@@ -234,7 +236,8 @@ impl<A: Address> Srm<A> {
     }
 
     fn fire_repairs(&mut self, now: Time) {
-        let due: Vec<MessageId> = self.repairs.iter().filter(|(_, t)| **t <= now).map(|(id, _)| *id).collect();
+        let mut due: Vec<MessageId> = self.repairs.iter().filter(|(_, t)| **t <= now).map(|(id, _)| *id).collect();
+        due.sort_unstable();
         for id in due {
             self.repairs.remove(&id);
             let Some((payload, origin_index, root)) = self.core.stored(&id) else { continue };
