@@ -35,6 +35,7 @@ fn frame(seq: u64, len: usize) -> MessageFrame {
         hops: 1,
         priority: 0,
         feedback: false,
+        ack: false,
         payload: Bytes::from(vec![7u8; len]),
     }
 }

@@ -67,13 +67,17 @@ fn sort_key(order: Order, stored: &Stored) -> (u8, u64) {
 }
 
 /// The copy of a buffered message to send at `age`.
+/// A message still awaiting its first member's acknowledgement goes out at
+/// age 0, asking for one.
 fn frame_of(id: MessageId, stored: &Stored, age: u32, feedback: bool) -> MessageFrame {
+    let (age, ack) = if stored.awaiting_ack { (0, true) } else { (age, false) };
     MessageFrame {
         id,
         age,
         hops: stored.send_hops,
         priority: stored.priority,
         feedback,
+        ack,
         payload: stored.payload.clone(),
     }
 }
@@ -453,6 +457,10 @@ impl<A: Address, R: RngCore> Node<A, R> {
             let mut frames = Vec::with_capacity(end - start);
             for (_, _, id) in &active[start..end] {
                 let Some(stored) = self.store.get_mut(id) else { continue };
+                if stored.awaiting_ack {
+                    frames.push(frame_of(*id, stored, 0, feedback));
+                    continue;
+                }
                 let first = stored.unsent_own;
                 if first {
                     stored.unsent_own = false;
@@ -612,7 +620,8 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 self.stats.drops.window_skipped += skipped;
                 self.stats.deliveries += 1;
                 self.emit(Event::Delivered(Delivery { id, payload: frame.payload.clone(), hops: frame.hops }));
-                let copy = forward.then(|| MessageFrame { hops: frame.hops.saturating_add(1), ..frame.clone() });
+                let copy =
+                    forward.then(|| MessageFrame { hops: frame.hops.saturating_add(1), ack: false, ..frame.clone() });
                 let active = self.config.mode.pushes() && frame.age < self.lifetime(id.group);
                 let stored = Stored {
                     payload: frame.payload,
@@ -623,6 +632,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
                     misses: 0,
                     active,
                     unsent_own: false,
+                    awaiting_ack: false,
                     arrival: 0,
                 };
                 self.buffer(now, id, stored);
@@ -716,12 +726,20 @@ impl<A: Address, R: RngCore> Node<A, R> {
         self.send(from.clone(), packet);
     }
 
+    /// `Known` reports: a member acknowledging one of this node's messages
+    /// to a group it is not in (which ends the origin's part), or, under
+    /// Demers' counter, a push that reached a node already holding it.
     fn handle_known(&mut self, ids: &[MessageId]) {
-        let Lifetime::Counter(k) = self.config.lifetime else {
-            return;
+        let counter = match self.config.lifetime {
+            Lifetime::Counter(k) => Some(k),
+            _ => None,
         };
         for id in ids {
-            if let Some(stored) = self.store.get_mut(id) {
+            let Some(stored) = self.store.get_mut(id) else { continue };
+            if stored.awaiting_ack {
+                stored.awaiting_ack = false;
+                stored.active = false;
+            } else if let Some(k) = counter {
                 stored.misses += 1;
                 if stored.misses >= k {
                     stored.active = false;
@@ -748,11 +766,16 @@ impl<A: Address, R: RngCore> Node<A, R> {
             match frame {
                 Frame::Message(message) => {
                     let (id, feedback) = (message.id, message.feedback);
-                    match self.accept(now, message, eager) {
-                        Some(Some(forward)) => fresh.push(forward),
-                        Some(None) => {}
-                        None if feedback => known.push(id),
-                        None => {}
+                    let ack = message.ack && self.is_subscribed(id.group);
+                    let new = match self.accept(now, message, eager) {
+                        Some(forward) => {
+                            fresh.extend(forward);
+                            true
+                        }
+                        None => false,
+                    };
+                    if ack || (feedback && !new) {
+                        known.push(id);
                     }
                 }
                 // One answer of each kind per packet, however many frames
@@ -957,8 +980,9 @@ impl<A: Address, R: RngCore> Node<A, R> {
             self.stats.deliveries += 1;
             self.emit(Event::Delivered(Delivery { id, payload: payload.clone(), hops: 0 }));
         }
-        // A pull-only group can pull a message from a member only; a
-        // sender outside the group hands it to `b` members once.
+        // Members pull from members only, so a sender outside the group
+        // hands its message over: it sends it every round until a member
+        // acknowledges it. A member's own message spreads as any other.
         let pull_only = self.config.mode == Mode::Pull;
         let stored = Stored {
             payload,
@@ -969,15 +993,15 @@ impl<A: Address, R: RngCore> Node<A, R> {
             misses: 0,
             active: !pull_only || !member,
             unsent_own: true,
+            awaiting_ack: !member,
             arrival: 0,
         };
         let first = frame_of(id, &stored, 0, self.wants_feedback());
         self.buffer(now, id, stored);
-        let inject = (pull_only && !member) || (!pull_only && self.config.eager_push);
+        let inject = !member || (!pull_only && self.config.eager_push);
         if inject && self.push_now(group, &[first]) {
             if let Some(stored) = self.store.get_mut(&id) {
                 stored.unsent_own = false;
-                stored.active &= !pull_only;
             }
         }
         Ok(id)

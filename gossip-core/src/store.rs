@@ -28,6 +28,10 @@ pub(crate) struct Stored {
     /// One's own message that has not left this node yet: it stays active
     /// until it has, and its age counts from then.
     pub(crate) unsent_own: bool,
+    /// One's own message to a group this node is not in: sent every round,
+    /// at age 0 and asking for an acknowledgement, until a member confirms
+    /// it holds it (the members then carry it).
+    pub(crate) awaiting_ack: bool,
     /// Arrival order, for FIFO and newest-first ordering.
     pub(crate) arrival: u64,
 }
@@ -220,6 +224,7 @@ mod tests {
             misses: 0,
             active: true,
             unsent_own: false,
+            awaiting_ack: false,
             arrival: 0,
         }
     }

@@ -21,6 +21,7 @@ const FRAME_MEMBER: u8 = 0x04;
 const FRAME_JOIN: u8 = 0x05;
 
 const FLAG_FEEDBACK: u8 = 0x01;
+const FLAG_ACK: u8 = 0x02;
 const FLAG_COMPLETE: u8 = 0x01;
 
 /// Largest encoded header: version, sender, heartbeat varint.
@@ -69,6 +70,9 @@ pub struct MessageFrame {
     pub priority: u8,
     /// The sender wants a `Known` frame back if the receiver already holds it.
     pub feedback: bool,
+    /// The origin, outside the group, wants a `Known` frame back from any
+    /// member that receives it: until one arrives it keeps sending.
+    pub ack: bool,
     /// The payload.
     pub payload: Bytes,
 }
@@ -282,6 +286,7 @@ impl Reader<'_> {
                     hops,
                     priority,
                     feedback: flags & FLAG_FEEDBACK != 0,
+                    ack: flags & FLAG_ACK != 0,
                     payload,
                 }))
             }
@@ -422,7 +427,7 @@ impl PacketWriter {
         }
         let out = &mut self.buf;
         out.push(FRAME_MESSAGE);
-        out.push(if frame.feedback { FLAG_FEEDBACK } else { 0 });
+        out.push(if frame.feedback { FLAG_FEEDBACK } else { 0 } | if frame.ack { FLAG_ACK } else { 0 });
         out.extend_from_slice(&frame.id.origin.0.to_le_bytes());
         put_varint(out, u64::from(frame.id.group.0));
         put_varint(out, frame.id.seq);
@@ -581,6 +586,7 @@ mod tests {
             hops: 2,
             priority: 1,
             feedback: true,
+            ack: true,
             payload: Bytes::from(vec![0xab; len]),
         }
     }

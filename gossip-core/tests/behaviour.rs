@@ -122,6 +122,27 @@ fn a_non_member_reaches_the_group_in_every_mode() {
 }
 
 #[test]
+fn a_non_member_keeps_sending_until_a_member_acknowledges() {
+    let config = Config::builder().fanout(1).build().unwrap();
+    let mut net = shared(2, |i| i == 0, &config);
+    net.multicast(1, G, Bytes::from_static(b"handed over"));
+    // The first three rounds' packets are all lost.
+    for _ in 0..3 {
+        net.in_flight.clear();
+        let now = net.now + config.period();
+        net.tick(now);
+    }
+    assert!(net.in_flight.iter().any(|p| p.from == 1 && !message_frames(&p.bytes).is_empty()), "still sending");
+    rounds(&mut net, &config, 3);
+    all_delivered_once(&net);
+    // Acknowledged: the sender is done with it.
+    net.in_flight.clear();
+    let now = net.now + config.period();
+    net.tick(now);
+    assert!(net.in_flight.iter().filter(|p| p.from == 1).all(|p| message_frames(&p.bytes).is_empty()));
+}
+
+#[test]
 fn pull_alone_spreads_a_members_message() {
     let config = Config::builder().mode(Mode::Pull).fanout(1).build().unwrap();
     let mut net = shared(50, |_| true, &config);

@@ -53,7 +53,13 @@ fn check_caps(net: &Net, config: &Config) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    // A fixed seed: every run explores the same cases (raise the count with
+    // PROPTEST_CASES to search further).
+    #![proptest_config(ProptestConfig {
+        cases: 48,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20_261_125),
+        ..ProptestConfig::default()
+    })]
 
     /// Whatever happens to packets, nothing is delivered twice or to a
     /// non-member, state stays capped, and once the network is healthy again
@@ -158,14 +164,14 @@ proptest! {
     fn every_frame_kind_round_trips(
         sender in any::<u64>(), heartbeat in any::<u64>(),
         origin in any::<u64>(), group in any::<u32>(), seq in 1..u64::MAX, age in 0..=65_535u32, hops in 0..=65_535u32,
-        priority in any::<u8>(), feedback in any::<bool>(), payload in proptest::collection::vec(any::<u8>(), 0..200),
+        priority in any::<u8>(), feedback in any::<bool>(), ack in any::<bool>(), payload in proptest::collection::vec(any::<u8>(), 0..200),
         base in any::<u64>(), bitmap in proptest::collection::vec(any::<u8>(), 0..64),
         groups in proptest::collection::vec(any::<u32>(), 0..10), addr in any::<u32>(), left in any::<bool>(),
     ) {
         let header = Header { sender: NodeId(sender), heartbeat };
         let message = MessageFrame {
             id: MessageId { group: GroupId(group), origin: NodeId(origin), seq },
-            age, hops, priority, feedback, payload: Bytes::from(payload),
+            age, hops, priority, feedback, ack, payload: Bytes::from(payload),
         };
         let entry = DigestEntry { origin: NodeId(origin), base, bitmap: Bytes::from(bitmap) };
         let member = MemberFrame {

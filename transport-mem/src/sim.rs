@@ -1207,6 +1207,7 @@ mod tests {
             hops: 0,
             priority: 0,
             feedback: false,
+            ack: false,
             payload: Bytes::from_static(b"x"),
         };
         assert!(w.push_message(&frame));
