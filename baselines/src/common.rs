@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gossip_core::{
-    Address, Delivery, Event, GroupId, MessageId, MulticastError, NodeId, SharedMembers, SmallRng, Stats,
+    Address, DecodeError, Delivery, Event, GroupId, MessageId, MulticastError, NodeId, SharedMembers, SmallRng, Stats,
     SubscribeError, Transmit,
 };
 use rand::Rng;
@@ -324,15 +324,23 @@ impl<A: Address> Core<A> {
         self.events.pop_front()
     }
 
-    /// Counts an incoming packet; `Err` if the node has left.
-    pub fn count_in(&mut self, len: usize) -> bool {
+    /// Counts and decodes an incoming packet: `Ok(None)` if the node has
+    /// left (the packet is dropped and counted), a counted decode error if
+    /// it is malformed.
+    pub fn receive(&mut self, packet: &Bytes) -> Result<Option<Packet>, DecodeError> {
         self.stats.packets_in += 1;
-        self.stats.bytes_in += len as u64;
+        self.stats.bytes_in += packet.len() as u64;
         if self.left {
             self.stats.drops.after_leave += 1;
-            return false;
+            return Ok(None);
         }
-        true
+        match Packet::decode(packet) {
+            Ok(packet) => Ok(Some(packet)),
+            Err(e) => {
+                self.stats.decode_errors += 1;
+                Err(e.into())
+            }
+        }
     }
 
     /// This node's rank in `group`'s member list, if it is in it.

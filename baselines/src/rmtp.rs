@@ -171,11 +171,8 @@ impl<A: Address> Protocol for Rmtp<A> {
     type Address = A;
 
     fn handle_packet(&mut self, now: Time, _from: A, packet: Bytes) -> Result<(), DecodeError> {
-        if !self.core.count_in(packet.len()) {
-            return Ok(());
-        }
-        match Packet::decode(&packet) {
-            Ok(Packet::Data(d)) => {
+        match self.core.receive(&packet)? {
+            Some(Packet::Data(d)) => {
                 let hops = u32::from(d.hops);
                 if self.core.accept(d.id, &d.payload, hops) {
                     self.core.store(d.id, d.payload.clone(), d.origin_index, d.root);
@@ -185,7 +182,7 @@ impl<A: Address> Protocol for Rmtp<A> {
                 }
                 self.queue_ack(now, d.sender, d.id);
             }
-            Ok(Packet::Ack(a)) => {
+            Some(Packet::Ack(a)) => {
                 for id in a.ids {
                     if let Some(entry) = self.pending.get_mut(&id) {
                         entry.children.retain(|c| c.index != a.from);
@@ -195,11 +192,7 @@ impl<A: Address> Protocol for Rmtp<A> {
                     }
                 }
             }
-            Ok(Packet::Nack(_) | Packet::Session(_)) => {}
-            Err(e) => {
-                self.core.stats.decode_errors += 1;
-                return Err(e.into());
-            }
+            Some(Packet::Nack(_) | Packet::Session(_)) | None => {}
         }
         Ok(())
     }

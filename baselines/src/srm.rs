@@ -287,18 +287,11 @@ impl<A: Address> Protocol for Srm<A> {
     type Address = A;
 
     fn handle_packet(&mut self, now: Time, _from: A, packet: Bytes) -> Result<(), DecodeError> {
-        if !self.core.count_in(packet.len()) {
-            return Ok(());
-        }
-        match Packet::decode(&packet) {
-            Ok(Packet::Data(d)) => self.on_data(now, d),
-            Ok(Packet::Nack(n)) => self.on_nack(now, n),
-            Ok(Packet::Session(s)) => self.learn(now, s.group, s.origin, s.origin_index, s.root, s.highest),
-            Ok(Packet::Ack(_)) => {}
-            Err(e) => {
-                self.core.stats.decode_errors += 1;
-                return Err(e.into());
-            }
+        match self.core.receive(&packet)? {
+            Some(Packet::Data(d)) => self.on_data(now, d),
+            Some(Packet::Nack(n)) => self.on_nack(now, n),
+            Some(Packet::Session(s)) => self.learn(now, s.group, s.origin, s.origin_index, s.root, s.highest),
+            Some(Packet::Ack(_)) | None => {}
         }
         Ok(())
     }

@@ -73,23 +73,13 @@ impl<A: Address> Protocol for Tree<A> {
     type Address = A;
 
     fn handle_packet(&mut self, _now: Time, _from: A, packet: Bytes) -> Result<(), DecodeError> {
-        if !self.core.count_in(packet.len()) {
-            return Ok(());
-        }
-        match Packet::decode(&packet) {
-            Ok(Packet::Data(d)) => {
-                let hops = u32::from(d.hops);
-                if self.core.accept(d.id, &d.payload, hops) && d.forward {
-                    forward(&mut self.core, &d, hops + 1);
-                }
-                Ok(())
-            }
-            Ok(_) => Ok(()),
-            Err(e) => {
-                self.core.stats.decode_errors += 1;
-                Err(e.into())
+        if let Some(Packet::Data(d)) = self.core.receive(&packet)? {
+            let hops = u32::from(d.hops);
+            if self.core.accept(d.id, &d.payload, hops) && d.forward {
+                forward(&mut self.core, &d, hops + 1);
             }
         }
+        Ok(())
     }
 
     fn handle_timeout(&mut self, _now: Time) {}

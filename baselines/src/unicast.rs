@@ -41,20 +41,10 @@ impl<A: Address> Protocol for Unicast<A> {
     type Address = A;
 
     fn handle_packet(&mut self, _now: Time, _from: A, packet: Bytes) -> Result<(), DecodeError> {
-        if !self.core.count_in(packet.len()) {
-            return Ok(());
+        if let Some(Packet::Data(d)) = self.core.receive(&packet)? {
+            self.core.accept(d.id, &d.payload, u32::from(d.hops));
         }
-        match Packet::decode(&packet) {
-            Ok(Packet::Data(d)) => {
-                self.core.accept(d.id, &d.payload, u32::from(d.hops));
-                Ok(())
-            }
-            Ok(_) => Ok(()),
-            Err(e) => {
-                self.core.stats.decode_errors += 1;
-                Err(e.into())
-            }
-        }
+        Ok(())
     }
 
     fn handle_timeout(&mut self, _now: Time) {}

@@ -6,8 +6,6 @@
 //! apart, and records per message which live members delivered it and
 //! when, what every node sent, and what the origin itself sent.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,7 +19,7 @@ use transport_mem::{FaultAction, Latency, LinkModel};
 use crate::error::HarnessError;
 use crate::protocols::{Baseline, ProtocolKind, Slow, baseline_config};
 use crate::record::{self, Row, ratio};
-use crate::system;
+use crate::{seeds, system};
 
 const GROUP: GroupId = GroupId(1);
 /// Gossip's period in compared runs.
@@ -237,43 +235,8 @@ fn drive<P: Protocol<Address = u32>>(
 /// Runs every seed of one cell (on all CPUs) and summarizes it in a row.
 pub fn run_cell(spec: &CompareSpec, progress: &ProgressBar) -> Result<Row, HarnessError> {
     system::reset_peak_rss();
-    let cpu_start = system::cpu_seconds();
-    let outcomes: Mutex<Vec<(u32, Outcome)>> = Mutex::new(Vec::new());
-    let next = AtomicU32::new(0);
-    let error: Mutex<Option<HarnessError>> = Mutex::new(None);
-    let workers = system::cpus().min(spec.seeds as usize).max(1);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let run = next.fetch_add(1, Ordering::Relaxed);
-                    if run >= spec.seeds || error.lock().map(|e| e.is_some()).unwrap_or(true) {
-                        break;
-                    }
-                    match one_run(spec, run) {
-                        Ok(o) => {
-                            if let Ok(mut all) = outcomes.lock() {
-                                all.push((run, o));
-                            }
-                        }
-                        Err(e) => {
-                            if let Ok(mut slot) = error.lock() {
-                                slot.get_or_insert(e);
-                            }
-                        }
-                    }
-                    progress.inc(1);
-                }
-            });
-        }
-    });
-    if let Some(e) = error.into_inner().ok().flatten() {
-        return Err(e);
-    }
-    let mut outcomes = outcomes.into_inner().map_err(|_| HarnessError::run("a simulation thread panicked"))?;
-    outcomes.sort_by_key(|(run, _)| *run);
-    let cpu_s = system::cpu_seconds() - cpu_start;
-    Ok(summarize(spec, outcomes.into_iter().map(|(_, o)| o).collect(), cpu_s))
+    let (outcomes, cpu_s) = seeds::run_seeds(spec.seeds, progress, |run| one_run(spec, run))?;
+    Ok(summarize(spec, outcomes, cpu_s))
 }
 
 fn summarize(spec: &CompareSpec, outcomes: Vec<Outcome>, cpu_s: f64) -> Row {

@@ -17,6 +17,7 @@ pub mod plot;
 pub mod protocols;
 pub mod record;
 pub mod run;
+pub mod seeds;
 pub mod sim;
 pub mod system;
 pub mod table;

@@ -2,7 +2,6 @@
 //! (transport-mem's simulator), rounds to full dissemination against the
 //! formulas and reference table of THEORY.md.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,7 +16,7 @@ use transport_mem::sim::{SimConfig, Simulator, textbook_engine};
 use crate::cli::mode_name;
 use crate::error::HarnessError;
 use crate::record::{self, Row, ratio};
-use crate::{system, theory};
+use crate::{seeds, system, theory};
 
 /// The virtual gossip period of simulated rows.
 pub const PERIOD: Duration = Duration::from_millis(100);
@@ -123,43 +122,8 @@ fn one_run(spec: &SimSpec, run: u32) -> Result<Outcome, HarnessError> {
 /// Runs every seed of one cell (on all CPUs) and summarizes it in a row.
 pub fn run_cell(spec: &SimSpec, progress: &ProgressBar) -> Result<Row, HarnessError> {
     system::reset_peak_rss();
-    let cpu_start = system::cpu_seconds();
-    let outcomes: Mutex<Vec<(u32, Outcome)>> = Mutex::new(Vec::with_capacity(spec.seeds as usize));
-    let next = std::sync::atomic::AtomicU32::new(0);
-    let error: Mutex<Option<HarnessError>> = Mutex::new(None);
-    let workers = system::cpus().min(spec.seeds as usize).max(1);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let run = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if run >= spec.seeds || error.lock().map(|e| e.is_some()).unwrap_or(true) {
-                        break;
-                    }
-                    match one_run(spec, run) {
-                        Ok(outcome) => {
-                            if let Ok(mut all) = outcomes.lock() {
-                                all.push((run, outcome));
-                            }
-                        }
-                        Err(e) => {
-                            if let Ok(mut slot) = error.lock() {
-                                slot.get_or_insert(e);
-                            }
-                        }
-                    }
-                    progress.inc(1);
-                }
-            });
-        }
-    });
-    if let Some(e) = error.into_inner().ok().flatten() {
-        return Err(e);
-    }
-    let mut outcomes = outcomes.into_inner().map_err(|_| HarnessError::run("a simulation thread panicked"))?;
-    outcomes.sort_by_key(|(run, _)| *run);
-    let cpu_s = system::cpu_seconds() - cpu_start;
-    Ok(summarize(spec, outcomes.into_iter().map(|(_, o)| o).collect(), cpu_s))
+    let (outcomes, cpu_s) = seeds::run_seeds(spec.seeds, progress, |run| one_run(spec, run))?;
+    Ok(summarize(spec, outcomes, cpu_s))
 }
 
 fn summarize(spec: &SimSpec, outcomes: Vec<Outcome>, cpu_s: f64) -> Row {
