@@ -37,6 +37,11 @@ impl Window {
 
     /// Records `seq` in a window of `capacity` bits (a multiple of 64).
     pub(crate) fn insert(&mut self, seq: u64, capacity: u32) -> Insert {
+        // The common case: the next number, nothing out of order.
+        if self.bits.is_empty() && seq == self.base.wrapping_add(1) {
+            self.base = seq;
+            return Insert::New { skipped: 0 };
+        }
         if self.contains(seq) {
             return Insert::Duplicate;
         }
