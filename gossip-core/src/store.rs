@@ -81,23 +81,29 @@ impl Store {
         max_messages: usize,
         max_bytes: usize,
     ) -> u64 {
-        if let Some(stream) = self.streams.get(&(id.group, id.origin)) {
-            let newest = stream.back().is_some_and(|(last, _)| *last < id.seq);
-            if !newest && stream.binary_search_by_key(&id.seq, |(seq, _)| *seq).is_ok() {
-                return 0;
-            }
-        }
+        // Make room first (a repeat of a buffered id, which the dedup
+        // windows already keep out, is the rare case that does not need it).
         let mut evicted = 0;
         while !self.arrivals.is_empty() && (self.len >= max_messages || self.bytes + stored.payload.len() > max_bytes) {
             if self.pop_oldest() {
                 evicted += 1;
             }
         }
+        let stream = self.streams.get_or_default((id.group, id.origin));
+        let (size, active) = (stored.payload.len(), stored.active);
         stored.arrival = self.next_arrival;
+        if stream.back().is_none_or(|(last, _)| *last < id.seq) {
+            stream.push_back((id.seq, stored));
+        } else {
+            match stream.binary_search_by_key(&id.seq, |(seq, _)| *seq) {
+                Ok(_) => return evicted,
+                Err(at) => stream.insert(at, (id.seq, stored)),
+            }
+        }
         self.next_arrival += 1;
-        self.bytes += stored.payload.len();
+        self.bytes += size;
         self.len += 1;
-        if stored.active {
+        if active {
             // Ids of evicted messages linger here until the next prune;
             // prune now and then so that this list stays bounded too.
             if self.active.len() >= 2 * self.len + 64 {
@@ -106,13 +112,6 @@ impl Store {
             self.active.push(id);
         }
         self.arrivals.push_back((now, id));
-        let stream = self.streams.get_or_default((id.group, id.origin));
-        if stream.back().is_none_or(|(last, _)| *last < id.seq) {
-            stream.push_back((id.seq, stored));
-        } else {
-            let at = stream.partition_point(|(seq, _)| *seq < id.seq);
-            stream.insert(at, (id.seq, stored));
-        }
         evicted
     }
 
