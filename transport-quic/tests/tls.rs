@@ -45,8 +45,9 @@ async fn intruder_is_refused(intruder_identity: NodeIdentity, seed: u64) {
     assert!(a.members().await.unwrap().iter().all(|(_, addr)| addr != intruder.local_addr()));
     assert!(b.members().await.unwrap().iter().all(|(_, addr)| addr != intruder.local_addr()));
     assert_eq!(b.stats().await.unwrap().engine.deliveries, 10, "b delivered the intruder's message");
-    let q = a_t.quic_stats();
-    assert_eq!(q.datagrams_in + q.streams_in, a.stats().await.unwrap().engine.packets_in, "a heard only b");
+    // No connection with the intruder ever carried a packet, either way.
+    let i = i_t.quic_stats();
+    assert_eq!(i.datagrams_out + i.streams_out + i.datagrams_in + i.streams_in, 0, "{i:?}");
     for h in [a, b, intruder] {
         h.shutdown().await;
     }
