@@ -14,59 +14,8 @@ use rand::{Rng, SeedableRng, rngs::SmallRng};
 /// senders reach every member exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_nodes_ten_percent_loss_exactly_once() {
-    let n = 20;
-    let mut handles = Vec::new();
-    let mut collectors = Vec::new();
-    for i in 0..n {
-        let h = node(100 + i, key("cluster"), Faults::loss(0.10, 1000 + i));
-        collectors.push(collect(h.subscribe(GROUP).await.unwrap()));
-        handles.push(h);
-    }
-    let seed = *handles[0].local_addr();
-    for h in &handles[1..] {
-        h.join(vec![seed]).await.unwrap();
-    }
-    formed(&handles, Duration::from_secs(20)).await;
-
-    let total = 1000;
-    let senders = 5;
-    let mut tasks = Vec::new();
-    for s in 0..senders {
-        let h = handles[s * 4].clone();
-        tasks.push(tokio::spawn(async move {
-            for i in 0..total / senders {
-                h.multicast(GROUP, format!("sender {s} message {i}")).await.unwrap();
-                if i % 20 == 19 {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    for (i, (progress, _)) in collectors.iter_mut().enumerate() {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while *progress.borrow() < total {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let changed = tokio::time::timeout(left, progress.changed()).await;
-            assert!(changed.is_ok(), "node {i} delivered only {} of {total}", *progress.borrow());
-        }
-    }
-    for h in &handles {
-        let stats = h.stats().await.unwrap();
-        assert_eq!(stats.engine.deliveries, total as u64, "engine deliveries");
-        assert_eq!(stats.lagged, 0);
-        assert_eq!(stats.transport.auth_failures, 0);
-    }
-    for h in &handles {
-        h.shutdown().await;
-    }
-    for (_, task) in collectors {
-        let seen = task.await.unwrap();
-        assert_eq!(seen.len(), total);
-        assert!(seen.values().all(|&c| c == 1));
-    }
+    let handles: Vec<_> = (0..20).map(|i| node(100 + i, key("cluster"), Faults::loss(0.10, 1000 + i))).collect();
+    every_message_once_at_every_member(&handles, GROUP, 1000, 5).await;
 }
 
 /// A node with the wrong key hears nothing and is not heard: its

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use gossip_core::{Config, GroupId};
 #[allow(unused_imports)] // not every test binary uses every check
-pub use gossip_runtime::checks::{collect, formed, wait_for};
+pub use gossip_runtime::checks::{collect, every_message_once_at_every_member, formed, wait_for};
 use gossip_runtime::{Builder, Faults, FaultyTransport, Handle};
 use transport_udp::{ClusterKey, KeyRing, UdpConfig, UdpTransport};
 
