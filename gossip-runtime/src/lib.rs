@@ -32,16 +32,23 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-#[cfg(feature = "conformance")]
-pub mod checks;
+mod builder;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod error;
 mod fault;
-mod runtime;
+mod handle;
+mod stats;
+mod subscription;
+mod task;
 mod transport;
 
+pub use builder::Builder;
+pub use error::{BuildError, RuntimeError};
 pub use fault::{Delay, FaultStats, Faults, FaultyTransport};
-pub use runtime::{BuildError, Builder, Handle, Lagged, MemberEvent, RuntimeError, RuntimeStats, Subscription};
+pub use handle::{Handle, MemberEvent};
+pub use stats::RuntimeStats;
+pub use subscription::{Lagged, Subscription};
 pub use transport::{Transport, TransportError, TransportStats};
 
 /// Re-exported so users need not name `tokio-stream` to use a [`Subscription`].

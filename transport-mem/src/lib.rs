@@ -8,8 +8,9 @@
 //!   channels in real time whose endpoints implement gossip-runtime's
 //!   `Transport`, with faults changed at run time through a [`NetHandle`]
 //!   and packets and bytes counted per link.
-//! * [`link`]: the link model both use: loss, latency (fixed, uniform,
-//!   log-normal), crashes and restarts, partitions, and scripts of changes.
+//! * the link model both use ([`LinkModel`], from `gossip-sim`): loss,
+//!   latency (fixed, uniform, log-normal), crashes and restarts, partitions,
+//!   and scripts of changes.
 //!
 //! ```
 //! use std::time::Duration;
@@ -39,10 +40,10 @@
 #![deny(missing_docs)]
 
 mod error;
-pub mod link;
 pub mod net;
 pub mod sim;
 
-pub use error::{LinkError, NetError, SimError};
-pub use link::{DropReason, FaultAction, Latency, LinkModel, Script, Verdict};
+pub use error::{NetError, SimError};
+pub use gossip_sim::LinkError;
+pub use gossip_sim::link::{DropReason, FaultAction, Latency, LinkModel, Script, Verdict};
 pub use net::{LinkStats, MemEndpoint, MemNetwork, NetConfig, NetHandle, NetStats};

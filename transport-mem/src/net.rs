@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::error::NetError;
-use crate::link::{DropReason, FaultAction, Latency, LinkModel, Script, Verdict};
+use gossip_sim::link::{DropReason, FaultAction, Latency, LinkModel, Script, Verdict};
 
 /// Settings of a [`MemNetwork`].
 #[derive(Clone, Debug)]

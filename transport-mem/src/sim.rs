@@ -41,7 +41,7 @@ use gossip_core::{
 use rand::{Rng, SeedableRng};
 
 use crate::error::SimError;
-use crate::link::{DropReason, FaultAction, LinkModel, Script, Verdict};
+use gossip_sim::link::{DropReason, FaultAction, LinkModel, Script, Verdict};
 
 /// How virtual time advances.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,13 +1,13 @@
 //! Mutual TLS: only peers with a certificate from the cluster CA are
 //! heard; certificates round-trip through PEM files.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
 use gossip_runtime::{Faults, Transport};
+use gossip_tests::GROUP;
+use gossip_tests::checks::*;
+use gossip_tests::quic::*;
 use transport_quic::{ClusterCa, NodeIdentity};
 
 /// Two cluster nodes and an intruder with `intruder_identity`: the

@@ -1,15 +1,15 @@
 //! The runtime on loopback QUIC: 20 nodes with injected loss, 1 MiB
 //! messages on the stream path, graceful shutdown.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::*;
 use gossip_core::Config;
 use gossip_runtime::Faults;
+use gossip_tests::GROUP;
+use gossip_tests::checks::*;
+use gossip_tests::quic::*;
 
 /// 20 nodes, 10% loss on every packet sent (the runtime's fault
 /// decorator): 1,000 messages from five senders reach every member

@@ -1,7 +1,6 @@
-//! Checks for tests of whole clusters of runtime nodes (feature
-//! `conformance`): wait for a cluster to form, count deliveries, wait for a
-//! count. Like the conformance suite, they panic with a message naming
-//! what failed, as test code does, and never wait past their deadline.
+//! Checks for tests of whole clusters of runtime nodes: wait for a cluster
+//! to form, count deliveries, wait for a count. They panic with a message
+//! naming what failed, as test code does, and never wait past their deadline.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -11,8 +10,8 @@ use gossip_core::{Address, MessageId};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::StreamExt;
-use crate::runtime::{Handle, Subscription};
+use gossip_runtime::StreamExt;
+use gossip_runtime::{Handle, Subscription};
 
 /// Polls `check` every 10 ms until it holds; panics after `within`.
 pub async fn wait_for<F, Fut>(within: Duration, what: &str, mut check: F)

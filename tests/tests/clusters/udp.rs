@@ -1,13 +1,13 @@
 //! The runtime on loopback UDP: many nodes, injected loss, wrong keys,
 //! garbage, graceful shutdown.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::*;
 use gossip_runtime::Faults;
+use gossip_tests::GROUP;
+use gossip_tests::checks::*;
+use gossip_tests::udp::*;
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 /// 20 nodes, 10% loss on every datagram sent: 1,000 messages from five

@@ -3,7 +3,7 @@
 //! time.
 //!
 //! Nodes are named by their index (`u32`), which is also their address in
-//! both the simulator and [`MemNetwork`](crate::MemNetwork). A [`LinkModel`]
+//! both the simulator and `transport-mem`'s `MemNetwork`. A [`LinkModel`]
 //! decides the fate of one packet with [`LinkModel::route`]; the simulator
 //! calls it with its seeded generator in virtual time, the network with its
 //! own generator in real time, so both apply exactly the same rules.

@@ -1,14 +1,13 @@
 //! The shared transport conformance suite against QUIC (IPv4 and IPv6),
 //! and transport-level checks of the datagram and stream paths.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::*;
 use gossip_runtime::{Transport, TransportError};
+use gossip_tests::checks::*;
+use gossip_tests::quic::*;
 
 fn bad_v4() -> Vec<SocketAddr> {
     ["[::1]:9", "127.0.0.1:0", "0.0.0.0:9"].iter().map(|a| a.parse().unwrap()).collect()

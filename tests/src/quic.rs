@@ -1,18 +1,12 @@
-//! Helpers for the QUIC tests; the cluster checks come from
-//! `gossip_runtime::checks`.
-#![allow(dead_code)]
+//! Runtime nodes on loopback QUIC, with certificates from one test CA.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use gossip_core::{Config, GroupId};
-#[allow(unused_imports)] // not every test binary uses every check
-pub use gossip_runtime::checks::{collect, every_message_once_at_every_member, formed, reaches, wait_for};
+use gossip_core::Config;
 use gossip_runtime::{Builder, Faults, FaultyTransport, Handle};
 use transport_quic::{ClusterCa, NodeIdentity, QuicConfig, QuicTransport};
-
-pub const GROUP: GroupId = GroupId(42);
 
 /// One cluster CA for the whole test binary (generated at run time).
 pub fn ca() -> &'static ClusterCa {
@@ -38,17 +32,10 @@ pub fn quic_with(identity: NodeIdentity, change: impl FnOnce(&mut QuicConfig)) -
     QuicTransport::bind(config).unwrap()
 }
 
-/// A fast gossip config for tests: 20 ms rounds, 1,100-byte packets (so
-/// that they travel as QUIC datagrams at the initial 1,200-byte MTU).
+/// The test config with 1,100-byte packets, so that they travel as QUIC
+/// datagrams at the initial 1,200-byte MTU.
 pub fn config() -> Config {
-    Config::lan()
-        .to_builder()
-        .period(Duration::from_millis(20))
-        .member_timeout(Duration::from_secs(3))
-        .join_retry(Duration::from_millis(100))
-        .max_packet_size(1100)
-        .build()
-        .unwrap()
+    crate::config().to_builder().max_packet_size(1100).build().unwrap()
 }
 
 /// A node on loopback QUIC behind a seeded fault decorator.
@@ -56,6 +43,7 @@ pub fn node(seed: u64, identity: NodeIdentity, faults: Faults) -> Handle<SocketA
     node_with(seed, quic(identity), faults, config())
 }
 
+/// A node on `transport` with `config`, behind a seeded fault decorator.
 pub fn node_with(seed: u64, transport: QuicTransport, faults: Faults, config: Config) -> Handle<SocketAddr> {
     node_arc(seed, Arc::new(transport), faults, config)
 }

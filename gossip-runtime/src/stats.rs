@@ -1,0 +1,44 @@
+//! The runtime's counters.
+
+use std::sync::atomic::AtomicU64;
+
+use gossip_core::Stats;
+
+use crate::transport::TransportStats;
+
+/// The runtime's counters: the engine's, the transport's, and its own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// The engine's counters.
+    pub engine: Stats,
+    /// The transport's counters (authentication failures and the like).
+    pub transport: TransportStats,
+    /// Deliveries that subscribers missed because they fell behind
+    /// (the sum of every "lagged by N").
+    pub lagged: u64,
+    /// Lag signals given to subscribers.
+    pub lag_events: u64,
+    /// Deliveries for a group nobody in this process subscribed to a
+    /// stream for.
+    pub unobserved: u64,
+    /// Datagrams the transport refused to send (any error).
+    pub send_errors: u64,
+    /// Of those, the ones it reported unreachable (passed to the engine).
+    pub unreachable: u64,
+    /// Datagrams dropped because the send queue stayed full.
+    pub send_queue_full: u64,
+    /// Receive errors other than the transport closing.
+    pub recv_errors: u64,
+    /// Membership events dropped because nobody listened fast enough.
+    pub member_events_lagged: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub(crate) lagged: AtomicU64,
+    pub(crate) lag_events: AtomicU64,
+    pub(crate) send_errors: AtomicU64,
+    pub(crate) unreachable: AtomicU64,
+    pub(crate) send_queue_full: AtomicU64,
+    pub(crate) recv_errors: AtomicU64,
+}

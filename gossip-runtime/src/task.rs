@@ -1,0 +1,271 @@
+//! The runtime task: owns the protocol and the transport, `select!`s over
+//! input, timers and commands; and the sender task that feeds the transport.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use gossip_core::{Delivery, Event, GroupId, NodeId, Protocol, Time};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::time::Instant;
+
+use crate::handle::{Command, MemberEvent};
+use crate::stats::{RuntimeStats, Shared};
+use crate::transport::{Transport, TransportError};
+
+/// Datagrams taken from the transport per receive call, at most.
+const RECV_BATCH: usize = 64;
+/// Datagrams handed to the transport per send call, at most.
+const SEND_BATCH: usize = 64;
+
+pub(crate) struct Task<P: Protocol, T: Transport> {
+    pub(crate) protocol: P,
+    pub(crate) transport: Arc<T>,
+    pub(crate) start: Instant,
+    pub(crate) commands: mpsc::Receiver<Command<T::Address>>,
+    pub(crate) send_tx: Option<mpsc::Sender<(T::Address, Bytes)>>,
+    pub(crate) sender: Option<tokio::task::JoinHandle<()>>,
+    pub(crate) unreachable_rx: mpsc::Receiver<T::Address>,
+    pub(crate) groups: HashMap<GroupId, broadcast::Sender<Delivery>>,
+    pub(crate) members: HashMap<NodeId, T::Address>,
+    pub(crate) member_events: broadcast::Sender<MemberEvent<T::Address>>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) subscriber_capacity: usize,
+    pub(crate) send_wait: Duration,
+    pub(crate) linger: Duration,
+    pub(crate) unobserved: u64,
+    pub(crate) member_events_lagged: u64,
+}
+
+impl<P, T> Task<P, T>
+where
+    P: Protocol<Address = T::Address> + Send + 'static,
+    T: Transport,
+{
+    fn now(&self) -> Time {
+        Time::from_duration(self.start.elapsed())
+    }
+
+    fn instant(&self, time: Time) -> Instant {
+        self.start + Duration::from_micros(time.as_micros())
+    }
+
+    /// Moves the engine's transmits to the send queue and its events to
+    /// subscribers.
+    async fn drain(&mut self) {
+        while let Some(transmit) = self.protocol.poll_transmit() {
+            let Some(tx) = &self.send_tx else { break };
+            match tx.try_send((transmit.to, transmit.bytes)) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(item)) => {
+                    // Back-pressure, bounded: wait a little for the
+                    // transport, then drop rather than stall.
+                    match tokio::time::timeout(self.send_wait, tx.send(item)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break,
+                        Err(_) => {
+                            self.shared.send_queue_full.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => break,
+            }
+        }
+        while let Some(event) = self.protocol.poll_event() {
+            match event {
+                Event::Delivered(delivery) => match self.groups.get(&delivery.group()) {
+                    Some(tx) if tx.receiver_count() > 0 => {
+                        let _ = tx.send(delivery);
+                    }
+                    _ => self.unobserved += 1,
+                },
+                Event::MemberUp { id, addr } => {
+                    self.members.insert(id, addr.clone());
+                    self.member_event(MemberEvent::Up { id, addr });
+                }
+                Event::MemberDown { id, reason } => {
+                    self.members.remove(&id);
+                    self.member_event(MemberEvent::Down { id, reason });
+                }
+            }
+        }
+    }
+
+    fn member_event(&mut self, event: MemberEvent<T::Address>) {
+        // broadcast never blocks: a slow listener loses the oldest events.
+        if self.member_events.receiver_count() > 0 && self.member_events.len() >= 255 {
+            self.member_events_lagged += 1;
+        }
+        let _ = self.member_events.send(event);
+    }
+
+    fn stats(&self) -> RuntimeStats {
+        let s = &self.shared;
+        RuntimeStats {
+            engine: self.protocol.stats().clone(),
+            transport: self.transport.stats(),
+            lagged: s.lagged.load(Ordering::Relaxed),
+            lag_events: s.lag_events.load(Ordering::Relaxed),
+            unobserved: self.unobserved,
+            send_errors: s.send_errors.load(Ordering::Relaxed),
+            unreachable: s.unreachable.load(Ordering::Relaxed),
+            send_queue_full: s.send_queue_full.load(Ordering::Relaxed),
+            recv_errors: s.recv_errors.load(Ordering::Relaxed),
+            member_events_lagged: self.member_events_lagged,
+        }
+    }
+
+    /// Handles one command; returns `true` to shut down.
+    fn command(&mut self, command: Command<T::Address>) -> bool {
+        let now = self.now();
+        match command {
+            Command::Multicast { group, payload, reply } => {
+                let _ = reply.send(self.protocol.multicast(now, group, payload));
+            }
+            Command::MulticastMany { group, payloads, reply } => {
+                let results = payloads.into_iter().map(|p| self.protocol.multicast(now, group, p)).collect();
+                let _ = reply.send(results);
+            }
+            Command::Subscribe { group, reply } => {
+                let result = self.protocol.subscribe(now, group).map(|()| {
+                    let capacity = self.subscriber_capacity;
+                    self.groups.entry(group).or_insert_with(|| broadcast::channel(capacity).0).subscribe()
+                });
+                let _ = reply.send(result);
+            }
+            Command::Unsubscribe { group } => {
+                self.protocol.unsubscribe(now, group);
+                self.groups.remove(&group);
+            }
+            Command::Join { seeds } => self.protocol.join(now, &seeds),
+            Command::Leave => self.protocol.leave(now),
+            Command::Stats { reply } => {
+                let _ = reply.send(self.stats());
+            }
+            Command::Members { reply } => {
+                let _ = reply.send(self.members.iter().map(|(id, addr)| (*id, addr.clone())).collect());
+            }
+            Command::Shutdown => return true,
+        }
+        false
+    }
+
+    fn packets(&mut self, batch: &mut Vec<(T::Address, Bytes)>) {
+        let now = self.now();
+        for (from, bytes) in batch.drain(..) {
+            if let Err(err) = self.protocol.handle_packet(now, from, bytes) {
+                tracing::trace!(%err, "dropped a packet that did not decode");
+            }
+        }
+    }
+
+    /// One turn of the loop; `accept_commands` is off while lingering.
+    /// Returns `Some(true)` on a shutdown request, `Some(false)` when the
+    /// transport closed, `None` otherwise.
+    async fn turn(&mut self, batch: &mut Vec<(T::Address, Bytes)>, accept_commands: bool) -> Option<bool> {
+        self.drain().await;
+        let deadline = self.protocol.poll_timeout().map(|t| self.instant(t));
+        let transport = self.transport.clone();
+        tokio::select! {
+            biased;
+            Some(addr) = self.unreachable_rx.recv() => {
+                let now = self.now();
+                self.protocol.handle_unreachable(now, &addr);
+            }
+            _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
+                let now = self.now();
+                self.protocol.handle_timeout(now);
+            }
+            result = transport.recv_batch(batch, RECV_BATCH) => match result {
+                Ok(()) => self.packets(batch),
+                Err(TransportError::Closed) => return Some(false),
+                Err(err) => {
+                    self.shared.recv_errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(%err, "transport receive error");
+                    batch.clear();
+                }
+            },
+            command = self.commands.recv(), if accept_commands => match command {
+                Some(command) => {
+                    if self.command(command) {
+                        return Some(true);
+                    }
+                    // Take whatever else is queued before the next drain,
+                    // so a burst of multicasts shares packets and syscalls.
+                    for _ in 0..64 {
+                        match self.commands.try_recv() {
+                            Ok(command) => if self.command(command) { return Some(true) },
+                            Err(_) => break,
+                        }
+                    }
+                }
+                None => return Some(true),
+            },
+        }
+        None
+    }
+
+    pub(crate) async fn run(mut self, done: watch::Sender<bool>) {
+        let mut batch = Vec::with_capacity(RECV_BATCH);
+        let graceful = loop {
+            if let Some(graceful) = self.turn(&mut batch, true).await {
+                break graceful;
+            }
+        };
+        if graceful {
+            // Keep gossiping (and answering pulls) for the linger time, so
+            // that acknowledged multicasts get their rounds.
+            let until = Instant::now() + self.linger;
+            while Instant::now() < until {
+                let step = tokio::time::timeout_at(until, self.turn(&mut batch, false)).await;
+                if matches!(step, Ok(Some(false))) {
+                    break;
+                }
+            }
+            let now = self.now();
+            self.protocol.leave(now);
+            self.drain().await;
+        }
+        // Flush: closing the queue lets the sender task finish what is queued.
+        self.send_tx = None;
+        if let Some(sender) = self.sender.take() {
+            let _ = sender.await;
+        }
+        self.groups.clear();
+        // Refuse later commands, and fail the ones still queued.
+        self.commands.close();
+        while let Ok(command) = self.commands.try_recv() {
+            drop(command);
+        }
+        let _ = done.send(true);
+    }
+}
+
+pub(crate) async fn send_task<T: Transport>(
+    transport: Arc<T>,
+    mut queue: mpsc::Receiver<(T::Address, Bytes)>,
+    unreachable: mpsc::Sender<T::Address>,
+    shared: Arc<Shared>,
+) {
+    let mut batch = Vec::with_capacity(SEND_BATCH);
+    while queue.recv_many(&mut batch, SEND_BATCH).await > 0 {
+        let results = transport.send_batch(&batch).await;
+        for ((to, _), result) in batch.drain(..).zip(results) {
+            match result {
+                Ok(()) => {}
+                Err(err) => {
+                    shared.send_errors.fetch_add(1, Ordering::Relaxed);
+                    if matches!(err, TransportError::Unreachable) {
+                        shared.unreachable.fetch_add(1, Ordering::Relaxed);
+                        let _ = unreachable.try_send(to);
+                    } else if matches!(err, TransportError::Closed) {
+                        return;
+                    }
+                    tracing::debug!(%err, "send failed");
+                }
+            }
+        }
+    }
+}
