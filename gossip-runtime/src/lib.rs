@@ -38,6 +38,7 @@ pub mod conformance;
 mod error;
 mod fault;
 mod handle;
+pub mod socket_addr;
 mod stats;
 mod subscription;
 mod task;

@@ -42,12 +42,13 @@ pub mod raw {
 }
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use gossip_runtime::socket_addr;
 use gossip_runtime::{Transport, TransportError, TransportStats};
 use socket2::{Domain, Protocol, Socket, Type};
 use thiserror::Error;
@@ -283,29 +284,12 @@ impl UdpTransport {
 
     /// Checks a destination and maps it to what the socket can send to.
     fn destination(&self, to: &SocketAddr) -> Result<SocketAddr, TransportError> {
-        if to.port() == 0 || to.ip().is_unspecified() {
-            return Err(TransportError::BadAddress(format!("{to} is not a destination")));
-        }
-        match (self.local, to) {
-            (SocketAddr::V4(_), SocketAddr::V4(_)) | (SocketAddr::V6(_), SocketAddr::V6(_)) => Ok(*to),
-            (SocketAddr::V6(_), SocketAddr::V4(v4)) if self.dual_stack => {
-                Ok(SocketAddr::new(IpAddr::V6(v4.ip().to_ipv6_mapped()), v4.port()))
-            }
-            _ => {
-                Err(TransportError::BadAddress(format!("{to} is not reachable from a socket bound to {}", self.local)))
-            }
-        }
+        socket_addr::destination(self.local, self.dual_stack, true, *to)
     }
 
     /// Maps a v4-mapped sender back to IPv4, so addresses compare equal.
     fn source(&self, from: SocketAddr) -> SocketAddr {
-        match from {
-            SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
-                Some(v4) if self.dual_stack => SocketAddr::new(IpAddr::V4(v4), v6.port()),
-                _ => SocketAddr::V6(std::net::SocketAddrV6::new(*v6.ip(), v6.port(), 0, v6.scope_id())),
-            },
-            v4 => v4,
-        }
+        socket_addr::canonical(self.dual_stack, from)
     }
 
     /// Validates and (if keyed) seals one datagram.
