@@ -115,7 +115,6 @@ impl LiveSpec {
             .mode(self.mode)
             .fanout(self.fanout)
             .period(self.period)
-            .member_timeout((self.period * 20).max(Duration::from_secs(10)))
             .join_retry(Duration::from_millis(100).max(self.period))
             .max_packet_size(self.max_packet_size())
             .build()

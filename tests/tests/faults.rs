@@ -30,7 +30,8 @@ fn engine() -> Config {
         .mode(Mode::PushPull)
         .fanout(3)
         .period(PERIOD)
-        .member_timeout(PERIOD * 10)
+        .probe_interval(PERIOD * 10)
+        .probe_timeout(PERIOD * 5)
         .join_retry(PERIOD * 2)
         .build()
         .unwrap()
@@ -68,7 +69,7 @@ async fn cluster(seed: u64, link: LinkModel) -> Cluster {
     let all = handles.clone();
     wait_for("full membership", async || {
         for handle in &all {
-            if handle.members().await.unwrap().len() < (N - 1) as usize {
+            if handle.live_members().await.unwrap().len() < (N - 1) as usize {
                 return false;
             }
         }
@@ -178,7 +179,7 @@ async fn partition_that_heals() {
     let probe = [c.handles[0].clone(), c.handles[(N - 1) as usize].clone()];
     wait_for("each side to consider the other down", async || {
         for handle in &probe {
-            if handle.members().await.unwrap().len() >= (N - 1) as usize {
+            if handle.live_members().await.unwrap().len() >= (N - 1) as usize {
                 return false;
             }
         }
