@@ -1,8 +1,10 @@
 //! Deterministic simulation for gossip protocols.
 //!
-//! * [`link`]: the link model shared by this crate and `transport-mem`'s
-//!   in-memory network: loss, latency (fixed, uniform, log-normal), crashes
-//!   and restarts, partitions, and scripts of changes over time.
+//! * [`link`]: the link model shared by this crate, `transport-mem`'s
+//!   in-memory network and `gossip-runtime`'s fault-injecting transport
+//!   decorator: loss, latency (fixed, uniform, log-normal), duplication,
+//!   reordering, crashes and restarts, partitions, and scripts of changes
+//!   over time; [`SharedLink`] shares one model between threads.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -10,4 +12,4 @@ mod error;
 pub mod link;
 
 pub use error::LinkError;
-pub use link::{DropReason, FaultAction, Latency, LinkModel, Script, Verdict};
+pub use link::{DropReason, Fate, FaultAction, Latency, LinkModel, Script, SharedLink, Verdict};
