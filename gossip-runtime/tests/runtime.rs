@@ -169,7 +169,9 @@ async fn a_crashed_node_sends_and_receives_nothing_until_restarted() {
     let link = SharedLink::new(LinkModel::new().with_latency(Latency::Fixed(Duration::from_millis(30))).unwrap());
     let a = FaultyTransport::new(Chan::new(&registry, 1, 1200), Faults::member(&link, 1, 1));
     let b = FaultyTransport::new(Chan::new(&registry, 2, 1200), Faults::member(&link, 2, 2));
-    let send = async |t: &FaultyTransport<Chan>, to: u32, i: u32| t.send(&to, Bytes::copy_from_slice(&i.to_le_bytes())).await.unwrap();
+    let send = async |t: &FaultyTransport<Chan>, to: u32, i: u32| {
+        t.send(&to, Bytes::copy_from_slice(&i.to_le_bytes())).await.unwrap()
+    };
     // In flight when its sender crashes: dropped when it comes due.
     send(&a, 2, 0).await;
     assert!(link.crash(1));

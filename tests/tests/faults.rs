@@ -109,6 +109,21 @@ impl Cluster {
         self.handles[from as usize].multicast(GROUP, format!("{tag} from {from}").into_bytes()).await.unwrap()
     }
 
+    /// Every node of `live` delivered every message of `expected` exactly
+    /// once, and nothing twice; no subscriber fell behind.
+    fn check_exactly_once(&self, live: &[u32], expected: &[MessageId]) {
+        let log = self.log.lock().unwrap();
+        assert_eq!(log.lagged, 0, "a subscriber fell behind: deliveries were not observed");
+        for &i in live {
+            let seen = &log.deliveries[i as usize];
+            for id in expected {
+                assert_eq!(seen.get(id), Some(&1), "node {i} delivered {id} other than exactly once");
+            }
+            // Nothing else (a message from a crashed origin included) twice either.
+            assert!(seen.values().all(|&c| c == 1), "node {i} delivered something twice");
+        }
+    }
+
     /// Waits until every node of `live` delivered every message of
     /// `expected`, then until no copy of any message can still arrive, and
     /// checks each was delivered exactly once. Returns how long (virtual
@@ -137,17 +152,7 @@ impl Cluster {
             last.is_some_and(|at| at.elapsed() >= horizon) && net.is_drained()
         })
         .await;
-        let log = self.log.lock().unwrap();
-        assert_eq!(log.lagged, 0, "a subscriber fell behind: deliveries were not observed");
-        for &i in live {
-            let seen = &log.deliveries[i as usize];
-            for id in expected {
-                assert_eq!(seen.get(id), Some(&1), "node {i} delivered {id} other than exactly once");
-            }
-            // Nothing else (a message from a crashed origin included) twice either.
-            assert!(seen.values().all(|&c| c == 1), "node {i} delivered something twice");
-        }
-        drop(log);
+        self.check_exactly_once(live, expected);
         // The engines agree with what their subscribers saw, and they did
         // receive (and suppress) redundant copies: the check covered real
         // duplicate traffic.
@@ -220,7 +225,11 @@ async fn duplicating_and_reordering_links() {
         stats.reordered
     );
     assert!(stats.duplicated > 0 && stats.reordered > 0, "{stats:?}");
-    assert_eq!(stats.delivered + stats.in_flight, stats.packets + stats.duplicated, "a link without loss loses nothing");
+    assert_eq!(
+        stats.delivered + stats.in_flight,
+        stats.packets + stats.duplicated,
+        "a link without loss loses nothing"
+    );
 }
 
 #[tokio::test(start_paused = true)]
