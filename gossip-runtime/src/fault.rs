@@ -1,15 +1,13 @@
 //! A decorator that injects seeded faults into any [`Transport`], decided
 //! by the same link model as the simulator and the in-memory network.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use gossip_sim::{DropReason, Fate, LinkError, LinkModel, Script, SharedLink, Verdict};
+use gossip_sim::{DropReason, DueQueue, Fate, LinkError, LinkModel, Script, SharedLink, Verdict};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use tokio::sync::mpsc;
@@ -32,7 +30,8 @@ pub struct Faults {
     /// This node's index in the link model: while it is crashed the
     /// decorator sends nothing and drops everything it receives.
     pub node: u32,
-    /// Cap on datagrams waiting out a delay; more are dropped and counted.
+    /// Cap on datagrams waiting out a delay at once; more are dropped and
+    /// counted (`FaultStats::delay_queue_full`).
     pub max_delayed: usize,
     /// Seed of the random choices.
     pub seed: u64,
@@ -72,7 +71,8 @@ pub struct FaultStats {
     pub duplicated: u64,
     /// Deliveries held back to be reordered.
     pub reordered: u64,
-    /// Deliveries delayed (including reordered ones).
+    /// Deliveries delayed (including reordered ones), not counting those
+    /// refused by a full delay queue.
     pub delayed: u64,
     /// Datagrams dropped because `max_delayed` were already waiting.
     pub delay_queue_full: u64,
@@ -89,6 +89,8 @@ struct Counters {
     delayed: AtomicU64,
     delay_queue_full: AtomicU64,
     down: AtomicU64,
+    /// Delayed datagrams waiting now (a gauge, capped at `max_delayed`).
+    waiting: AtomicUsize,
 }
 
 fn bump(counter: &AtomicU64, by: u64) {
@@ -98,26 +100,8 @@ fn bump(counter: &AtomicU64, by: u64) {
 
 struct Delayed<A> {
     due: Instant,
-    seq: u64,
     to: A,
     bytes: Bytes,
-}
-
-impl<A> PartialEq for Delayed<A> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.due, self.seq) == (other.due, other.seq)
-    }
-}
-impl<A> Eq for Delayed<A> {}
-impl<A> PartialOrd for Delayed<A> {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<A> Ord for Delayed<A> {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.due, self.seq).cmp(&(other.due, other.seq))
-    }
 }
 
 /// Wraps any [`Transport`] and applies a [`LinkModel`] to what it sends
@@ -147,8 +131,8 @@ impl<A> Ord for Delayed<A> {
 pub struct FaultyTransport<T: Transport> {
     inner: Arc<T>,
     faults: Faults,
-    rng: Mutex<(SmallRng, u64)>,
-    delayed: OnceLock<mpsc::Sender<Delayed<T::Address>>>,
+    rng: Mutex<SmallRng>,
+    delayed: OnceLock<mpsc::UnboundedSender<Delayed<T::Address>>>,
     counters: Arc<Counters>,
 }
 
@@ -156,7 +140,7 @@ impl<T: Transport> FaultyTransport<T> {
     /// Wraps `inner`.
     pub fn new(inner: T, faults: Faults) -> Self {
         FaultyTransport {
-            rng: Mutex::new((SmallRng::seed_from_u64(faults.seed), 0)),
+            rng: Mutex::new(SmallRng::seed_from_u64(faults.seed)),
             inner: Arc::new(inner),
             faults,
             delayed: OnceLock::new(),
@@ -191,15 +175,11 @@ impl<T: Transport> FaultyTransport<T> {
         !self.faults.link.is_up(self.faults.node)
     }
 
-    /// Decides the fate of one datagram and counts it. Also returns a
-    /// sequence number that keeps delayed datagrams of equal due time in
-    /// sending order.
-    fn plan(&self) -> (Fate, u64) {
-        let mut guard = self.rng.lock().unwrap_or_else(|poison| poison.into_inner());
-        let (rng, seq) = &mut *guard;
-        *seq += 1;
+    /// Decides the fate of one datagram and counts it.
+    fn plan(&self) -> Fate {
+        let mut rng = self.rng.lock().unwrap_or_else(|poison| poison.into_inner());
         let node = self.faults.node;
-        let fate = self.faults.link.fate(node, node, rng);
+        let fate = self.faults.link.fate(node, node, &mut *rng);
         let c = &self.counters;
         match fate.verdict {
             Verdict::Drop(DropReason::Loss) => bump(&c.lost, 1),
@@ -209,7 +189,7 @@ impl<T: Transport> FaultyTransport<T> {
                 bump(&c.reordered, u64::from(fate.reordered));
             }
         }
-        (fate, *seq)
+        fate
     }
 
     fn check_size(&self, bytes: &Bytes) -> Result<(), TransportError> {
@@ -217,17 +197,24 @@ impl<T: Transport> FaultyTransport<T> {
         if bytes.len() > max { Err(TransportError::Oversized { len: bytes.len(), max }) } else { Ok(()) }
     }
 
-    fn schedule(&self, to: &T::Address, bytes: &Bytes, delay: Duration, seq: u64) {
-        bump(&self.counters.delayed, 1);
+    fn schedule(&self, to: &T::Address, bytes: &Bytes, delay: Duration) {
+        let c = &self.counters;
+        if c.waiting.fetch_add(1, Ordering::Relaxed) >= self.faults.max_delayed {
+            c.waiting.fetch_sub(1, Ordering::Relaxed);
+            bump(&c.delay_queue_full, 1);
+            return;
+        }
+        bump(&c.delayed, 1);
         let queue = self.delayed.get_or_init(|| {
-            let (tx, rx) = mpsc::channel(self.faults.max_delayed.max(1));
+            let (tx, rx) = mpsc::unbounded_channel();
             let down = Down { link: self.faults.link.clone(), node: self.faults.node, counters: self.counters.clone() };
             tokio::spawn(delay_task(self.inner.clone(), rx, down));
             tx
         });
-        let item = Delayed { due: Instant::now() + delay, seq, to: to.clone(), bytes: bytes.clone() };
-        if queue.try_send(item).is_err() {
-            bump(&self.counters.delay_queue_full, 1);
+        let item = Delayed { due: Instant::now() + delay, to: to.clone(), bytes: bytes.clone() };
+        if queue.send(item).is_err() {
+            c.waiting.fetch_sub(1, Ordering::Relaxed);
+            bump(&c.delay_queue_full, 1);
         }
     }
 }
@@ -242,6 +229,7 @@ struct Down {
 
 impl Down {
     async fn send<T: Transport>(&self, inner: &T, d: Delayed<T::Address>) {
+        self.counters.waiting.fetch_sub(1, Ordering::Relaxed);
         if self.link.is_up(self.node) {
             let _ = inner.send(&d.to, d.bytes).await;
         } else {
@@ -250,28 +238,26 @@ impl Down {
     }
 }
 
-async fn delay_task<T: Transport>(inner: Arc<T>, mut rx: mpsc::Receiver<Delayed<T::Address>>, down: Down) {
-    let mut heap: BinaryHeap<Reverse<Delayed<T::Address>>> = BinaryHeap::new();
+async fn delay_task<T: Transport>(inner: Arc<T>, mut rx: mpsc::UnboundedReceiver<Delayed<T::Address>>, down: Down) {
+    let mut queue: DueQueue<Instant, Delayed<T::Address>> = DueQueue::new();
     loop {
-        let next_due = heap.peek().map(|Reverse(d)| d.due);
+        let next = queue.next_at().copied();
         tokio::select! {
             item = rx.recv() => match item {
-                Some(item) => heap.push(Reverse(item)),
+                Some(item) => queue.push(item.due, item),
                 None => {
                     // The decorator is gone: flush what is left, on time.
-                    while let Some(Reverse(d)) = heap.pop() {
-                        tokio::time::sleep_until(d.due).await;
+                    while let Some((due, d)) = queue.pop() {
+                        tokio::time::sleep_until(due).await;
                         down.send(&*inner, d).await;
                     }
                     return;
                 }
             },
-            _ = async { tokio::time::sleep_until(next_due.unwrap_or_else(Instant::now)).await }, if next_due.is_some() => {
+            () = tokio::time::sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
                 let now = Instant::now();
-                while heap.peek().is_some_and(|Reverse(d)| d.due <= now) {
-                    if let Some(Reverse(d)) = heap.pop() {
-                        down.send(&*inner, d).await;
-                    }
+                while let Some(d) = queue.pop_due(&now) {
+                    down.send(&*inner, d).await;
                 }
             }
         }
@@ -284,13 +270,13 @@ impl<T: Transport> Transport for FaultyTransport<T> {
 
     async fn send(&self, to: &Self::Address, bytes: Bytes) -> Result<(), TransportError> {
         self.check_size(&bytes)?;
-        let (fate, seq) = self.plan();
+        let fate = self.plan();
         let mut result = Ok(());
         for delay in fate.delays() {
             if delay.is_zero() {
                 result = self.inner.send(to, bytes.clone()).await;
             } else {
-                self.schedule(to, &bytes, delay, seq);
+                self.schedule(to, &bytes, delay);
             }
         }
         result
@@ -305,7 +291,7 @@ impl<T: Transport> Transport for FaultyTransport<T> {
                 results.push(Err(err));
                 continue;
             }
-            let (fate, seq) = self.plan();
+            let fate = self.plan();
             let index = results.len();
             results.push(Ok(()));
             for delay in fate.delays() {
@@ -313,7 +299,7 @@ impl<T: Transport> Transport for FaultyTransport<T> {
                     now.push((to.clone(), bytes.clone()));
                     slots.push(index);
                 } else {
-                    self.schedule(to, bytes, delay, seq);
+                    self.schedule(to, bytes, delay);
                 }
             }
         }

@@ -192,6 +192,25 @@ async fn a_crashed_node_sends_and_receives_nothing_until_restarted() {
     assert_eq!(b.fault_stats().down, 0);
 }
 
+#[tokio::test(start_paused = true)]
+async fn the_delay_queue_is_capped_and_counts_what_it_refuses() {
+    let registry = Registry::default();
+    let link = LinkModel::new().with_latency(Latency::Fixed(Duration::from_millis(50))).unwrap();
+    let faults = Faults { max_delayed: 10, ..Faults::new(link, 9) };
+    let a = FaultyTransport::new(Chan::new(&registry, 1, 1200), faults);
+    let b = Chan::new(&registry, 2, 1200);
+    for i in 0..30u32 {
+        a.send(&2, Bytes::copy_from_slice(&i.to_le_bytes())).await.unwrap();
+    }
+    assert_eq!(drain(&b).await, (0..10).collect::<Vec<u32>>(), "the first ten wait, in order");
+    let stats = a.fault_stats();
+    assert_eq!((stats.delayed, stats.delay_queue_full), (10, 20), "{stats:?}");
+    assert_eq!(a.stats().dropped, 20);
+    // Once they went out there is room again.
+    a.send(&2, Bytes::copy_from_slice(&99u32.to_le_bytes())).await.unwrap();
+    assert_eq!(drain(&b).await, vec![99]);
+}
+
 #[tokio::test]
 async fn packet_size_is_checked_at_build_time() {
     let registry = Registry::default();

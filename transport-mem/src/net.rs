@@ -11,7 +11,7 @@
 //! the network runs in virtual time. Inboxes and the in-flight set are
 //! bounded; what they drop is counted.
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::error::NetError;
+use gossip_sim::DueQueue;
 use gossip_sim::link::{DropReason, LinkModel, Script, SharedLink, Verdict};
 
 /// Settings of a [`MemNetwork`].
@@ -146,28 +147,9 @@ impl State {
 
 struct Delayed {
     at: Instant,
-    seq: u64,
     from: u32,
     to: u32,
     bytes: Bytes,
-}
-
-impl PartialEq for Delayed {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl Eq for Delayed {}
-impl PartialOrd for Delayed {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Delayed {
-    /// Reversed, so the max-heap pops the earliest first.
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
 }
 
 struct Inner {
@@ -176,7 +158,6 @@ struct Inner {
     link: SharedLink,
     config: NetConfig,
     dispatcher: OnceLock<mpsc::UnboundedSender<Delayed>>,
-    seq: AtomicU64,
 }
 
 impl Inner {
@@ -242,7 +223,6 @@ impl MemNetwork {
                 link: SharedLink::new(config.link.clone()),
                 config,
                 dispatcher: OnceLock::new(),
-                seq: AtomicU64::new(0),
             }),
         })
     }
@@ -365,28 +345,21 @@ impl MemEndpoint {
 /// channel but bounded in practice: senders count `in_flight` under the
 /// network lock and drop above `max_in_flight`.
 async fn dispatch(net: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Delayed>) {
-    let mut heap: BinaryHeap<Delayed> = BinaryHeap::new();
+    let mut queue: DueQueue<Instant, Delayed> = DueQueue::new();
     loop {
-        let next = heap.peek().map(|d| d.at);
+        let next = queue.next_at().copied();
         tokio::select! {
             item = rx.recv() => match item {
-                Some(item) => heap.push(item),
+                Some(item) => queue.push(item.at, item),
                 None => return,
             },
-            () = async {
-                match next {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            } => {
+            () = tokio::time::sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
                 let Some(net) = net.upgrade() else { return };
                 let now = Instant::now();
                 let mut state = net.lock();
-                while heap.peek().is_some_and(|d| d.at <= now) {
-                    if let Some(d) = heap.pop() {
-                        state.in_flight -= 1;
-                        let _ = state.hand_over(&net.link, d.from, d.to, d.bytes);
-                    }
+                while let Some(d) = queue.pop_due(&now) {
+                    state.in_flight -= 1;
+                    let _ = state.hand_over(&net.link, d.from, d.to, d.bytes);
                 }
             }
         }
@@ -434,8 +407,7 @@ impl Transport for MemEndpoint {
                     self.dropped.fetch_add(1, AtomicOrdering::Relaxed);
                 } else {
                     state.in_flight += 1;
-                    let seq = self.net.seq.fetch_add(1, AtomicOrdering::Relaxed);
-                    delayed.push(Delayed { at: Instant::now() + delay, seq, from, to, bytes: bytes.clone() });
+                    delayed.push(Delayed { at: Instant::now() + delay, from, to, bytes: bytes.clone() });
                 }
             }
             delayed
