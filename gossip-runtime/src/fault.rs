@@ -77,8 +77,12 @@ pub struct FaultStats {
     /// Datagrams dropped because `max_delayed` were already waiting.
     pub delay_queue_full: u64,
     /// Datagrams not sent, or received and dropped, because this node was
-    /// crashed (including delayed ones that came due while it was).
+    /// crashed (including delayed ones that came due while it was), or not
+    /// sent because the peer was (see [`FaultyTransport::with_peers`]).
     pub down: u64,
+    /// Datagrams not sent because a partition separates this node from the
+    /// peer (see [`FaultyTransport::with_peers`]).
+    pub partitioned: u64,
 }
 
 #[derive(Default)]
@@ -89,6 +93,7 @@ struct Counters {
     delayed: AtomicU64,
     delay_queue_full: AtomicU64,
     down: AtomicU64,
+    partitioned: AtomicU64,
     /// Delayed datagrams waiting now (a gauge, capped at `max_delayed`).
     waiting: AtomicUsize,
 }
@@ -108,9 +113,11 @@ struct Delayed<A> {
 /// (loss, latency, duplication, reordering), all drawn from one seeded
 /// generator, and its node's crashes to both directions.
 ///
-/// The decorator knows its own index only: peers count as up and on its
-/// side of any partition. A crashed peer is silent anyway when its own
-/// transport is decorated with the same [`SharedLink`].
+/// By default the decorator knows its own index only: peers count as up
+/// and on its side of any partition (a crashed peer is silent anyway when
+/// its own transport is decorated with the same [`SharedLink`]).
+/// [`FaultyTransport::with_peers`] gives it the peers' indices, and with
+/// them partitions and crashed receivers.
 ///
 /// Delayed datagrams wait in a bounded queue served by a task spawned on
 /// the first delay, so a delaying model needs a tokio runtime by then.
@@ -134,7 +141,11 @@ pub struct FaultyTransport<T: Transport> {
     rng: Mutex<SmallRng>,
     delayed: OnceLock<mpsc::UnboundedSender<Delayed<T::Address>>>,
     counters: Arc<Counters>,
+    peers: Option<PeerIndex<T::Address>>,
 }
+
+/// Maps a peer's address to its index in the link model.
+type PeerIndex<A> = Box<dyn Fn(&A) -> Option<u32> + Send + Sync>;
 
 impl<T: Transport> FaultyTransport<T> {
     /// Wraps `inner`.
@@ -145,7 +156,16 @@ impl<T: Transport> FaultyTransport<T> {
             faults,
             delayed: OnceLock::new(),
             counters: Arc::new(Counters::default()),
+            peers: None,
         }
+    }
+
+    /// Tells the decorator each peer's index in the link model, so that it
+    /// also drops datagrams to a crashed peer and across a partition (a
+    /// peer `index` does not know stays up and on this node's side).
+    pub fn with_peers(mut self, index: impl Fn(&T::Address) -> Option<u32> + Send + Sync + 'static) -> Self {
+        self.peers = Some(Box::new(index));
+        self
     }
 
     /// The wrapped transport.
@@ -168,6 +188,7 @@ impl<T: Transport> FaultyTransport<T> {
             delayed: c.delayed.load(Ordering::Relaxed),
             delay_queue_full: c.delay_queue_full.load(Ordering::Relaxed),
             down: c.down.load(Ordering::Relaxed),
+            partitioned: c.partitioned.load(Ordering::Relaxed),
         }
     }
 
@@ -175,14 +196,16 @@ impl<T: Transport> FaultyTransport<T> {
         !self.faults.link.is_up(self.faults.node)
     }
 
-    /// Decides the fate of one datagram and counts it.
-    fn plan(&self) -> Fate {
-        let mut rng = self.rng.lock().unwrap_or_else(|poison| poison.into_inner());
+    /// Decides the fate of one datagram to `to` and counts it.
+    fn plan(&self, to: &T::Address) -> Fate {
         let node = self.faults.node;
-        let fate = self.faults.link.fate(node, node, &mut *rng);
+        let peer = self.peers.as_ref().and_then(|index| index(to)).unwrap_or(node);
+        let mut rng = self.rng.lock().unwrap_or_else(|poison| poison.into_inner());
+        let fate = self.faults.link.fate(node, peer, &mut *rng);
         let c = &self.counters;
         match fate.verdict {
             Verdict::Drop(DropReason::Loss) => bump(&c.lost, 1),
+            Verdict::Drop(DropReason::Partition) => bump(&c.partitioned, 1),
             Verdict::Drop(_) => bump(&c.down, 1),
             Verdict::Deliver(_) => {
                 bump(&c.duplicated, u64::from(fate.copy.is_some()));
@@ -270,7 +293,7 @@ impl<T: Transport> Transport for FaultyTransport<T> {
 
     async fn send(&self, to: &Self::Address, bytes: Bytes) -> Result<(), TransportError> {
         self.check_size(&bytes)?;
-        let fate = self.plan();
+        let fate = self.plan(to);
         let mut result = Ok(());
         for delay in fate.delays() {
             if delay.is_zero() {
@@ -291,7 +314,7 @@ impl<T: Transport> Transport for FaultyTransport<T> {
                 results.push(Err(err));
                 continue;
             }
-            let fate = self.plan();
+            let fate = self.plan(to);
             let index = results.len();
             results.push(Ok(()));
             for delay in fate.delays() {
@@ -346,7 +369,7 @@ impl<T: Transport> Transport for FaultyTransport<T> {
     fn stats(&self) -> TransportStats {
         let mut stats = self.inner.stats();
         let c = &self.counters;
-        for counter in [&c.lost, &c.delay_queue_full, &c.down] {
+        for counter in [&c.lost, &c.delay_queue_full, &c.down, &c.partitioned] {
             stats.dropped = stats.dropped.saturating_add(counter.load(Ordering::Relaxed));
         }
         stats

@@ -193,6 +193,29 @@ async fn a_crashed_node_sends_and_receives_nothing_until_restarted() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn with_peer_indices_partitions_and_crashed_receivers_apply() {
+    let registry = Registry::default();
+    let link = SharedLink::new(LinkModel::new());
+    // Addresses 10, 11, 12 are nodes 0, 1, 2 of the model.
+    let index = |addr: &u32| addr.checked_sub(10).filter(|i| *i < 3);
+    let a = FaultyTransport::new(Chan::new(&registry, 10, 1200), Faults::member(&link, 0, 1)).with_peers(index);
+    let b = Chan::new(&registry, 11, 1200);
+    let c = Chan::new(&registry, 12, 1200);
+    let send = async |to: u32, i: u32| a.send(&to, Bytes::copy_from_slice(&i.to_le_bytes())).await.unwrap();
+    link.partition(&[vec![0, 1], vec![2]]);
+    send(11, 0).await;
+    send(12, 1).await;
+    link.heal();
+    link.crash(1);
+    send(11, 2).await;
+    send(12, 3).await;
+    assert_eq!(drain(&b).await, vec![0]);
+    assert_eq!(drain(&c).await, vec![3]);
+    let stats = a.fault_stats();
+    assert_eq!((stats.partitioned, stats.down), (1, 1), "{stats:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_delay_queue_is_capped_and_counts_what_it_refuses() {
     let registry = Registry::default();
     let link = LinkModel::new().with_latency(Latency::Fixed(Duration::from_millis(50))).unwrap();
