@@ -14,7 +14,8 @@ use rand::{Rng, SeedableRng, rngs::SmallRng};
 /// senders reach every member exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_nodes_ten_percent_loss_exactly_once() {
-    let handles: Vec<_> = (0..20).map(|i| node(100 + i, key("cluster"), Faults::loss(0.10, 1000 + i))).collect();
+    let handles: Vec<_> =
+        (0..20).map(|i| node(100 + i, key("cluster"), Faults::loss(0.10, 1000 + i).unwrap())).collect();
     every_message_once_at_every_member(&handles, GROUP, 1000, 5).await;
 }
 
