@@ -101,7 +101,10 @@ async fn run(sealed: bool, keep: usize) -> Counts {
 fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     println!("{MEASURED} datagrams counted after {WARM_UP}, batches of {PER_BATCH} full-size datagrams, loopback");
-    println!("{:<8} {:>10} {:>16} {:>16} {:>13} {:>5} {:>5}", "mode", "kept", "recv allocs/dg", "send allocs/dg", "arena blocks", "GRO", "GSO");
+    println!(
+        "{:<8} {:>10} {:>16} {:>16} {:>13} {:>5} {:>5}",
+        "mode", "kept", "recv allocs/dg", "send allocs/dg", "arena blocks", "GRO", "GSO"
+    );
     for sealed in [false, true] {
         for keep in [0, 1_000] {
             let c = runtime.block_on(run(sealed, keep));
