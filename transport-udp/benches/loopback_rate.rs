@@ -208,8 +208,8 @@ async fn two(secs: f64, sealed: bool) {
         g.per_node_per_sec, g.per_packet, g.avg_packet, g.cpu_us_per_delivery
     );
     println!(
-        "  raw:    {:>10.0} datagrams/s of {} B ({:.1} per send call, {:.0} receive calls/s)",
-        raw.datagrams_per_sec, g.avg_packet, raw.datagrams_per_send_syscall, raw.recv_syscalls_per_sec
+        "  raw:    {:>10.0} datagrams/s of {} B received ({:.0}/s sent, {:.1} per send call, {:.0} receive calls/s)",
+        raw.datagrams_per_sec, g.avg_packet, raw.sent_per_sec, raw.datagrams_per_send_syscall, raw.recv_syscalls_per_sec
     );
     println!(
         "  ratio:  {:.1}% of raw datagrams/s x messages/packet ({target:.0})",
