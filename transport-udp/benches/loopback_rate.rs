@@ -209,7 +209,11 @@ async fn two(secs: f64, sealed: bool) {
     );
     println!(
         "  raw:    {:>10.0} datagrams/s of {} B received ({:.0}/s sent, {:.1} per send call, {:.0} receive calls/s)",
-        raw.datagrams_per_sec, g.avg_packet, raw.sent_per_sec, raw.datagrams_per_send_syscall, raw.recv_syscalls_per_sec
+        raw.datagrams_per_sec,
+        g.avg_packet,
+        raw.sent_per_sec,
+        raw.datagrams_per_send_syscall,
+        raw.recv_syscalls_per_sec
     );
     println!(
         "  ratio:  {:.1}% of raw datagrams/s x messages/packet ({target:.0})",

@@ -17,7 +17,10 @@ pub struct UdpConfig {
     /// Address to bind. `[::]:port` makes a dual-stack socket.
     pub bind: SocketAddr,
     /// Largest datagram on the wire, encryption included. Default 1452
-    /// (a 1500-byte MTU less IPv6 and UDP headers).
+    /// (a 1500-byte MTU less IPv6 and UDP headers). Datagrams up to 1452
+    /// bytes leave with Don't Fragment set; longer ones over IPv4 may be
+    /// fragmented by IP, over IPv6 they must fit the path MTU (a longer
+    /// one fails to send and is counted).
     pub max_datagram: usize,
     /// Requested receive buffer. Default 8 MiB.
     pub recv_buffer: usize,

@@ -11,6 +11,11 @@ use crate::crypto::KeyRing;
 
 /// Total bytes of one GSO train at most (an IP packet's limit, less headers).
 const MAX_TRAIN_BYTES: usize = 64_000;
+/// Largest datagram sent in a GSO train: one that fits a 1500-byte MTU
+/// under IPv6 and UDP headers. The kernel refuses segments longer than the
+/// path MTU, and longer datagrams may need IP fragmentation, so they go
+/// one per call.
+pub(crate) const MAX_TRAIN_SEGMENT: usize = 1452;
 
 /// One datagram of the batch, laid out in [`SendPlan::wire`].
 #[derive(Clone, Copy)]
@@ -86,6 +91,7 @@ impl SendPlan {
         let head = self.laid[first];
         let mut end = first + 1;
         let mut bytes = head.len;
+        let max_segments = if head.len > MAX_TRAIN_SEGMENT { 1 } else { max_segments };
         while end < self.laid.len() && end - first < max_segments {
             let next = self.laid[end];
             if next.to != head.to
@@ -143,8 +149,11 @@ mod tests {
             trains(&batch, 64),
             vec![(addr(1), 10, vec![0, 2, 3]), (addr(1), 10, vec![4]), (addr(2), 10, vec![1]), (addr(2), 12, vec![5])]
         );
-        // The segment limit splits a train.
+        // The segment limit splits a train, and so does a datagram too
+        // long for one.
         assert_eq!(trains(&batch[..3], 1).len(), 3);
+        let long = vec![d(1, MAX_TRAIN_SEGMENT + 1), d(1, MAX_TRAIN_SEGMENT + 1)];
+        assert_eq!(trains(&long, 64).len(), 2);
     }
 
     #[test]

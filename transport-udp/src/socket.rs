@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::{BufferSizes, UdpConfig};
+use crate::send_plan::MAX_TRAIN_SEGMENT;
 
 /// A bound, non-blocking socket and what the kernel granted.
 pub(crate) struct Bound {
@@ -40,6 +41,20 @@ pub(crate) fn bind(config: &UdpConfig) -> io::Result<Bound> {
     socket.set_nonblocking(true)?;
     socket.bind(&config.bind.into())?;
     Ok(Bound { socket: socket.into(), dual_stack, buffers })
+}
+
+/// Lets IPv4 datagrams longer than [`MAX_TRAIN_SEGMENT`] be fragmented
+/// again (the kernel's default, `IP_PMTUDISC_WANT`), which `quinn-udp`
+/// turns off when it sets the socket up. IPv6 datagrams keep
+/// `IPV6_DONTFRAG`: over IPv6 keep `max_datagram` within the path MTU.
+pub(crate) fn allow_fragments(socket: &std::net::UdpSocket, config: &UdpConfig) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    if config.max_datagram > MAX_TRAIN_SEGMENT && config.bind.is_ipv4() {
+        use rustix::net::sockopt::{Ipv4PathMtuDiscovery, set_ip_mtu_discover};
+        set_ip_mtu_discover(socket, Ipv4PathMtuDiscovery::WANT)?;
+    }
+    let _ = (socket, config);
+    Ok(())
 }
 
 /// Whether to set `SO_REUSEADDR`: only on request, and never for port 0.

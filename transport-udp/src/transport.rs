@@ -56,6 +56,7 @@ impl UdpTransport {
         config.validate()?;
         let bound = socket::bind(&config)?;
         let state = UdpSocketState::new((&bound.socket).into())?;
+        socket::allow_fragments(&bound.socket, &config)?;
         let socket = tokio::net::UdpSocket::from_std(bound.socket)?;
         let local = socket.local_addr()?;
         if config.keys.is_none() {
