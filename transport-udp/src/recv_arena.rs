@@ -1,5 +1,5 @@
 //! The receive arena: datagrams land in one long buffer owned by the
-//! transport and leave it as [`Bytes`](bytes::Bytes) views, with no allocation or copy
+//! transport and leave it as [`Bytes`] views, with no allocation or copy
 //! per datagram.
 //!
 //! A receive call lends the kernel `slots` equal slots at the front of the
