@@ -173,3 +173,27 @@ async fn address_reuse_rebinds_a_fixed_port_when_asked() {
     let again = UdpTransport::bind(UdpConfig { reuse_address: true, ..UdpConfig::new(fixed) }).unwrap();
     assert_eq!(again.local_addr(), fixed);
 }
+
+#[tokio::test]
+async fn equal_datagrams_to_one_peer_share_system_calls() {
+    let (a, b) = (bind("127.0.0.1:0", true, false), bind("127.0.0.1:0", true, false));
+    send_tagged(&a, b.local_addr(), 64, 64).await;
+    let mut got = HashSet::new();
+    let mut out = Vec::new();
+    let received = tokio::time::timeout(WAIT, async {
+        while got.len() < 64 {
+            b.recv_batch(&mut out, 64).await.unwrap();
+            got.extend(out.drain(..).map(|(_, bytes)| u32::from_le_bytes(bytes[..4].try_into().unwrap())));
+        }
+    })
+    .await;
+    assert!(received.is_ok(), "received {} of 64", got.len());
+    let (sent, recvd) = (a.udp_stats(), b.udp_stats());
+    assert_eq!(sent.datagrams_out, 64);
+    // One GSO train per max_gso_segments datagrams where the kernel has
+    // GSO; one call per datagram where it does not.
+    assert_eq!(sent.send_syscalls, 64u64.div_ceil(a.max_gso_segments() as u64), "{sent:?}");
+    if b.gro_segments() > 1 && a.max_gso_segments() > 1 {
+        assert!(recvd.recv_syscalls < 64, "GRO coalesced nothing: {recvd:?}");
+    }
+}
