@@ -78,14 +78,17 @@ async fn cluster(n: usize, senders: usize, window: u64, config: Config, sealed: 
     let index: Arc<HashMap<NodeId, usize>> = Arc::new(nodes.iter().enumerate().map(|(i, h)| (h.id(), i)).collect());
     let delivered_of: Arc<Vec<AtomicU64>> = Arc::new((0..n).map(|_| AtomicU64::new(0)).collect());
     let total = Arc::new(AtomicU64::new(0));
+    // heard[receiver * n + origin]: the receiver got something from origin.
+    let heard: Arc<Vec<AtomicBool>> = Arc::new((0..n * n).map(|_| AtomicBool::new(false)).collect());
     let mut counters = Vec::new();
-    for node in &nodes {
+    for (me, node) in nodes.iter().enumerate() {
         let mut sub = node.subscribe(group).await.expect("subscribe");
-        let (index, delivered_of, total) = (index.clone(), delivered_of.clone(), total.clone());
+        let (index, delivered_of, total, heard) = (index.clone(), delivered_of.clone(), total.clone(), heard.clone());
         counters.push(tokio::spawn(async move {
             while let Some(Ok(delivery)) = sub.next().await {
                 if let Some(&i) = index.get(&delivery.id.origin) {
                     delivered_of[i].fetch_add(1, Ordering::Relaxed);
+                    heard[me * n + i].store(true, Ordering::Relaxed);
                 }
                 total.fetch_add(1, Ordering::Relaxed);
             }
@@ -108,6 +111,20 @@ async fn cluster(n: usize, senders: usize, window: u64, config: Config, sealed: 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let receivers = if senders < n { n - senders } else { n - 1 } as u64;
+    // Until every receiver has heard every sender, multicasts may go to
+    // nobody (group membership still spreading) and would hold the window
+    // for ever: probe first.
+    let listeners: Vec<usize> = if senders < n { (senders..n).collect() } else { (0..n).collect() };
+    let all_heard = || {
+        listeners.iter().all(|&r| (0..senders).all(|o| o == r || heard[r * n + o].load(Ordering::Relaxed)))
+    };
+    while !all_heard() {
+        assert!(formed.elapsed() < Duration::from_secs(60), "not every receiver heard every sender");
+        for node in nodes.iter().take(senders) {
+            node.multicast(group, Bytes::from_static(b"probe")).await.expect("multicast");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let mut sending = Vec::new();
     for (i, node) in nodes.iter().take(senders).enumerate() {
