@@ -31,7 +31,7 @@ pub const MAX_SECS: f64 = 3600.0;
 #[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct ThroughputArgs {
     /// Seconds measured per run, after a 0.5 s warm-up (more than 0, at most 3600).
-    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_secs)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0, value_parser = parse_secs, allow_negative_numbers = true)]
     pub secs: f64,
 }
 
