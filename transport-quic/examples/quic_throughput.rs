@@ -20,7 +20,7 @@ use clap::Parser;
 use gossip_example_support::throughput::{self, Measurement, ThroughputArgs, Workload};
 use gossip_example_support::{exit, load, logging};
 use gossip_runtime::Transport;
-use transport_quic::{ClusterCa, QuicConfig, QuicTransport};
+use transport_quic::{ClusterCa, ConnectionCounts, QuicConfig, QuicStats, QuicTransport};
 use transport_udp::{ClusterKey, KeyRing, UdpConfig, UdpTransport};
 
 const PACKET: usize = 1400;
@@ -64,6 +64,23 @@ async fn quic_datagram_size(ca: &ClusterCa) -> anyhow::Result<Option<usize>> {
     a.send(&b.local_addr(), Bytes::from_static(b"probe")).await?;
     tokio::time::timeout(Duration::from_secs(5), b.recv()).await??;
     Ok(a.datagram_size(&b.local_addr()))
+}
+
+/// Splits "lost in between" by QUIC's own counts on the connection.
+fn where_lost(sa: &QuicStats, sb: &QuicStats, ca: &ConnectionCounts, cb: &ConnectionCounts) -> Vec<String> {
+    let diff = |x: u64, y: u64| i128::from(x) - i128::from(y);
+    let read = sb.datagrams_in.saturating_add(sb.recv_queue_full);
+    vec![
+        format!(
+            "  lost in between, by QUIC's counts on the connection: {} discarded by the sender's QUIC before \
+             sending (send buffer full while congestion control held it back); {} lost on the way ({} QUIC \
+             packets declared lost); {} discarded by the receiver's QUIC (not read in time)",
+            diff(sa.datagrams_out, ca.datagram_frames_sent),
+            diff(ca.datagram_frames_sent, cb.datagram_frames_received),
+            ca.lost_packets,
+            diff(cb.datagram_frames_received, read),
+        ),
+    ]
 }
 
 fn print_row(payload: usize, name: &str, r: &Measurement, ratio: &str) {
@@ -115,6 +132,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             sb.recv_queue_full,
             sb.stream_recv_failures
         ));
+        if let (Some(ca), Some(cb)) = (a.connection_counts(&b.local_addr()), b.connection_counts(&a.local_addr())) {
+            lines.extend(where_lost(&sa, &sb, &ca, &cb));
+        }
         lines.push(format!("{payload} B over UDP, whole run:"));
         lines.extend(udp.counters.lines().into_iter().map(|l| format!("  {l}")));
         notes.push(lines);

@@ -68,5 +68,5 @@ mod transport;
 
 pub use certs::{CertError, ClusterCa, DEFAULT_SERVER_NAME, NodeIdentity};
 pub use config::{ALPN, DEFAULT_MAX_PACKET, QuicConfig, QuicError};
-pub use stats::QuicStats;
+pub use stats::{ConnectionCounts, QuicStats};
 pub use transport::QuicTransport;

@@ -120,3 +120,30 @@ impl Counters {
         }
     }
 }
+
+/// What QUIC itself counted on one open connection, to tell where
+/// datagrams went that the transport's counters cannot see: `quinn`
+/// discards the oldest queued datagram when its send buffer is full
+/// (congestion control holds them back), packets can be lost on the way,
+/// and it discards datagrams the application does not read fast enough.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionCounts {
+    /// DATAGRAM frames put on the wire.
+    pub datagram_frames_sent: u64,
+    /// DATAGRAM frames received.
+    pub datagram_frames_received: u64,
+    /// QUIC packets declared lost by loss detection (in both the
+    /// datagrams' and every other frame's packets).
+    pub lost_packets: u64,
+}
+
+impl From<quinn::ConnectionStats> for ConnectionCounts {
+    fn from(stats: quinn::ConnectionStats) -> Self {
+        ConnectionCounts {
+            datagram_frames_sent: stats.frame_tx.datagram,
+            datagram_frames_received: stats.frame_rx.datagram,
+            lost_packets: stats.path.lost_packets,
+        }
+    }
+}

@@ -13,7 +13,7 @@ use crate::config::{QuicConfig, QuicError};
 use crate::peers::Route;
 use crate::serve::accept_loop;
 use crate::shared::Shared;
-use crate::stats::QuicStats;
+use crate::stats::{ConnectionCounts, QuicStats};
 use crate::tls;
 
 /// A QUIC endpoint implementing [`Transport`] with `SocketAddr` addresses.
@@ -59,6 +59,12 @@ impl QuicTransport {
     /// if a connection to it is open. Larger packets go on a stream.
     pub fn datagram_size(&self, to: &SocketAddr) -> Option<usize> {
         self.shared.lock().connection(to)?.max_datagram_size()
+    }
+
+    /// QUIC's own counts for the open connection to `to`, if there is one
+    /// (they start again at zero when a connection is replaced).
+    pub fn connection_counts(&self, to: &SocketAddr) -> Option<ConnectionCounts> {
+        Some(self.shared.lock().connection(to)?.stats().into())
     }
 
     /// Closes every connection and the endpoint; later sends and receives
