@@ -104,6 +104,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn definition_is_consistent() {
+        <Args as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
     fn certs_dir_names_the_three_files() {
         let args =
             Args::try_parse_from(["quic_chat", "--listen", "localhost:7000", "--certs", "c", "--node", "2"]).unwrap();

@@ -70,17 +70,15 @@ async fn quic_datagram_size(ca: &ClusterCa) -> anyhow::Result<Option<usize>> {
 fn where_lost(sa: &QuicStats, sb: &QuicStats, ca: &ConnectionCounts, cb: &ConnectionCounts) -> Vec<String> {
     let diff = |x: u64, y: u64| i128::from(x) - i128::from(y);
     let read = sb.datagrams_in.saturating_add(sb.recv_queue_full);
-    vec![
-        format!(
-            "  lost in between, by QUIC's counts on the connection: {} discarded by the sender's QUIC before \
+    vec![format!(
+        "  lost in between, by QUIC's counts on the connection: {} discarded by the sender's QUIC before \
              sending (send buffer full while congestion control held it back); {} lost on the way ({} QUIC \
              packets declared lost); {} discarded by the receiver's QUIC (not read in time)",
-            diff(sa.datagrams_out, ca.datagram_frames_sent),
-            diff(ca.datagram_frames_sent, cb.datagram_frames_received),
-            ca.lost_packets,
-            diff(cb.datagram_frames_received, read),
-        ),
-    ]
+        diff(sa.datagrams_out, ca.datagram_frames_sent),
+        diff(ca.datagram_frames_sent, cb.datagram_frames_received),
+        ca.lost_packets,
+        diff(cb.datagram_frames_received, read),
+    )]
 }
 
 fn print_row(payload: usize, name: &str, r: &Measurement, ratio: &str) {
@@ -155,6 +153,11 @@ async fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn definition_is_consistent() {
+        <Args as clap::CommandFactory>::command().debug_assert();
+    }
 
     #[test]
     fn arguments() {

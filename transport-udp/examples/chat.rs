@@ -58,6 +58,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn definition_is_consistent() {
+        <Args as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
     fn arguments() {
         let args =
             Args::try_parse_from(["chat", "--listen", "localhost:7000", "--seed", "127.0.0.1:7001", "--key", "k"])

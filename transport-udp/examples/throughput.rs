@@ -145,6 +145,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn definition_is_consistent() {
+        <Args as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
     fn arguments() {
         let args = Args::try_parse_from(["throughput", "--secs", "0.5", "--key", "--period-ms", "5"]).unwrap();
         assert_eq!((args.run.secs, args.key, args.period_ms), (0.5, true, 5));
