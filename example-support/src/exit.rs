@@ -1,15 +1,35 @@
-//! How an example ends: one line on stderr and an exit code that says
+//! How an example starts and ends: arguments parsed, logging set up, a
+//! tokio runtime; at the end one line on stderr and an exit code that says
 //! whether the run did what it set out to do.
 
 use std::error::Error;
 use std::fmt::Display;
 use std::process::ExitCode;
 
-use clap::CommandFactory;
 use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
+
+use crate::logging;
 
 /// Exit code of a run that failed (not of bad input, which is 2).
 pub const FAILED: u8 = 1;
+
+/// An example's `main`: parses `A` (exit code 2 and one line on bad
+/// input), installs the log subscriber ([`logging::init`]), runs `run` on
+/// a two-thread tokio runtime and ends as [`finish`] says.
+pub fn run_example<A, F, E>(name: &str, run: impl FnOnce(A) -> F) -> ExitCode
+where
+    A: Parser,
+    F: Future<Output = Result<(), E>>,
+    E: Into<Box<dyn Error + Send + Sync>>,
+{
+    let args = A::parse();
+    logging::init();
+    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => finish(name, runtime.block_on(run(args))),
+        Err(err) => finish(name, Err(format!("cannot start the tokio runtime: {err}"))),
+    }
+}
 
 /// Turns a run's result into the exit code: 0, or the error on one line
 /// ([`one_line`]) and [`FAILED`].

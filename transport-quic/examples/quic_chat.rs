@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use gossip_example_support::chat::{self, ChatArgs};
-use gossip_example_support::{exit, logging};
+use gossip_example_support::exit;
 use gossip_runtime::Builder;
 use transport_quic::{NodeIdentity, QuicConfig, QuicTransport};
 
@@ -93,10 +93,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    logging::init();
-    exit::finish("quic_chat", run(Args::parse()).await)
+fn main() -> ExitCode {
+    exit::run_example("quic_chat", run)
 }
 
 #[cfg(test)]
@@ -104,12 +102,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn definition_is_consistent() {
-        <Args as clap::CommandFactory>::command().debug_assert();
-    }
-
-    #[test]
     fn certs_dir_names_the_three_files() {
+        <Args as clap::CommandFactory>::command().debug_assert();
         let args =
             Args::try_parse_from(["quic_chat", "--listen", "localhost:7000", "--certs", "c", "--node", "2"]).unwrap();
         let paths: Vec<PathBuf> = args.pem_files().into_iter().map(|f| f.path).collect();

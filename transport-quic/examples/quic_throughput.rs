@@ -18,7 +18,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use clap::Parser;
 use gossip_example_support::throughput::{self, Measurement, ThroughputArgs, Workload};
-use gossip_example_support::{exit, load, logging};
+use gossip_example_support::{exit, load};
 use gossip_runtime::Transport;
 use transport_quic::{ClusterCa, ConnectionCounts, QuicConfig, QuicStats, QuicTransport};
 use transport_udp::{ClusterKey, KeyRing, UdpConfig, UdpTransport};
@@ -144,10 +144,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> ExitCode {
-    logging::init();
-    exit::finish("quic_throughput", run(Args::parse()).await)
+fn main() -> ExitCode {
+    exit::run_example("quic_throughput", run)
 }
 
 #[cfg(test)]
@@ -155,12 +153,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn definition_is_consistent() {
-        <Args as clap::CommandFactory>::command().debug_assert();
-    }
-
-    #[test]
     fn arguments() {
+        <Args as clap::CommandFactory>::command().debug_assert();
         let args = Args::try_parse_from(["quic_throughput", "--secs", "1", "--sealed-udp"]).unwrap();
         assert_eq!((args.run.secs, args.sealed_udp), (1.0, true));
         assert!(Args::try_parse_from(["quic_throughput", "--secs", "-1"]).is_err());

@@ -21,10 +21,7 @@ impl Shared {
                 Ok(connecting) => match timeout(shared.limits.dial_timeout, connecting).await {
                     Ok(Ok(conn)) => Ok(conn),
                     Ok(Err(err)) => {
-                        if tls::is_refusal(&err) {
-                            bump(&shared.counters.auth_failures, 1);
-                            tls::warn_refusal(to, tls::Stage::Dialing, &err);
-                        } else {
+                        if !shared.note_refusal(to, tls::Stage::Dialing, &err) {
                             tracing::debug!(%to, %err, "dial failed");
                         }
                         Err(())

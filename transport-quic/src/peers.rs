@@ -227,13 +227,9 @@ impl Shared {
     /// goes into back-off if it refused our certificate.
     pub(crate) fn connection_closed(&self, conn: &Connection, err: &ConnectionError) {
         let addr = self.source(conn.remote_address());
-        let refused = tls::is_refusal(err);
-        if refused {
-            // The peer refused our certificate after our side of the
-            // handshake completed.
-            bump(&self.counters.auth_failures, 1);
-            tls::warn_refusal(addr, tls::Stage::Established, err);
-        }
+        // A refusal here: the peer refused our certificate after our side
+        // of the handshake completed.
+        let refused = self.note_refusal(addr, tls::Stage::Established, err);
         let mut peers = self.lock();
         let Some(peer) = peers.map.get_mut(&addr) else { return };
         if matches!(&peer.state, PeerState::Connected(c) if c.stable_id() == conn.stable_id()) {

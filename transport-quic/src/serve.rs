@@ -32,10 +32,7 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>) {
                     serve(shared, conn).await;
                 }
                 Ok(Err(err)) => {
-                    if tls::is_refusal(&err) {
-                        bump(&shared.counters.auth_failures, 1);
-                        tls::warn_refusal(peer, tls::Stage::Accepting, &err);
-                    } else {
+                    if !shared.note_refusal(peer, tls::Stage::Accepting, &err) {
                         tracing::debug!(%peer, %err, "incoming handshake failed");
                         bump(&shared.counters.handshake_failures, 1);
                     }

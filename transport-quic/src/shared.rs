@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gossip_runtime::{TransportError, socket_addr};
-use quinn::{Endpoint, VarInt};
+use quinn::{ConnectionError, Endpoint, VarInt};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::config::{QuicConfig, QuicError};
 use crate::peers::Peers;
 use crate::stats::{Counters, bump};
+use crate::tls;
 
 /// Limits copied out of the config.
 pub(crate) struct Limits {
@@ -137,6 +138,17 @@ impl Shared {
     /// Maps a v4-mapped peer address back to IPv4, so addresses compare equal.
     pub(crate) fn source(&self, from: SocketAddr) -> SocketAddr {
         socket_addr::canonical(self.dual_stack, from)
+    }
+
+    /// Counts and logs (at `warn`) a TLS refusal by or of `peer`; false if
+    /// `err` is not one.
+    pub(crate) fn note_refusal(&self, peer: SocketAddr, stage: tls::Stage, err: &ConnectionError) -> bool {
+        if !tls::is_refusal(err) {
+            return false;
+        }
+        bump(&self.counters.auth_failures, 1);
+        tls::warn_refusal(peer, stage, err);
+        true
     }
 
     /// Passes a received packet to `recv`, or drops and counts it if the

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use gossip_example_support::chat::{self, ChatArgs};
-use gossip_example_support::{exit, logging};
+use gossip_example_support::exit;
 use gossip_runtime::Builder;
 use transport_udp::{ClusterKey, KeyRing, UdpConfig, UdpTransport};
 
@@ -47,10 +47,8 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    logging::init();
-    exit::finish("chat", run(Args::parse()).await)
+fn main() -> ExitCode {
+    exit::run_example("chat", run)
 }
 
 #[cfg(test)]
@@ -58,12 +56,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn definition_is_consistent() {
-        <Args as clap::CommandFactory>::command().debug_assert();
-    }
-
-    #[test]
     fn arguments() {
+        <Args as clap::CommandFactory>::command().debug_assert();
         let args =
             Args::try_parse_from(["chat", "--listen", "localhost:7000", "--seed", "127.0.0.1:7001", "--key", "k"])
                 .unwrap();

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use gossip_example_support::throughput::{self, ThroughputArgs, Workload};
-use gossip_example_support::{exit, load, logging};
+use gossip_example_support::{exit, load};
 use gossip_runtime::Transport;
 use transport_udp::{ClusterKey, KeyRing, UdpConfig, UdpTransport};
 
@@ -134,10 +134,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> ExitCode {
-    logging::init();
-    exit::finish("throughput", run(Args::parse()).await)
+fn main() -> ExitCode {
+    exit::run_example("throughput", run)
 }
 
 #[cfg(test)]
@@ -145,12 +143,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn definition_is_consistent() {
-        <Args as clap::CommandFactory>::command().debug_assert();
-    }
-
-    #[test]
     fn arguments() {
+        <Args as clap::CommandFactory>::command().debug_assert();
         let args = Args::try_parse_from(["throughput", "--secs", "0.5", "--key", "--period-ms", "5"]).unwrap();
         assert_eq!((args.run.secs, args.key, args.period_ms), (0.5, true, 5));
         for bad in [&["--secs", "-1"][..], &["--secs", "0"], &["--period-ms", "0"], &["--bogus"]] {
