@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use bytes::Bytes;
 use gossip_runtime::{Transport, TransportError};
 use gossip_tests::checks::*;
 use gossip_tests::quic::*;
+use tracing_subscriber::util::SubscriberInitExt;
 
 fn bad_v4() -> Vec<SocketAddr> {
     ["[::1]:9", "127.0.0.1:0", "0.0.0.0:9"].iter().map(|a| a.parse().unwrap()).collect()
@@ -189,4 +191,61 @@ async fn datagram_size_follows_the_path_mtu() {
     a.send(&b.local_addr(), pattern(1200, 2)).await.unwrap();
     assert_eq!(recv(&b).await.1, pattern(1200, 2));
     wait_for(Duration::from_secs(5), "the stream to be counted", || async { a.quic_stats().streams_out == 1 }).await;
+}
+
+/// Log lines written by the code under test, for checking what it warns
+/// about.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A refused TLS handshake is logged at `warn` on both sides, each naming
+/// the other's address and who refused whom. (Current-thread runtime: the
+/// transports' tasks run on this thread, under this thread's subscriber.)
+#[tokio::test]
+async fn tls_refusal_is_logged_at_warn_on_both_sides() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let _log = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .set_default();
+    let other = transport_quic::ClusterCa::generate("another cluster CA").unwrap();
+    let a = quic(identity("a"));
+    let intruder = quic(other.issue("intruder").unwrap());
+    a.send(&intruder.local_addr(), pattern(10, 1)).await.expect("the first send starts a dial");
+    wait_for(Duration::from_secs(10), "refusals on both sides", || async {
+        a.quic_stats().auth_failures > 0 && intruder.quic_stats().auth_failures > 0
+    })
+    .await;
+    let log = captured.text();
+    let refusals: Vec<&str> =
+        log.lines().filter(|l| l.contains("WARN") && l.contains("TLS handshake refused")).collect();
+    let dialer = format!("peer={}", intruder.local_addr());
+    let acceptor = format!("peer={}", a.local_addr());
+    assert!(
+        refusals.iter().any(|l| l.contains(&dialer) && l.contains("we refused the peer's certificate")),
+        "no warning from the dialer naming the intruder:\n{log}"
+    );
+    assert!(
+        refusals.iter().any(|l| l.contains(&acceptor) && l.contains("the peer refused our certificate")),
+        "no warning from the intruder naming the dialer:\n{log}"
+    );
 }
