@@ -232,7 +232,7 @@ fn check_memory(args: &Args) {
 fn run(args: &Args) -> Result<bool, String> {
     let engine = textbook_engine(args.mode.into(), args.fanout, Duration::from_secs(1))
         .and_then(|c| c.to_builder().max_packet_size(args.max_packet).build())
-        .map_err(|e| e.to_string())?;
+        .unwrap_or_else(|err| Args::command().error(clap::error::ErrorKind::ValueValidation, err).exit());
     println!(
         "nodes={} mode={:?} fanout={} timing={:?} max_packet={} seeds={} loss={} crash={}",
         args.nodes,
