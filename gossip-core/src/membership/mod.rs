@@ -816,15 +816,7 @@ impl<A: Address> Membership<A> {
         if id == self.me {
             return Some(self.own_frame());
         }
-        let e = self.table.get(id)?;
-        Some(MemberFrame {
-            id,
-            incarnation: e.incarnation,
-            status: e.status,
-            addr: Some(e.addr.clone()),
-            groups: e.groups.clone(),
-            meta: e.meta.clone(),
-        })
+        self.table.get(id).map(|e| e.frame(id))
     }
 
     fn retransmit_limit(&self) -> u32 {
@@ -861,14 +853,7 @@ impl<A: Address> Membership<A> {
                 own.clone()
             } else {
                 let Some(e) = table.get(id) else { return Written::Gone };
-                MemberFrame {
-                    id,
-                    incarnation: e.incarnation,
-                    status: e.status,
-                    addr: Some(e.addr.clone()),
-                    groups: e.groups.clone(),
-                    meta: e.meta.clone(),
-                }
+                e.frame(id)
             };
             if writer.push_member(&frame) { Written::Yes } else { Written::Full }
         });
@@ -887,15 +872,7 @@ impl<A: Address> Membership<A> {
             if !e.status.is_live() {
                 return true;
             }
-            let frame = MemberFrame {
-                id,
-                incarnation: e.incarnation,
-                status: e.status,
-                addr: Some(e.addr.clone()),
-                groups: e.groups.clone(),
-                meta: e.meta.clone(),
-            };
-            writer.push_member(&frame)
+            writer.push_member(&e.frame(id))
         });
         self.sync_cursor = cursor;
     }
