@@ -15,6 +15,7 @@ pub struct Transmit<A> {
 
 /// A message delivered to this node because it is a member of the group.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Delivery {
     /// The message's id.
     pub id: MessageId,
@@ -33,6 +34,7 @@ impl Delivery {
 
 /// Why a member is considered down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum DownReason {
     /// Its heartbeat stopped advancing for `member_timeout`.
     Timeout,
@@ -44,6 +46,7 @@ pub enum DownReason {
 
 /// Something the driver should know: drained with [`poll_event`](crate::Protocol::poll_event).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum Event<A> {
     /// A message for one of this node's groups, delivered exactly once.
     Delivered(Delivery),

@@ -2,6 +2,7 @@
 
 /// Cumulative counters since the node started.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Stats {
     /// Packets handed to `handle_packet`.
     pub packets_in: u64,
@@ -31,6 +32,7 @@ pub struct Stats {
 
 /// Things the engine threw away to stay inside its caps, by reason.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Drops {
     /// Transmits dropped because `max_transmits` were already queued.
     pub transmit_queue_full: u64,

@@ -12,6 +12,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
 use crate::handle::{Command, MemberEvent};
+use crate::readiness::Readiness;
 use crate::stats::{RuntimeStats, Shared};
 use crate::transport::{Transport, TransportError};
 
@@ -37,6 +38,9 @@ pub(crate) struct Task<P: Protocol, T: Transport> {
     pub(crate) linger: Duration,
     pub(crate) unobserved: u64,
     pub(crate) member_events_lagged: u64,
+    pub(crate) readiness: Readiness,
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: crate::metrics::Recorder,
 }
 
 impl<P, T> Task<P, T>
@@ -91,9 +95,19 @@ where
                 }
             }
         }
+        self.readiness.set_members(self.members.len());
+        #[cfg(feature = "metrics")]
+        if self.metrics.due() {
+            self.metrics.publish(&self.stats(), &[("alive", self.members.len())]);
+        }
     }
 
     fn member_event(&mut self, event: MemberEvent<T::Address>) {
+        #[cfg(feature = "metrics")]
+        self.metrics.member_event(match event {
+            MemberEvent::Up { .. } => "up",
+            MemberEvent::Down { .. } => "down",
+        });
         // broadcast never blocks: a slow listener loses the oldest events.
         if self.member_events.receiver_count() > 0 && self.member_events.len() >= 255 {
             self.member_events_lagged += 1;
@@ -176,7 +190,11 @@ where
             }
             _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
                 let now = self.now();
+                #[cfg(feature = "metrics")]
+                let started = Instant::now();
                 self.protocol.handle_timeout(now);
+                #[cfg(feature = "metrics")]
+                self.metrics.timer(started.elapsed());
             }
             result = transport.recv_batch(batch, RECV_BATCH) => match result {
                 Ok(()) => self.packets(batch),

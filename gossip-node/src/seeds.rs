@@ -1,0 +1,58 @@
+//! Seeds given as `host:port`: resolved through the system resolver and
+//! retried until a member answers.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use gossip_runtime::Handle;
+use tracing::{info, warn};
+
+/// The longest wait between two rounds of resolving and joining.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The first wait for a member to answer.
+const FIRST_WAIT: Duration = Duration::from_secs(1);
+
+/// Resolves every seed; unresolvable ones are logged and skipped.
+pub async fn resolve(seeds: &[String]) -> Vec<SocketAddr> {
+    let mut out = Vec::new();
+    for seed in seeds {
+        match tokio::net::lookup_host(seed.as_str()).await {
+            Ok(addrs) => out.extend(addrs),
+            Err(err) => warn!(%seed, %err, "cannot resolve seed"),
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Resolves and joins through `seeds` until a member answers, waiting
+/// twice as long each round (up to [`MAX_BACKOFF`]). Returns when joined;
+/// runs until then (the caller cancels it on shutdown).
+pub async fn join(handle: &Handle<SocketAddr>, seeds: &[String]) {
+    let mut wait = FIRST_WAIT;
+    loop {
+        let addrs = resolve(seeds).await;
+        let local = *handle.local_addr();
+        let addrs: Vec<SocketAddr> = addrs.into_iter().filter(|a| *a != local).collect();
+        if addrs.is_empty() {
+            warn!(?seeds, "no seed resolved to another address; retrying");
+            tokio::time::sleep(wait).await;
+        } else {
+            match handle.join_within(addrs.clone(), wait).await {
+                Ok(()) => {
+                    info!(seeds = ?addrs, "joined the cluster");
+                    return;
+                }
+                Err(gossip_runtime::RuntimeError::NotJoined(_)) => {
+                    warn!(seeds = ?addrs, waited = ?wait, "no member answered yet (down, or refusing this node's key or certificate); retrying");
+                }
+                Err(err) => {
+                    warn!(%err, "cannot join");
+                    return;
+                }
+            }
+        }
+        wait = (wait * 2).min(MAX_BACKOFF);
+    }
+}
