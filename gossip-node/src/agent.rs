@@ -66,6 +66,7 @@ pub async fn run(
                     if !seeds.is_empty() {
                         crate::seeds::join(&handle, &seeds).await;
                         let _ = ready_tx.send(true);
+                        crate::seeds::rejoin(&handle, &seeds).await;
                     }
                 }
                 .in_current_span(),

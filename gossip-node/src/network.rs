@@ -35,6 +35,7 @@ impl TransportHandle {
                 serde_json::json!({
                     "kind": "quic", "datagrams_out": s.datagrams_out, "streams_out": s.streams_out,
                     "datagrams_in": s.datagrams_in, "streams_in": s.streams_in,
+                    "handshake_failures": s.handshake_failures, "dial_failures": s.dial_failures,
                 })
             }
         }

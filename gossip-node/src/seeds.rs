@@ -9,6 +9,9 @@ use tracing::{info, warn};
 
 /// The longest wait between two rounds of resolving and joining.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How often a joined node contacts its seeds again, so that two sides of a
+/// healed partition that each declared the other dead meet again.
+pub const REJOIN_EVERY: Duration = Duration::from_secs(10);
 /// The first wait for a member to answer.
 const FIRST_WAIT: Duration = Duration::from_secs(1);
 
@@ -24,6 +27,19 @@ pub async fn resolve(seeds: &[String]) -> Vec<SocketAddr> {
     out.sort();
     out.dedup();
     out
+}
+
+/// Contacts the seeds again every [`REJOIN_EVERY`], re-resolving them;
+/// runs until cancelled.
+pub async fn rejoin(handle: &Handle<SocketAddr>, seeds: &[String]) {
+    loop {
+        tokio::time::sleep(REJOIN_EVERY).await;
+        let local = *handle.local_addr();
+        let addrs: Vec<SocketAddr> = resolve(seeds).await.into_iter().filter(|a| *a != local).collect();
+        if !addrs.is_empty() && handle.join(addrs).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Resolves and joins through `seeds` until a member answers, waiting
