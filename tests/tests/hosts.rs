@@ -179,9 +179,11 @@ fn suite(transport: &str, subnet: u8) {
     c.net.loss(20);
     let ids = c.publish(&SENDERS, 60);
     let (took, lat) = c.delivered(&all, &ids, Duration::from_secs(30), "20% loss");
+    let lost = c.net.lost();
     c.net.heal();
+    assert!(lost > 0, "the loss rules dropped nothing");
     lines.push(format!(
-        "20% loss: 60 messages x 12 hosts delivered in {:.2} s; {}",
+        "20% loss ({lost} datagrams dropped): 60 messages x 12 hosts delivered in {:.2} s; {}",
         took.as_secs_f64(),
         percentiles(lat)
     ));
@@ -223,6 +225,8 @@ fn suite(transport: &str, subnet: u8) {
     let ids_b = c.publish(&[7, 9], 10);
     c.delivered(&side_a, &ids_a, Duration::from_secs(15), "partition, side A");
     c.delivered(&side_b, &ids_b, Duration::from_secs(15), "partition, side B");
+    let split_seen = wait_until(Duration::from_secs(18), || c.agent(1).others() < side_a.len())
+        .expect("host 1 still lists the other side of the partition");
     std::thread::sleep(Duration::from_secs(20).saturating_sub(split.elapsed()));
     c.net.heal();
     let healed = Instant::now();
@@ -242,8 +246,9 @@ fn suite(transport: &str, subnet: u8) {
         format!("{crossed} of {total}")
     };
     lines.push(format!(
-        "partition 20 s: re-merged {:.1} s after healing; 20 new messages x 10 hosts in {:.2} s ({:.1} s after healing); \
+        "partition 20 s: the other side dropped from view after {:.1} s; re-merged {:.1} s after healing; 20 new messages x 10 hosts in {:.2} s ({:.1} s after healing); \
          partition-time messages that reached the other side: {crossed}",
+        split_seen.as_secs_f64(),
         remerge.as_secs_f64(),
         took.as_secs_f64(),
         healed.elapsed().as_secs_f64()

@@ -2,7 +2,7 @@
 //! TLS; lines from others are printed. Works across processes and hosts:
 //!
 //! ```text
-//! cargo run -p transport-quic --example certs -- --out certs --nodes 2
+//! cargo run -p gossip-node -- certs --out certs --nodes 2
 //! cargo run -p transport-quic --example quic_chat -- --listen 127.0.0.1:7000 --certs certs --node 1
 //! cargo run -p transport-quic --example quic_chat -- --listen 127.0.0.1:7001 --certs certs --node 2 --seed 127.0.0.1:7000
 //! ```

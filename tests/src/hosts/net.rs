@@ -82,7 +82,7 @@ impl Net {
         for n in 1..=self.hosts {
             self.nft(n, &format!(
                 "add table inet gossip_faults; add chain inet gossip_faults input {{ type filter hook input priority 0; }}; \
-                 add rule inet gossip_faults input ip saddr 10.213.{}.0/24 ip saddr != 10.213.{}.254 meta l4proto udp numgen random mod 100 < {percent} drop",
+                 add rule inet gossip_faults input ip saddr 10.213.{}.0/24 ip saddr != 10.213.{}.254 meta l4proto udp numgen random mod 100 < {percent} counter drop",
                 self.subnet, self.subnet
             ));
         }
@@ -103,6 +103,21 @@ impl Net {
                  add rule inet gossip_faults input ip saddr {{ {others} }} drop"
             ));
         }
+    }
+
+    /// Datagrams the loss rules dropped so far, over every host.
+    pub fn lost(&self) -> u64 {
+        (1..=self.hosts)
+            .filter_map(|n| {
+                let out = Command::new("ip")
+                    .args(["netns", "exec", &self.ns(n), "nft", "list", "table", "inet", "gossip_faults"])
+                    .output()
+                    .ok()?;
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                let packets = text.split("counter packets ").nth(1)?.split_whitespace().next()?.parse::<u64>().ok();
+                packets
+            })
+            .sum()
     }
 
     /// Removes every loss and partition rule.
