@@ -48,10 +48,10 @@ pub async fn run(
     settings: Settings,
     prometheus: metrics_exporter_prometheus::PrometheusHandle,
 ) -> Result<(), AgentError> {
-    let (handle, transport) = crate::network::start(&settings)?;
-    let span = info_span!("node", name = %settings.name, id = %handle.id());
+    let span = info_span!("node", node = %settings.name);
     async move {
-        info!(addr = %handle.local_addr(), http = %settings.http, groups = ?settings.groups, "started");
+        let (handle, transport) = crate::network::start(&settings)?;
+        info!(id = %handle.id(), addr = %handle.local_addr(), http = %settings.http, groups = ?settings.groups, "started");
         for group in &settings.groups {
             // Joins the group; this node's own copy is drained so it never lags.
             let mut subscription = handle.subscribe(GroupId::named(group)).await?;

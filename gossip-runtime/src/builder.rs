@@ -184,7 +184,8 @@ impl<T: Transport> Builder<T> {
             #[cfg(feature = "metrics")]
             metrics: crate::metrics::Recorder::new(),
         };
-        runtime.spawn(task.run(done_tx));
+        // The task's logs carry its id, inside whatever span spawned it.
+        runtime.spawn(tracing::Instrument::instrument(task.run(done_tx), tracing::info_span!("gossip", id = %id)));
         Ok(Handle {
             inner: Arc::new(HandleInner {
                 commands,

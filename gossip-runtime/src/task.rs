@@ -190,6 +190,7 @@ where
             }
             _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
                 let now = self.now();
+                let _timer = tracing::trace_span!("timer").entered();
                 #[cfg(feature = "metrics")]
                 let started = Instant::now();
                 self.protocol.handle_timeout(now);

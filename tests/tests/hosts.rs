@@ -279,6 +279,38 @@ fn suite(transport: &str, subnet: u8) {
     lines.push(format!("intruder: isolated, {} authentication failures counted", failures(&c) - before));
     drop(intruder);
 
+    // The Prometheus text carries the counters, gauges and histograms.
+    let (status, metrics) =
+        gossip_tests::hosts::http::request(c.agent(1).http, "GET", "/metrics", b"").expect("GET /metrics");
+    assert_eq!(status, 200);
+    for name in [
+        "gossip_deliveries_total ",
+        "gossip_duplicates_total ",
+        "gossip_drops_total{reason=\"auth_failure\"} ",
+        "gossip_packets_total{direction=\"in\"} ",
+        "gossip_bytes_total{direction=\"out\"} ",
+        "gossip_members{status=\"alive\"} ",
+        "gossip_member_events_total{kind=\"down\"} ",
+        "gossip_timer_seconds_bucket",
+    ] {
+        assert!(metrics.contains(name), "/metrics lacks {name}");
+    }
+    let sample: Vec<&str> = metrics
+        .lines()
+        .filter(|l| {
+            [
+                "gossip_deliveries_total ",
+                "gossip_members{",
+                "auth_failure",
+                "gossip_timer_seconds_count",
+                "kind=\"down\"",
+            ]
+            .iter()
+            .any(|k| l.contains(k))
+        })
+        .collect();
+    lines.push(format!("h1 /metrics: {}", sample.join(" | ")));
+
     c.exactly_once();
     // Graceful stop: every agent exits 0.
     for n in c.live() {
