@@ -114,8 +114,7 @@ impl Net {
                     .output()
                     .ok()?;
                 let text = String::from_utf8_lossy(&out.stdout).into_owned();
-                let packets = text.split("counter packets ").nth(1)?.split_whitespace().next()?.parse::<u64>().ok();
-                packets
+                text.split("counter packets ").nth(1)?.split_whitespace().next()?.parse::<u64>().ok()
             })
             .sum()
     }
