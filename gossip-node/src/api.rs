@@ -4,7 +4,7 @@
 //! | --- | --- |
 //! | `POST /groups/{group}/messages` | multicasts the request body to the named group; `202` with the message id as JSON |
 //! | `GET /groups/{group}/messages` | this node's deliveries for a group it joined, as Server-Sent Events (below) |
-//! | `GET /members` | this node and every member it knows: id, address, status, name, tags |
+//! | `GET /members` | this node and every member it knows: id, address, status (`alive`, `suspect`, `dead`, `left`), incarnation, groups, name and tags (from the member meta, see [`crate::meta`]) |
 //! | `GET /stats` | every counter as JSON (engine, transport, runtime) |
 //! | `GET /health` | `200 {"status":"ready"}` once joined (or when started without seeds), else `503 {"status":"joining"}` |
 //! | `GET /metrics` | Prometheus text format |
@@ -29,12 +29,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine as _;
 use bytes::Bytes;
-use gossip_core::{Delivery, GroupId};
+use gossip_core::{Delivery, GroupId, MemberStatus};
 use gossip_runtime::{Handle, RuntimeError, StreamExt};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 use tokio::sync::watch;
 
+use crate::meta::NodeMeta;
 use crate::network::TransportHandle;
 
 /// What the handlers share.
@@ -118,6 +119,24 @@ async fn deliveries(State(state): State<Arc<ApiState>>, Path(group): Path<String
     Sse::new(events).keep_alive(KeepAlive::default()).into_response()
 }
 
+/// A member status as the API names it.
+fn status(status: MemberStatus) -> &'static str {
+    match status {
+        MemberStatus::Alive => "alive",
+        MemberStatus::Suspect => "suspect",
+        MemberStatus::Dead => "dead",
+        MemberStatus::Left => "left",
+        _ => "unknown",
+    }
+}
+
+impl ApiState {
+    /// A group's name if this node joined it, else its number.
+    fn group_name(&self, id: GroupId) -> String {
+        self.groups.iter().find(|g| GroupId::named(g) == id).cloned().unwrap_or_else(|| id.to_string())
+    }
+}
+
 async fn members(State(state): State<Arc<ApiState>>) -> Response {
     let members = match state.handle.members().await {
         Ok(m) => m,
@@ -127,8 +146,14 @@ async fn members(State(state): State<Arc<ApiState>>) -> Response {
         "id": state.handle.id().to_string(), "addr": state.handle.local_addr().to_string(),
         "status": "alive", "self": true, "name": state.name, "tags": state.tags, "groups": state.groups,
     })];
-    for (id, addr) in members {
-        list.push(json!({ "id": id.to_string(), "addr": addr.to_string(), "status": "alive", "self": false }));
+    for member in members {
+        let meta = NodeMeta::decode(&member.meta).ok();
+        let groups: Vec<String> = member.groups.iter().map(|g| state.group_name(*g)).collect();
+        list.push(json!({
+            "id": member.id.to_string(), "addr": member.addr.to_string(), "status": status(member.status),
+            "incarnation": member.incarnation, "self": false, "groups": groups,
+            "name": meta.as_ref().map(|m| m.name.clone()), "tags": meta.map(|m| m.tags).unwrap_or_default(),
+        }));
     }
     Json(list).into_response()
 }

@@ -9,6 +9,7 @@ use transport_quic::{NodeIdentity, QuicConfig, QuicTransport};
 use transport_udp::{UdpConfig, UdpTransport};
 
 use crate::config::{ConfigError, Settings, TransportSettings};
+use crate::meta::NodeMeta;
 
 /// The transport's own counters, for `/stats`.
 #[derive(Clone)]
@@ -54,24 +55,29 @@ fn engine_config(settings: &Settings, transport_max: usize) -> Result<Config, Co
 fn spawn<T: Transport<Address = SocketAddr>>(
     transport: T,
     settings: &Settings,
+    meta: Vec<u8>,
 ) -> Result<Handle<SocketAddr>, ConfigError> {
     let config = engine_config(settings, transport.max_packet_size())?;
-    let mut builder = Builder::new(transport).config(config);
+    let mut builder = Builder::new(transport).config(config).meta(meta);
     if let Some(linger) = settings.linger {
         builder = builder.linger(linger);
     }
     builder.spawn().map_err(|e| ConfigError::new("transport", e.to_string()))
 }
 
-/// Binds the transport and spawns the runtime (inside a tokio runtime).
+/// Binds the transport and spawns the runtime (inside a tokio runtime),
+/// with the node's name and tags as its member meta.
 pub fn start(settings: &Settings) -> Result<(Handle<SocketAddr>, TransportHandle), ConfigError> {
+    let meta = NodeMeta { name: settings.name.clone(), tags: settings.tags.clone() }
+        .encode()
+        .map_err(|e| ConfigError::new("tags", e.to_string()))?;
     match &settings.transport {
         TransportSettings::Udp { key_file } => {
             let keys = key_file.as_deref().map(crate::keys::read).transpose()?;
             let udp = UdpTransport::bind(UdpConfig { keys, ..UdpConfig::new(settings.bind) })
                 .map_err(|e| ConfigError::new("bind", e.to_string()))?;
             let udp = Arc::new(udp);
-            Ok((spawn(udp.clone(), settings)?, TransportHandle::Udp(udp)))
+            Ok((spawn(udp.clone(), settings, meta)?, TransportHandle::Udp(udp)))
         }
         TransportSettings::Quic { ca, cert, key } => {
             let identity =
@@ -79,7 +85,7 @@ pub fn start(settings: &Settings) -> Result<(Handle<SocketAddr>, TransportHandle
             let quic = QuicTransport::bind(QuicConfig::new(settings.bind, identity))
                 .map_err(|e| ConfigError::new("bind", e.to_string()))?;
             let quic = Arc::new(quic);
-            Ok((spawn(quic.clone(), settings)?, TransportHandle::Quic(quic)))
+            Ok((spawn(quic.clone(), settings, meta)?, TransportHandle::Quic(quic)))
         }
     }
 }

@@ -7,11 +7,15 @@
 //! Names (all prefixed `gossip_`): counters `deliveries_total`,
 //! `duplicates_total`, `multicasts_total`, `packets_total{direction}`,
 //! `bytes_total{direction}`, `drops_total{reason}`, `decode_errors_total`,
-//! `member_events_total{kind}`; gauge `members{status}`; histogram
+//! `probes_total{kind}` (`direct`, `indirect`), `probe_failures_total`,
+//! `suspicions_total`, `suspicions_refuted_total`, `deaths_total`,
+//! `refutations_total`, `member_events_total{kind}` (`up`, `suspect`, `down`); gauge
+//! `members{status}` (`alive`, `suspect`, `dead`, `left`); histogram
 //! `timer_seconds` (engine time per timer: gossip rounds, probes, retries).
 
 use std::time::Duration;
 
+use gossip_core::{Member, MemberStatus};
 use metrics::{counter, gauge, histogram};
 use tokio::time::Instant;
 
@@ -35,7 +39,8 @@ impl Recorder {
         histogram!("gossip_timer_seconds").record(took.as_secs_f64());
     }
 
-    /// Records one membership event of `kind` (`up`, `suspect`, `down`).
+    /// Records one membership event of `kind` (`up`, `suspect`: a
+    /// suspicion raised, `down`).
     pub(crate) fn member_event(&self, kind: &'static str) {
         counter!("gossip_member_events_total", "kind" => kind).increment(1);
     }
@@ -51,8 +56,8 @@ impl Recorder {
         true
     }
 
-    /// Copies the counters and member counts by status to the facade.
-    pub(crate) fn publish(&self, s: &RuntimeStats, members: &[(&'static str, usize)]) {
+    /// Copies the counters, and the member counts by status, to the facade.
+    pub(crate) fn publish<A>(&self, s: &RuntimeStats, members: &[Member<A>]) {
         let e = &s.engine;
         counter!("gossip_deliveries_total").absolute(e.deliveries);
         counter!("gossip_duplicates_total").absolute(e.duplicates);
@@ -62,10 +67,29 @@ impl Recorder {
         counter!("gossip_packets_total", "direction" => "out").absolute(e.packets_out);
         counter!("gossip_bytes_total", "direction" => "in").absolute(e.bytes_in);
         counter!("gossip_bytes_total", "direction" => "out").absolute(e.bytes_out);
+        let m = &e.membership;
+        counter!("gossip_probes_total", "kind" => "direct").absolute(m.probes);
+        counter!("gossip_probes_total", "kind" => "indirect").absolute(m.indirect_probes);
+        counter!("gossip_probe_failures_total").absolute(m.probe_failures);
+        counter!("gossip_suspicions_total").absolute(m.suspicions);
+        counter!("gossip_suspicions_refuted_total").absolute(m.refuted);
+        counter!("gossip_deaths_total").absolute(m.deaths);
+        counter!("gossip_refutations_total").absolute(m.refutations);
         for (reason, n) in drops(s) {
             counter!("gossip_drops_total", "reason" => reason).absolute(n);
         }
-        for &(status, n) in members {
+        let mut by_status = [("alive", 0usize), ("suspect", 0), ("dead", 0), ("left", 0)];
+        for member in members {
+            let slot = match member.status {
+                MemberStatus::Alive => 0,
+                MemberStatus::Suspect => 1,
+                MemberStatus::Dead => 2,
+                MemberStatus::Left => 3,
+                _ => continue,
+            };
+            by_status[slot].1 += 1;
+        }
+        for (status, n) in by_status {
             gauge!("gossip_members", "status" => status).set(n as f64);
         }
     }
@@ -73,7 +97,7 @@ impl Recorder {
 
 /// Every drop the runtime knows of, by reason: the engine's, the
 /// transport's and the runtime's own.
-fn drops(s: &RuntimeStats) -> [(&'static str, u64); 14] {
+fn drops(s: &RuntimeStats) -> [(&'static str, u64); 17] {
     let d = &s.engine.drops;
     [
         ("transmit_queue_full", d.transmit_queue_full),
@@ -83,7 +107,10 @@ fn drops(s: &RuntimeStats) -> [(&'static str, u64); 14] {
         ("window_skipped", d.window_skipped),
         ("not_member", d.not_member),
         ("too_old", d.too_old),
-        ("members_full", d.members_full),
+        ("members_full", s.engine.membership.members_full),
+        ("new_members_capped", s.engine.membership.new_members_capped),
+        ("updates_dropped", s.engine.membership.updates_dropped),
+        ("relays_full", s.engine.membership.relays_full),
         ("after_leave", d.after_leave),
         ("auth_failure", s.transport.auth_failures),
         ("transport", s.transport.dropped),

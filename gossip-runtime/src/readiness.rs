@@ -1,28 +1,45 @@
 //! Readiness: whether this node has joined a cluster, that is, knows at
-//! least one other live member. A node whose seeds never answer (down, the
+//! least one other live (alive or suspect) member. A node whose seeds never answer (down, the
 //! wrong key, a foreign CA) stays alone, and this is how it finds out.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
+use gossip_core::NodeId;
 use tokio::sync::watch;
 
 use crate::error::RuntimeError;
 use crate::handle::Handle;
 
-/// The task's side: publishes the number of live members it knows.
+/// The task's side: follows the membership events and publishes the
+/// number of live (alive or suspect) members. The set is bounded by the
+/// engine's `max_members`, since only its events fill it.
 pub(crate) struct Readiness {
-    members: watch::Sender<usize>,
+    count: watch::Sender<usize>,
+    live: HashSet<NodeId>,
 }
 
 impl Readiness {
     pub(crate) fn new() -> (Self, watch::Receiver<usize>) {
-        let (members, rx) = watch::channel(0);
-        (Readiness { members }, rx)
+        let (count, rx) = watch::channel(0);
+        (Readiness { count, live: HashSet::new() }, rx)
     }
 
-    /// Called whenever the task's member table changed size.
-    pub(crate) fn set_members(&self, n: usize) {
-        self.members.send_if_modified(|old| std::mem::replace(old, n) != n);
+    /// A member came up (or back).
+    pub(crate) fn up(&mut self, id: NodeId) {
+        self.live.insert(id);
+        self.publish();
+    }
+
+    /// A member went down (failed, left or replaced).
+    pub(crate) fn down(&mut self, id: NodeId) {
+        self.live.remove(&id);
+        self.publish();
+    }
+
+    fn publish(&self) {
+        let n = self.live.len();
+        self.count.send_if_modified(|old| std::mem::replace(old, n) != n);
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
-use gossip_core::{Delivery, Event, GroupId, NodeId, Protocol, Time};
+use gossip_core::{Delivery, Event, GroupId, Protocol, Time};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
@@ -30,7 +30,6 @@ pub(crate) struct Task<P: Protocol, T: Transport> {
     pub(crate) sender: Option<tokio::task::JoinHandle<()>>,
     pub(crate) unreachable_rx: mpsc::Receiver<T::Address>,
     pub(crate) groups: HashMap<GroupId, broadcast::Sender<Delivery>>,
-    pub(crate) members: HashMap<NodeId, T::Address>,
     pub(crate) member_events: broadcast::Sender<MemberEvent<T::Address>>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) subscriber_capacity: usize,
@@ -85,20 +84,23 @@ where
                     }
                     _ => self.unobserved += 1,
                 },
-                Event::MemberUp { id, addr } => {
-                    self.members.insert(id, addr.clone());
-                    self.member_event(MemberEvent::Up { id, addr });
+                Event::MemberUp { id, addr, incarnation } => {
+                    self.readiness.up(id);
+                    self.member_event(MemberEvent::Up { id, addr, incarnation });
                 }
-                Event::MemberDown { id, reason } => {
-                    self.members.remove(&id);
-                    self.member_event(MemberEvent::Down { id, reason });
+                Event::MemberSuspect { id, incarnation } => {
+                    self.member_event(MemberEvent::Suspect { id, incarnation });
                 }
+                Event::MemberDown { id, incarnation, reason } => {
+                    self.readiness.down(id);
+                    self.member_event(MemberEvent::Down { id, incarnation, reason });
+                }
+                _ => {}
             }
         }
-        self.readiness.set_members(self.members.len());
         #[cfg(feature = "metrics")]
         if self.metrics.due() {
-            self.metrics.publish(&self.stats(), &[("alive", self.members.len())]);
+            self.metrics.publish(&self.stats(), &self.protocol.members());
         }
     }
 
@@ -106,6 +108,7 @@ where
         #[cfg(feature = "metrics")]
         self.metrics.member_event(match event {
             MemberEvent::Up { .. } => "up",
+            MemberEvent::Suspect { .. } => "suspect",
             MemberEvent::Down { .. } => "down",
         });
         // broadcast never blocks: a slow listener loses the oldest events.
@@ -159,7 +162,10 @@ where
                 let _ = reply.send(self.stats());
             }
             Command::Members { reply } => {
-                let _ = reply.send(self.members.iter().map(|(id, addr)| (*id, addr.clone())).collect());
+                let _ = reply.send(self.protocol.members());
+            }
+            Command::SetMeta { meta, reply } => {
+                let _ = reply.send(self.protocol.set_meta(now, meta));
             }
             Command::Shutdown => return true,
         }

@@ -20,7 +20,9 @@ fn try_sh(args: &[&str]) -> bool {
 /// Why the suite cannot run here, if it cannot: `None` when namespaces,
 /// veth pairs and `nft` all work.
 pub fn unsupported() -> Option<String> {
-    let probe = format!("gossip-probe-{}", std::process::id());
+    static PROBES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let probe = format!("gossip-probe-{}-{n}", std::process::id());
     if !try_sh(&["ip", "netns", "add", &probe]) {
         return Some("cannot create a network namespace (needs root and the `ip` tool from iproute2)".into());
     }
