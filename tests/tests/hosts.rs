@@ -28,22 +28,25 @@ const SENDERS: [usize; 3] = [1, 4, 7];
 /// The two suites share the machine's 2 cores: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// Fields drop in order: the agents before the network they run in.
 struct Cluster {
-    net: Net,
-    logs: PathBuf,
-    security: Box<dyn Fn(usize) -> Security>,
     agents: Vec<Option<Agent>>,
     streams: Vec<Option<Deliveries>>,
+    logs: PathBuf,
+    security: Box<dyn Fn(usize) -> Security>,
     sent: usize,
+    net: Net,
 }
 
 impl Cluster {
-    fn start(&mut self, n: usize) {
+    /// Starts host `n`; returns how long it took to become ready.
+    fn start(&mut self, n: usize) -> Duration {
         let agent = Agent::start(Path::new(BINARY), &self.net, n, &(self.security)(n), &self.logs);
-        let ready = wait_until(Duration::from_secs(30), || agent.ready());
-        assert!(ready.is_some(), "host {n} never became ready (log in {})", self.logs.display());
+        let ready = wait_until(Duration::from_secs(60), || agent.ready());
+        let ready = ready.unwrap_or_else(|| panic!("host {n} never became ready (log in {})", self.logs.display()));
         self.streams[n] = Some(Deliveries::open(agent.http, GROUP).expect("delivery stream"));
         self.agents[n] = Some(agent);
+        ready
     }
 
     fn live(&self) -> Vec<usize> {
@@ -153,16 +156,16 @@ fn suite(transport: &str, subnet: u8) {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut c = Cluster {
-        net: Net::new(&format!("gs{}", &transport[..1]), subnet, INTRUDER),
-        logs: dir.clone(),
-        security: security(transport, &dir),
         agents: (0..=INTRUDER).map(|_| None).collect(),
         streams: (0..=INTRUDER).map(|_| None).collect(),
+        logs: dir.clone(),
+        security: security(transport, &dir),
         sent: 0,
+        net: Net::new(&format!("gs{}", &transport[..1]), subnet, INTRUDER),
     };
     let t = Instant::now();
     for n in 1..=HOSTS {
-        c.start(n);
+        let _ = c.start(n);
     }
     let formed = wait_until(Duration::from_secs(30), || c.merged()).expect("the 12 hosts never formed one cluster");
     let mut lines =
@@ -204,14 +207,15 @@ fn suite(transport: &str, subnet: u8) {
     ));
 
     // A restart at the same address.
-    c.start(12);
+    let ready = c.start(12);
     let back = wait_until(Duration::from_secs(30), || c.agent(1).others() >= 9 && c.agent(12).others() >= 9)
         .expect("the restarted host never rejoined");
     let live = c.live();
     let ids = c.publish(&SENDERS, 20);
     let (took, _) = c.delivered(&live, &ids, Duration::from_secs(20), "after a restart");
     lines.push(format!(
-        "restart: h12 back in view {:.1} s after ready; 20 messages x 10 hosts in {:.2} s",
+        "restart: h12 ready {:.1} s after its restart, in view {:.1} s later; 20 messages x 10 hosts in {:.2} s",
+        ready.as_secs_f64(),
         back.as_secs_f64(),
         took.as_secs_f64()
     ));

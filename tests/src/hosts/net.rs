@@ -130,6 +130,7 @@ impl Net {
 
     fn cleanup(&self) {
         for n in 1..=self.hosts {
+            try_sh(&["ip", "link", "del", &format!("{}v{n}", self.prefix)]);
             try_sh(&["ip", "netns", "del", &self.ns(n)]);
         }
         try_sh(&["ip", "link", "del", &self.bridge()]);
