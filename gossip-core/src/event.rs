@@ -15,6 +15,7 @@ pub struct Transmit<A> {
 
 /// A message delivered to this node because it is a member of the group.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Delivery {
     /// The message's id.
     pub id: MessageId,
@@ -33,6 +34,7 @@ impl Delivery {
 
 /// Why a member is considered down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub enum DownReason {
     /// It stopped answering probes, direct and indirect, and did not refute
@@ -46,6 +48,7 @@ pub enum DownReason {
 
 /// Something the driver should know: drained with [`poll_event`](crate::Protocol::poll_event).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub enum Event<A> {
     /// A message for one of this node's groups, delivered exactly once.

@@ -9,6 +9,7 @@ use rand::RngCore;
 /// A restarted node draws a new id, so its per-origin sequence numbers never
 /// collide with those of its previous life.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct NodeId(pub u64);
 
 impl NodeId {
@@ -33,6 +34,7 @@ impl fmt::Display for NodeId {
 /// A multicast group: a message goes to one group and only its members
 /// deliver it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct GroupId(pub u32);
 
 impl GroupId {
@@ -63,6 +65,7 @@ impl fmt::Display for GroupId {
 /// Ordering is by group, then origin, then sequence, which keeps one
 /// stream's messages adjacent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MessageId {
     /// The group the message was sent to.
     pub group: GroupId,

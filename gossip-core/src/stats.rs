@@ -2,6 +2,7 @@
 
 /// Cumulative counters since the node started.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Stats {
     /// Packets handed to `handle_packet`.
     pub packets_in: u64,
@@ -33,6 +34,7 @@ pub struct Stats {
 
 /// Counters of the membership layer: probes, suspicions, refutations.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MembershipStats {
     /// Direct probes sent.
     pub probes: u64,
@@ -68,6 +70,7 @@ pub struct MembershipStats {
 
 /// Things the engine threw away to stay inside its caps, by reason.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Drops {
     /// Transmits dropped because `max_transmits` were already queued.
     pub transmit_queue_full: u64,

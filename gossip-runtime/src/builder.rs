@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use crate::error::BuildError;
 use crate::handle::{Handle, HandleInner};
+use crate::readiness::Readiness;
 use crate::stats::Shared;
 use crate::task::{Task, send_task};
 use crate::transport::Transport;
@@ -177,6 +178,7 @@ impl<T: Transport> Builder<T> {
         let (unreachable_tx, unreachable_rx) = mpsc::channel(256);
         let (done_tx, done_rx) = watch::channel(false);
         let (member_events, _) = broadcast::channel(256);
+        let (readiness, live_members) = Readiness::new();
         let sender = runtime.spawn(send_task(transport.clone(), send_rx, unreachable_tx, shared.clone()));
         let task = Task {
             protocol,
@@ -194,9 +196,23 @@ impl<T: Transport> Builder<T> {
             linger,
             unobserved: 0,
             member_events_lagged: 0,
+            readiness,
+            #[cfg(feature = "metrics")]
+            metrics: crate::metrics::Recorder::new(),
         };
-        runtime.spawn(task.run(done_tx));
-        Ok(Handle { inner: Arc::new(HandleInner { commands, done: done_rx, local_addr, id, member_events, shared }) })
+        // The task's logs carry its id, inside whatever span spawned it.
+        runtime.spawn(tracing::Instrument::instrument(task.run(done_tx), tracing::info_span!("gossip", id = %id)));
+        Ok(Handle {
+            inner: Arc::new(HandleInner {
+                commands,
+                done: done_rx,
+                local_addr,
+                id,
+                member_events,
+                shared,
+                live_members,
+            }),
+        })
     }
 }
 

@@ -45,4 +45,8 @@ pub enum RuntimeError {
     /// The runtime has shut down.
     #[error("the runtime has shut down")]
     Closed,
+    /// No member answered within this time after joining
+    /// ([`Handle::join_within`](crate::Handle::join_within)).
+    #[error("no member answered within {0:?}")]
+    NotJoined(std::time::Duration),
 }

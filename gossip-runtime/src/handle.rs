@@ -56,6 +56,7 @@ pub(crate) struct HandleInner<A> {
     pub(crate) id: NodeId,
     pub(crate) member_events: broadcast::Sender<MemberEvent<A>>,
     pub(crate) shared: Arc<Shared>,
+    pub(crate) live_members: watch::Receiver<usize>,
 }
 
 /// A cloneable handle to a running node.

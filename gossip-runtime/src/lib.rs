@@ -39,6 +39,9 @@ pub mod conformance;
 mod error;
 mod fault;
 mod handle;
+#[cfg(feature = "metrics")]
+mod metrics;
+mod readiness;
 pub mod socket_addr;
 mod stats;
 mod subscription;

@@ -8,6 +8,7 @@ use crate::transport::TransportStats;
 
 /// The runtime's counters: the engine's, the transport's, and its own.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct RuntimeStats {
     /// The engine's counters.
     pub engine: Stats,

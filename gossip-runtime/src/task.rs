@@ -12,6 +12,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
 use crate::handle::{Command, MemberEvent};
+use crate::readiness::Readiness;
 use crate::stats::{RuntimeStats, Shared};
 use crate::transport::{Transport, TransportError};
 
@@ -43,6 +44,9 @@ pub(crate) struct Task<P: Protocol, T: Transport> {
     pub(crate) linger: Duration,
     pub(crate) unobserved: u64,
     pub(crate) member_events_lagged: u64,
+    pub(crate) readiness: Readiness,
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: crate::metrics::Recorder,
 }
 
 impl<P, T> Task<P, T>
@@ -94,20 +98,32 @@ where
                     _ => self.unobserved += 1,
                 },
                 Event::MemberUp { id, addr, incarnation } => {
+                    self.readiness.up(id);
                     self.member_event(MemberEvent::Up { id, addr, incarnation });
                 }
                 Event::MemberSuspect { id, incarnation } => {
                     self.member_event(MemberEvent::Suspect { id, incarnation });
                 }
                 Event::MemberDown { id, incarnation, reason } => {
+                    self.readiness.down(id);
                     self.member_event(MemberEvent::Down { id, incarnation, reason });
                 }
                 _ => {}
             }
         }
+        #[cfg(feature = "metrics")]
+        if self.metrics.due() {
+            self.metrics.publish(&self.stats(), &self.protocol.members());
+        }
     }
 
     fn member_event(&mut self, event: MemberEvent<T::Address>) {
+        #[cfg(feature = "metrics")]
+        self.metrics.member_event(match event {
+            MemberEvent::Up { .. } => "up",
+            MemberEvent::Suspect { .. } => "suspect",
+            MemberEvent::Down { .. } => "down",
+        });
         // broadcast never blocks: a slow listener loses the oldest events.
         if self.member_events.receiver_count() > 0 && self.member_events.len() >= 255 {
             self.member_events_lagged += 1;
@@ -193,7 +209,12 @@ where
             }
             _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
                 let now = self.now();
+                let _timer = tracing::trace_span!("timer").entered();
+                #[cfg(feature = "metrics")]
+                let started = Instant::now();
                 self.protocol.handle_timeout(now);
+                #[cfg(feature = "metrics")]
+                self.metrics.timer(started.elapsed());
             }
             result = transport.recv_batch(batch, RECV_BATCH) => match result {
                 Ok(()) => self.packets(batch),

@@ -40,6 +40,7 @@ pub enum TransportError {
 
 /// Counters a transport may keep about what it did not pass to the engine.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct TransportStats {
     /// Datagrams sent.
     pub datagrams_out: u64,

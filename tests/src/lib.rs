@@ -4,11 +4,13 @@
 //!
 //! The tests themselves live in `tests/`: `transports` runs every transport
 //! against `gossip_runtime::conformance`, `clusters` runs runtime clusters
-//! over UDP and QUIC, `faults` runs fault scenarios on the in-memory network.
+//! over UDP and QUIC, `faults` runs fault scenarios on the in-memory network,
+//! `hosts` runs `gossip-node` agents in network namespaces.
 //! Like test code, the helpers panic with a message naming what failed.
 #![deny(missing_docs)]
 
 pub mod checks;
+pub mod hosts;
 pub mod quic;
 pub mod udp;
 

@@ -2,7 +2,7 @@
 //! TLS; lines from others are printed. Works across processes and hosts:
 //!
 //! ```text
-//! cargo run -p transport-quic --example certs -- --out certs --nodes 2
+//! cargo run -p gossip-node -- certs --out certs --nodes 2
 //! cargo run -p transport-quic --example quic_chat -- --listen localhost:7000 --certs certs --node 1
 //! cargo run -p transport-quic --example quic_chat -- --listen localhost:7001 --certs certs --node 2 --seed localhost:7000
 //! ```
@@ -71,7 +71,7 @@ fn check_exists(file: &PemFile) {
     if !Path::new(&file.path).is_file() {
         exit::usage_error::<Args>(format!(
             "{} not found: expected {} there, as PEM (write the files with \
-             `cargo run -p transport-quic --example certs -- --out DIR --nodes N`)",
+             `cargo run -p gossip-node -- certs --out DIR --nodes N`)",
             file.path.display(),
             file.holds
         ));

@@ -6,6 +6,7 @@ use crate::ids::{GroupId, NodeId};
 
 /// A member's state as this node believes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub enum MemberStatus {
     /// Answering probes (or not yet suspected).
@@ -28,6 +29,7 @@ impl MemberStatus {
 
 /// One member of the cluster, as listed by [`Node::members`](crate::Node::members).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Member<A> {
     /// Its id (drawn afresh at every start).
