@@ -89,6 +89,8 @@ pub fn mode_name(mode: Mode) -> &'static str {
         Mode::Push => "push",
         Mode::Pull => "pull",
         Mode::PushPull => "push-pull",
+        // A mode added to gossip-core after this harness.
+        _ => "other",
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use gossip_core::{Address, Config, GroupId, MessageId, Mode, Stats};
+use gossip_core::{Address, CommonStats, Config, GroupId, MessageId, Mode};
 use gossip_runtime::{Builder, Faults, FaultyTransport, Handle, StreamExt, Transport, TransportError, TransportStats};
 use indicatif::ProgressBar;
 use rand::seq::SliceRandom;
@@ -376,7 +376,7 @@ struct Counters {
 }
 
 impl Counters {
-    fn of(stats: &Stats) -> Self {
+    fn of(stats: &CommonStats) -> Self {
         Counters { packets: stats.packets_out, bytes: stats.bytes_out, duplicates: stats.duplicates }
     }
 

@@ -10,7 +10,7 @@ use rand::{Rng, RngCore};
 use crate::address::Address;
 use crate::config::{Batching, Config, Lifetime, Mode, Order};
 use crate::error::{DecodeError, MulticastError, SubscribeError};
-use crate::event::{Delivery, Event, Transmit};
+use crate::event::{Delivery, Event, Transmit, TransmitKind};
 use crate::ids::{GroupId, MessageId, NodeId};
 use crate::lifetime::{AUTOMATIC_RESIDUE, push_rounds};
 use crate::membership::{Applied, Members, SharedMembers, View, draw};
@@ -308,20 +308,20 @@ impl<A: Address, R: RngCore> Node<A, R> {
         writer.finish()
     }
 
-    fn send(&mut self, to: A, bytes: Bytes) {
+    fn send(&mut self, to: A, bytes: Bytes, kind: TransmitKind) {
         if self.transmits.len() >= self.config.max_transmits {
             self.stats.drops.transmit_queue_full += 1;
             return;
         }
         self.stats.packets_out += 1;
         self.stats.bytes_out += bytes.len() as u64;
-        self.transmits.push_back(Transmit { to, bytes });
+        self.transmits.push_back(Transmit::new(to, bytes, kind));
     }
 
-    fn send_all(&mut self, targets: &[A], packets: &[Bytes]) {
+    fn send_all(&mut self, targets: &[A], packets: &[Bytes], kind: TransmitKind) {
         for packet in packets {
             for to in targets {
-                self.send(to.clone(), packet.clone());
+                self.send(to.clone(), packet.clone(), kind);
             }
         }
     }
@@ -413,7 +413,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
     fn push_to(&mut self, targets: &[A], frames: &[MessageFrame]) {
         let packets = self.pack(frames);
         self.stats.messages_sent += (frames.len() * targets.len()) as u64;
-        self.send_all(targets, &packets);
+        self.send_all(targets, &packets, TransmitKind::Data);
     }
 
     /// Pushes `frames` (all of `group`) to `b` fresh targets now; returns
@@ -511,7 +511,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             writer.push_digest(group, true, entries[offset..].iter().chain(&entries[..offset]));
             let packet = self.finish(writer);
             self.stats.digests_sent += targets.len() as u64;
-            self.send_all(&targets, &[packet]);
+            self.send_all(&targets, &[packet], TransmitKind::Request);
             sent = true;
         }
         sent
@@ -533,7 +533,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
         }
         let writer = self.writer();
         let packet = self.finish(writer);
-        self.send_all(&targets, &[packet]);
+        self.send_all(&targets, &[packet], TransmitKind::Membership);
     }
 
     /// Contacts the seeds: every `join_retry` while no member is known, and
@@ -559,7 +559,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
         writer.push_join();
         writer.push_member(&self.own_entry(MemberStatus::Alive));
         let packet = writer.finish();
-        self.send_all(&seeds, &[packet]);
+        self.send_all(&seeds, &[packet], TransmitKind::Membership);
     }
 
     fn expire(&mut self, now: Time) {
@@ -706,7 +706,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
         };
         self.stats.pull_answers += answered;
         self.stats.messages_sent += answered;
-        self.send(from.clone(), packet);
+        self.send(from.clone(), packet, TransmitKind::Answer);
     }
 
     fn answer_join(&mut self, from: &A) {
@@ -723,7 +723,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             }
         }
         let packet = writer.finish();
-        self.send(from.clone(), packet);
+        self.send(from.clone(), packet, TransmitKind::Membership);
     }
 
     /// `Known` reports: a member acknowledging one of this node's messages
@@ -803,7 +803,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             let mut writer = self.writer();
             writer.push_known(&known);
             let packet = writer.finish();
-            self.send(from, packet);
+            self.send(from, packet, TransmitKind::Answer);
         }
         if !fresh.is_empty() {
             fresh.sort_by_key(|frame| frame.id.group);
@@ -821,6 +821,9 @@ impl<A: Address, R: RngCore> Node<A, R> {
 
 impl<A: Address, R: RngCore> Protocol for Node<A, R> {
     type Address = A;
+    type Stats = Stats;
+    type Error = DecodeError;
+    type Custom = std::convert::Infallible;
 
     fn handle_packet(&mut self, now: Time, from: A, packet: Bytes) -> Result<(), DecodeError> {
         self.stats.packets_in += 1;
@@ -917,7 +920,7 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
         let mut writer = self.writer();
         writer.push_member(&self.own_entry(MemberStatus::Left));
         let packet = writer.finish();
-        self.send_all(&targets, &[packet]);
+        self.send_all(&targets, &[packet], TransmitKind::Membership);
         self.left = true;
         self.join = None;
     }

@@ -1,7 +1,61 @@
-//! Counters: everything in and out, and every drop by reason.
+//! Counters: everything in and out, and every drop by reason; and the small
+//! common view every protocol's counters give a driver.
+
+/// The counters a driver reads from any [`Protocol`](crate::Protocol)
+/// (through [`ProtocolStats::common`]): packets and bytes each way, decode
+/// errors, and the multicast outcome. Cumulative since the node started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CommonStats {
+    /// Packets handed to `handle_packet`.
+    pub packets_in: u64,
+    /// Bytes handed to `handle_packet`.
+    pub bytes_in: u64,
+    /// Packets emitted through `poll_transmit`.
+    pub packets_out: u64,
+    /// Bytes emitted through `poll_transmit`.
+    pub bytes_out: u64,
+    /// Packets that failed to decode (and were dropped whole).
+    pub decode_errors: u64,
+    /// Messages this node multicast.
+    pub multicasts: u64,
+    /// Messages delivered to this node.
+    pub deliveries: u64,
+    /// Messages received again after delivery.
+    pub duplicates: u64,
+}
+
+/// A protocol's own counters, whatever they hold, seen through the common
+/// view drivers need ([`Protocol::Stats`](crate::Protocol::Stats)).
+pub trait ProtocolStats: Clone + std::fmt::Debug {
+    /// The counters every driver reads.
+    fn common(&self) -> CommonStats;
+}
+
+impl ProtocolStats for CommonStats {
+    fn common(&self) -> CommonStats {
+        *self
+    }
+}
+
+impl ProtocolStats for Stats {
+    fn common(&self) -> CommonStats {
+        CommonStats {
+            packets_in: self.packets_in,
+            bytes_in: self.bytes_in,
+            packets_out: self.packets_out,
+            bytes_out: self.bytes_out,
+            decode_errors: self.decode_errors,
+            multicasts: self.multicasts,
+            deliveries: self.deliveries,
+            duplicates: self.duplicates,
+        }
+    }
+}
 
 /// Cumulative counters since the node started.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Packets handed to `handle_packet`.
     pub packets_in: u64,
@@ -31,6 +85,7 @@ pub struct Stats {
 
 /// Things the engine threw away to stay inside its caps, by reason.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Drops {
     /// Transmits dropped because `max_transmits` were already queued.
     pub transmit_queue_full: u64,

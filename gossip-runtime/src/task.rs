@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
-use gossip_core::{Delivery, Event, GroupId, NodeId, Protocol, Time};
+use gossip_core::{Delivery, Event, GroupId, NodeId, Protocol, ProtocolStats, Time};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
@@ -89,6 +89,8 @@ where
                     self.members.remove(&id);
                     self.member_event(MemberEvent::Down { id, reason });
                 }
+                // A protocol's own events have no subscriber API yet.
+                _ => {}
             }
         }
     }
@@ -104,7 +106,7 @@ where
     fn stats(&self) -> RuntimeStats {
         let s = &self.shared;
         RuntimeStats {
-            engine: self.protocol.stats().clone(),
+            engine: self.protocol.stats().common(),
             transport: self.transport.stats(),
             lagged: s.lagged.load(Ordering::Relaxed),
             lag_events: s.lag_events.load(Ordering::Relaxed),

@@ -75,7 +75,7 @@ impl Net {
                         assert_eq!(self.sent.get(&d.id), Some(&d.payload), "node {i} delivered a message never sent");
                     }
                     Event::MemberDown { id, reason } => self.downs[i].push((id, reason)),
-                    Event::MemberUp { .. } => {}
+                    _ => {}
                 }
             }
         }

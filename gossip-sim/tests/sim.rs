@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gossip_core::{Config, GroupId, Lifetime, Mode, Time};
-use transport_mem::sim::{SimConfig, Simulator, Stop, Timing, textbook_engine};
-use transport_mem::{FaultAction, Latency, LinkModel, Script};
+use gossip_sim::{FaultAction, Latency, LinkModel, Script};
+use gossip_sim::{SimConfig, Simulator, Stop, Timing, textbook_engine};
 
 const GROUP: GroupId = GroupId(3);
 const PERIOD: Duration = Duration::from_millis(100);

@@ -3,8 +3,8 @@
 //! the dissemination figures.
 //!
 //! ```text
-//! cargo run --release -p transport-mem --example scale -- --nodes 1000000
-//! cargo run --release -p transport-mem --example scale -- --nodes 100000 --mode push-pull --fanout 3 --seeds 20
+//! cargo run --release -p gossip-sim --example scale -- --nodes 1000000
+//! cargo run --release -p gossip-sim --example scale -- --nodes 100000 --mode push-pull --fanout 3 --seeds 20
 //! ```
 //!
 //! Options: `--nodes N` (100000), `--fanout B` (2), `--mode push|push-pull|pull`
@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use gossip_core::{GroupId, Mode, Time};
-use transport_mem::sim::{SimConfig, Simulator, Timing, textbook_engine};
-use transport_mem::{FaultAction, Latency, LinkModel};
+use gossip_sim::{FaultAction, Latency, LinkModel};
+use gossip_sim::{SimConfig, Simulator, Timing, textbook_engine};
 
 struct Args {
     nodes: u32,
