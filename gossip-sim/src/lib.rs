@@ -37,7 +37,9 @@
 //! `transport-mem`'s real-time network), `config` ([`SimConfig`],
 //! [`Timing`]), `factory` (node factories and ids), `queue` (the event queue
 //! and round outboxes), `network` (routing and bookkeeping), `record` (what
-//! a run records), `views` (membership views), and the runners
+//! a run records), `views` (membership views), `study` (membership
+//! studies: bulk joins through seeds, then crashes, loss, a slow member or
+//! a partition, summed up in a [`StudyReport`]), and the runners
 //! (`simulator`, `rounds`, `events`).
 //!
 //! ```
@@ -77,6 +79,7 @@ mod queue;
 mod record;
 mod rounds;
 mod simulator;
+mod study;
 mod views;
 
 #[cfg(doc)]
@@ -88,4 +91,5 @@ pub use factory::{Factory, Spawn, gossip_factory, joining_factory, node_id, one_
 pub use link::{DropReason, FaultAction, Latency, LinkModel, Script, Verdict};
 pub use record::{IssueFailure, MessageHandle, MessageRecord, Outcome, RoundRecord, SimStats, Stop};
 pub use simulator::Simulator;
+pub use study::{Study, StudyFault, StudyReport};
 pub use views::{CrashRecord, ViewRecord};
