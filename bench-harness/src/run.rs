@@ -4,13 +4,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use gossip_core::{Address, CommonStats, Config, GroupId, MessageId, Mode};
-use gossip_runtime::{Builder, Faults, FaultyTransport, Handle, StreamExt, Transport, TransportError, TransportStats};
+use gossip_runtime::{Builder, Faults, FaultyTransport, Handle, SharedLink, StreamExt, Transport};
 use indicatif::ProgressBar;
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::SmallRng};
@@ -115,7 +114,6 @@ impl LiveSpec {
             .mode(self.mode)
             .fanout(self.fanout)
             .period(self.period)
-            .member_timeout((self.period * 20).max(Duration::from_secs(10)))
             .join_retry(Duration::from_millis(100).max(self.period))
             .max_packet_size(self.max_packet_size())
             .build()
@@ -123,71 +121,30 @@ impl LiveSpec {
     }
 }
 
-/// Makes a transport look crashed on demand: it then sends nothing and
-/// drops everything it receives, while the node above keeps running.
-pub struct Crashable<T> {
-    inner: T,
-    crashed: Arc<AtomicBool>,
+/// Wraps node `i`'s transport in the fault decorator on the cluster's
+/// shared link model: `spec.loss`, and crashing node `i` there silences it
+/// (it then sends nothing and drops what it receives, while the node above
+/// keeps running).
+fn crashable<T: Transport>(spec: &LiveSpec, link: &SharedLink, transport: T, i: u32) -> FaultyTransport<T> {
+    FaultyTransport::new(transport, Faults::member(link, i, node_seed(spec.seed ^ 0x1055, i)))
 }
 
-impl<T> Crashable<T> {
-    /// Wraps `inner`; the flag crashes it when set.
-    pub fn new(inner: T) -> (Self, Arc<AtomicBool>) {
-        let crashed = Arc::new(AtomicBool::new(false));
-        (Crashable { inner, crashed: crashed.clone() }, crashed)
-    }
-
-    fn down(&self) -> bool {
-        self.crashed.load(Ordering::Relaxed)
-    }
-}
-
-#[async_trait]
-impl<T: Transport> Transport for Crashable<T> {
-    type Address = T::Address;
-
-    async fn send(&self, to: &Self::Address, bytes: Bytes) -> Result<(), TransportError> {
-        if self.down() { Ok(()) } else { self.inner.send(to, bytes).await }
-    }
-
-    async fn recv(&self) -> Result<(Self::Address, Bytes), TransportError> {
-        loop {
-            let item = self.inner.recv().await?;
-            if !self.down() {
-                return Ok(item);
-            }
-        }
-    }
-
-    async fn send_batch(&self, batch: &[(Self::Address, Bytes)]) -> Vec<Result<(), TransportError>> {
-        if self.down() { batch.iter().map(|_| Ok(())).collect() } else { self.inner.send_batch(batch).await }
-    }
-
-    async fn recv_batch(&self, out: &mut Vec<(Self::Address, Bytes)>, max: usize) -> Result<(), TransportError> {
-        let before = out.len();
-        loop {
-            self.inner.recv_batch(out, max).await?;
-            if !self.down() {
-                return Ok(());
-            }
-            out.truncate(before);
-        }
-    }
-
-    fn local_addr(&self) -> Self::Address {
-        self.inner.local_addr()
-    }
-
-    fn max_packet_size(&self) -> usize {
-        self.inner.max_packet_size()
-    }
-
-    fn stats(&self) -> TransportStats {
-        self.inner.stats()
-    }
+/// The shared link model of a cluster of decorated transports.
+fn cluster_link(spec: &LiveSpec) -> Result<SharedLink, HarnessError> {
+    let model = LinkModel::new().with_loss(spec.loss).map_err(|e| HarnessError::Config(e.to_string()))?;
+    Ok(SharedLink::new(model))
 }
 
 type CrashFn = Box<dyn Fn(usize) + Send + Sync>;
+
+/// Crashes node `i` of the cluster whose links `link` models.
+fn crash_in(link: SharedLink) -> CrashFn {
+    Box::new(move |i| {
+        if let Ok(i) = u32::try_from(i) {
+            link.crash(i);
+        }
+    })
+}
 
 /// Running nodes and a way to crash one.
 struct Cluster<A> {
@@ -250,8 +207,7 @@ fn mem_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<u32>, Harness
             let endpoint = net.bind(i).map_err(HarnessError::run)?;
             handles.push(spawn_baseline(spec, endpoint, i, &members)?);
         }
-        let faults = net.handle();
-        return Ok(Cluster { handles, crash: Box::new(move |i| faults.crash(i as u32)), preformed: true });
+        return Ok(Cluster { handles, crash: crash_in(SharedLink::clone(&net.handle())), preformed: true });
     }
     for i in 0..spec.nodes {
         let endpoint = net.bind(i).map_err(HarnessError::run)?;
@@ -264,13 +220,12 @@ fn mem_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<u32>, Harness
             .map_err(HarnessError::run)?;
         handles.push(handle);
     }
-    let faults = net.handle();
-    Ok(Cluster { handles, crash: Box::new(move |i| faults.crash(i as u32)), preformed: false })
+    Ok(Cluster { handles, crash: crash_in(SharedLink::clone(&net.handle())), preformed: false })
 }
 
 fn udp_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::SocketAddr>, HarnessError> {
     let mut handles = Vec::with_capacity(spec.nodes as usize);
-    let mut flags = Vec::with_capacity(spec.nodes as usize);
+    let link = cluster_link(spec)?;
     let bind: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
     if spec.protocol != ProtocolKind::Gossip {
         let mut transports = Vec::with_capacity(spec.nodes as usize);
@@ -280,21 +235,14 @@ fn udp_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::Soc
         let addrs: Vec<std::net::SocketAddr> = transports.iter().map(|t| t.local_addr()).collect();
         let members = member_list(spec, &addrs);
         for (i, udp) in transports.into_iter().enumerate() {
-            let faulty = FaultyTransport::new(udp, Faults::loss(spec.loss, node_seed(spec.seed ^ 0x1055, i as u32)));
-            let (transport, crashed) = Crashable::new(faulty);
+            let transport = crashable(spec, &link, udp, i as u32);
             handles.push(spawn_baseline(spec, transport, i as u32, &members)?);
-            flags.push(crashed);
         }
-        return Ok(Cluster {
-            handles,
-            crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)),
-            preformed: true,
-        });
+        return Ok(Cluster { handles, crash: crash_in(link), preformed: true });
     }
     for i in 0..spec.nodes {
         let udp = UdpTransport::bind(UdpConfig::new(bind)).map_err(HarnessError::run)?;
-        let faulty = FaultyTransport::new(udp, Faults::loss(spec.loss, node_seed(spec.seed ^ 0x1055, i)));
-        let (transport, crashed) = Crashable::new(faulty);
+        let transport = crashable(spec, &link, udp, i);
         let handle = Builder::new(transport)
             .config(config.clone())
             .seed(node_seed(spec.seed, i))
@@ -303,15 +251,14 @@ fn udp_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::Soc
             .spawn()
             .map_err(HarnessError::run)?;
         handles.push(handle);
-        flags.push(crashed);
     }
-    Ok(Cluster { handles, crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)), preformed: false })
+    Ok(Cluster { handles, crash: crash_in(link), preformed: false })
 }
 
 fn quic_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::SocketAddr>, HarnessError> {
     let ca = ClusterCa::generate("gossip-bench cluster CA").map_err(HarnessError::run)?;
     let mut handles = Vec::with_capacity(spec.nodes as usize);
-    let mut flags = Vec::with_capacity(spec.nodes as usize);
+    let link = cluster_link(spec)?;
     let bind: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
     let quic_transport = |i: u32| -> Result<QuicTransport, HarnessError> {
         let identity = ca.issue(&format!("node-{i}")).map_err(HarnessError::run)?;
@@ -328,21 +275,14 @@ fn quic_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::So
         let addrs: Vec<std::net::SocketAddr> = transports.iter().map(|t| t.local_addr()).collect();
         let members = member_list(spec, &addrs);
         for (i, quic) in transports.into_iter().enumerate() {
-            let faulty = FaultyTransport::new(quic, Faults::loss(spec.loss, node_seed(spec.seed ^ 0x1055, i as u32)));
-            let (transport, crashed) = Crashable::new(faulty);
+            let transport = crashable(spec, &link, quic, i as u32);
             handles.push(spawn_baseline(spec, transport, i as u32, &members)?);
-            flags.push(crashed);
         }
-        return Ok(Cluster {
-            handles,
-            crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)),
-            preformed: true,
-        });
+        return Ok(Cluster { handles, crash: crash_in(link), preformed: true });
     }
     for i in 0..spec.nodes {
         let transport = quic_transport(i)?;
-        let faulty = FaultyTransport::new(transport, Faults::loss(spec.loss, node_seed(spec.seed ^ 0x1055, i)));
-        let (transport, crashed) = Crashable::new(faulty);
+        let transport = crashable(spec, &link, transport, i);
         let handle = Builder::new(transport)
             .config(config.clone())
             .seed(node_seed(spec.seed, i))
@@ -351,9 +291,8 @@ fn quic_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::So
             .spawn()
             .map_err(HarnessError::run)?;
         handles.push(handle);
-        flags.push(crashed);
     }
-    Ok(Cluster { handles, crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)), preformed: false })
+    Ok(Cluster { handles, crash: crash_in(link), preformed: false })
 }
 
 /// Runs one live scenario to completion (or to its quiet deadline) and

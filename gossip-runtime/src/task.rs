@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
-use gossip_core::{Delivery, Event, GroupId, NodeId, Protocol, ProtocolStats, Time};
+use gossip_core::{Delivery, Event, GroupId, Protocol, ProtocolStats, Time};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
@@ -29,7 +29,6 @@ pub(crate) struct Task<P: Protocol, T: Transport> {
     pub(crate) sender: Option<tokio::task::JoinHandle<()>>,
     pub(crate) unreachable_rx: mpsc::Receiver<T::Address>,
     pub(crate) groups: HashMap<GroupId, broadcast::Sender<Delivery>>,
-    pub(crate) members: HashMap<NodeId, T::Address>,
     pub(crate) member_events: broadcast::Sender<MemberEvent<T::Address>>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) subscriber_capacity: usize,
@@ -81,13 +80,14 @@ where
                     }
                     _ => self.unobserved += 1,
                 },
-                Event::MemberUp { id, addr } => {
-                    self.members.insert(id, addr.clone());
-                    self.member_event(MemberEvent::Up { id, addr });
+                Event::MemberUp { id, addr, incarnation } => {
+                    self.member_event(MemberEvent::Up { id, addr, incarnation });
                 }
-                Event::MemberDown { id, reason } => {
-                    self.members.remove(&id);
-                    self.member_event(MemberEvent::Down { id, reason });
+                Event::MemberSuspect { id, incarnation } => {
+                    self.member_event(MemberEvent::Suspect { id, incarnation });
+                }
+                Event::MemberDown { id, incarnation, reason } => {
+                    self.member_event(MemberEvent::Down { id, incarnation, reason });
                 }
                 // A protocol's own events have no subscriber API yet.
                 _ => {}
@@ -147,7 +147,10 @@ where
                 let _ = reply.send(self.stats());
             }
             Command::Members { reply } => {
-                let _ = reply.send(self.members.iter().map(|(id, addr)| (*id, addr.clone())).collect());
+                let _ = reply.send(self.protocol.members());
+            }
+            Command::SetMeta { meta, reply } => {
+                let _ = reply.send(self.protocol.set_meta(now, meta));
             }
             Command::Shutdown => return true,
         }

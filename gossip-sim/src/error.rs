@@ -12,6 +12,15 @@ pub enum LinkError {
     /// A latency distribution's parameters are inconsistent.
     #[error("invalid latency: {0}")]
     InvalidLatency(&'static str),
+    /// Duplication must be a probability.
+    #[error("duplication probability {0} is not in 0.0..=1.0")]
+    InvalidDuplicate(f64),
+    /// Reordering must be a probability.
+    #[error("reordering probability {0} is not in 0.0..=1.0")]
+    InvalidReorder(f64),
+    /// Reordering needs a positive window to hold packets back by.
+    #[error("a reordering probability above zero needs a positive window")]
+    ZeroReorderWindow,
 }
 
 /// The simulator refused a request.

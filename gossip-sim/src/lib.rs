@@ -33,8 +33,13 @@
 //! is scheduled, when the network is quiet (nothing in flight, nothing sent for a round), or at
 //! [`SimConfig::max_rounds`].
 //!
-//! The crate is split by concept: [`link`] (the link model, shared with
-//! `transport-mem`'s real-time network), `config` ([`SimConfig`],
+//! The crate is split by concept: [`link`] (the link model shared by this
+//! crate, `transport-mem`'s in-memory network and `gossip-runtime`'s
+//! fault-injecting transport decorator: loss, latency, duplication,
+//! reordering, crashes and restarts, partitions, scripts; [`SharedLink`]
+//! shares one model between threads), `due` ([`DueQueue`], items due at
+//! given times, earliest first: the delay line of the link model's
+//! real-time users), `config` ([`SimConfig`],
 //! [`Timing`]), `factory` (node factories and ids), `queue` (the event queue
 //! and round outboxes), `network` (routing and bookkeeping), `record` (what
 //! a run records), `views` (membership views), `study` (membership
@@ -70,6 +75,7 @@
 #![deny(missing_docs)]
 
 mod config;
+mod due;
 mod error;
 mod events;
 mod factory;
@@ -86,9 +92,10 @@ mod views;
 use gossip_core::{Protocol, SharedMembers, TransmitKind};
 
 pub use config::{SimConfig, Timing};
+pub use due::DueQueue;
 pub use error::{LinkError, SimError};
 pub use factory::{Factory, Spawn, gossip_factory, joining_factory, node_id, one_group, textbook_engine};
-pub use link::{DropReason, FaultAction, Latency, LinkModel, Script, Verdict};
+pub use link::{DropReason, Fate, FaultAction, Latency, LinkModel, Script, SharedLink, Verdict};
 pub use record::{IssueFailure, MessageHandle, MessageRecord, Outcome, RoundRecord, SimStats, Stop};
 pub use simulator::Simulator;
 pub use study::{Study, StudyFault, StudyReport};

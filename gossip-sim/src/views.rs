@@ -77,6 +77,7 @@ impl ViewRecord {
 /// What a membership event says.
 enum Change {
     Up,
+    Suspect,
     Down { failure: bool },
 }
 
@@ -139,12 +140,14 @@ impl Views {
     ) {
         let (id, change) = match event {
             Event::MemberUp { id, .. } => (*id, Change::Up),
-            Event::MemberDown { id, reason, .. } => (*id, Change::Down { failure: *reason != DownReason::Left }),
+            Event::MemberSuspect { id, .. } => (*id, Change::Suspect),
+            Event::MemberDown { id, reason, .. } => (*id, Change::Down { failure: *reason == DownReason::Failed }),
             _ => return,
         };
         let i = observer as usize;
         match change {
             Change::Up => self.record.ups += 1,
+            Change::Suspect => self.record.suspicions += 1,
             Change::Down { .. } => self.record.downs += 1,
         }
         let Some(j) = self.member(id, incarnations) else {
@@ -163,6 +166,13 @@ impl Views {
                     if alive {
                         self.known_live[i] += 1;
                     }
+                }
+            }
+            Change::Suspect => {
+                if alive {
+                    self.record.false_suspicions += 1;
+                } else if let Some(crash) = self.crash_of[j].map(|c| &mut self.record.crashes[c]) {
+                    crash.first_suspected.get_or_insert(now);
                 }
             }
             Change::Down { failure } => {
