@@ -202,7 +202,7 @@ pub struct SimArgs {
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Scenario::Join])]
     pub scenario: Vec<Scenario>,
     /// With --membership gossip: periods simulated per run (the scenario's
-    /// fault starts at a quarter of them).
+    /// fault starts at half of them).
     #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(4..=1_000_000))]
     pub periods: u32,
     /// With --membership gossip, scenario slow: the slow member's extra delay, in periods.

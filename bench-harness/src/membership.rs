@@ -26,7 +26,7 @@ pub enum MembershipArg {
 }
 
 /// A membership study's scenario (what happens after the warm-up, at a
-/// quarter of the periods).
+/// half of the periods, once the join has settled).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Scenario {
     /// The bulk join and idle periods only.

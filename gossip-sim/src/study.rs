@@ -66,14 +66,15 @@ pub struct Study {
 
 impl Study {
     /// `nodes` nodes with `engine` joining through nodes 0, 1 and 2 at time
-    /// zero, for `periods` periods, no fault, 1 ms links.
+    /// zero, for `periods` periods, no fault (a fault set later starts at
+    /// half the periods), 1 ms links.
     pub fn join(nodes: u32, engine: Config, periods: u32, seed: u64) -> Self {
         Study {
             nodes,
             seeds: (0..nodes.min(3)).collect(),
             engine,
             periods,
-            fault_at: periods / 4,
+            fault_at: periods / 2,
             fault: StudyFault::None,
             latency: Latency::Fixed(Duration::from_millis(1)),
             seed,

@@ -23,10 +23,11 @@ fn views_follow_joins_and_a_crash() {
 
 /// Issue 12's CI figure: 1,000 nodes joining through three seeds in bulk
 /// reach complete views, with no false death in the idle periods after.
+/// (Complete after about 150 periods; the run costs about 0.1 s of CPU
+/// per period in release, almost all of it in gossip-core's membership.)
 #[test]
-#[ignore = "needs SWIM membership (issue 12): the heartbeat membership on main does not converge at 1,000 nodes"]
 fn a_thousand_nodes_joining_through_three_seeds_reach_complete_views() {
-    let report = Study::join(1_000, Config::lan(), 300, 11).run().unwrap();
+    let report = Study::join(1_000, Config::lan(), 200, 11).run().unwrap();
     assert!(report.all_complete.is_some(), "{report:?}");
     assert_eq!(report.complete_at_end, 1_000, "{report:?}");
     assert_eq!(report.false_deaths, 0, "{report:?}");
