@@ -363,7 +363,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
                     writer.push_join();
                     to
                 }
-                Outgoing::Leave { to } => to,
+                Outgoing::Leave { to } | Outgoing::Hello { to } => to,
             };
             m.piggyback(Some(&to), &mut writer);
             let packet = writer.finish();
@@ -786,14 +786,22 @@ impl<A: Address, R: RngCore> Node<A, R> {
                             m.handle_ping_req(now, seq, target, addr, sender, &from)
                         }
                         // One table slice per packet, however many frames ask.
-                        Frame::Join | Frame::Sync { reply: true } if !answered_sync => {
+                        Frame::Join if !answered_sync => {
                             answered_sync = true;
-                            m.handle_sync_request(&from);
+                            m.handle_join(&from);
                         }
+                        Frame::Sync { reply: true } if !answered_sync => {
+                            answered_sync = true;
+                            m.handle_sync_request(sender, &from);
+                        }
+                        Frame::Sync { reply: false } => m.handle_sync_answer(),
                         _ => {}
                     }
                 }
             }
+        }
+        if let View::Gossiped(m) = &mut self.view {
+            m.end_packet(now, &mut self.rng);
         }
         self.drain_membership();
         if !known.is_empty() {

@@ -94,8 +94,9 @@ impl<T: Transport> Builder<T> {
         self
     }
 
-    /// How long the task waits for room in a full send queue before it
-    /// drops the datagram (and counts it). Default 100 ms.
+    /// How long one drain of the engine's transmits may wait for room in a
+    /// full send queue, in total; after that, transmits that find the
+    /// queue full are dropped (and counted) at once. Default 100 ms.
     pub fn send_wait(mut self, wait: Duration) -> Self {
         self.send_wait = wait;
         self

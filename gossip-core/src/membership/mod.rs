@@ -56,6 +56,11 @@ use crate::stats::MembershipStats;
 use crate::time::Time;
 use crate::wire::{MemberFrame, PacketWriter};
 
+/// Most packets in one sync answer.
+pub(crate) const SYNC_PACKETS: usize = 8;
+/// About how many entries fit in one packet of the default size.
+const SYNC_ENTRIES_PER_PACKET: usize = 40;
+
 /// A packet the membership layer wants sent; the node encodes it (with this
 /// node's own entry and piggy-backed updates).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +77,10 @@ pub(crate) enum Outgoing<A> {
     Join { to: A },
     /// This node's own departure.
     Leave { to: A },
+    /// Only this node's own entry: the answer to a probe meant for an
+    /// earlier node at this address, so the prober learns of the
+    /// replacement first-hand.
+    Hello { to: A },
 }
 
 /// Where a node draws its gossip targets from.
@@ -108,6 +117,10 @@ pub(crate) struct Membership<A> {
     new_from: HashMap<NodeId, u32>,
     new_from_reset: Time,
     started: bool,
+    /// The packet being handled is a sync answer.
+    in_sync_answer: bool,
+    /// Members first learned from the packet being handled.
+    learned: u32,
     /// The time of the latest input.
     now: Time,
     out: VecDeque<Outgoing<A>>,
@@ -135,6 +148,8 @@ impl<A: Address> Membership<A> {
             new_from: HashMap::new(),
             new_from_reset: Time::ZERO,
             started: false,
+            in_sync_answer: false,
+            learned: 0,
             now: Time::ZERO,
             out: VecDeque::new(),
             events: Vec::new(),
@@ -511,6 +526,7 @@ impl<A: Address> Membership<A> {
         let status = MemberStatus::Alive;
         let entry = Entry { addr: addr.clone(), incarnation, status, groups, meta, suspicion: None, partial };
         self.table.insert(id, entry);
+        self.learned = self.learned.saturating_add(1);
         self.prober.add(id, rng);
         self.events.push(Event::MemberUp { id, addr, incarnation });
         self.queue_update(id);
@@ -533,10 +549,11 @@ impl<A: Address> Membership<A> {
         // A new node answering at a known member's address replaces it.
         if let Some(old) = self.table.by_addr(from) {
             if old != sender && self.table.get(old).is_some_and(|e| e.status != MemberStatus::Left) {
+                // Kept as departed until forgotten, so stale relays of the
+                // old id cannot bring it back.
                 self.down(now, old, MemberStatus::Left, DownReason::Replaced);
-                self.table.remove(old);
-                self.updates.remove(old);
                 self.stats.replaced = self.stats.replaced.saturating_add(1);
+                self.table.claim_addr(sender, from);
             }
         }
         let frame = MemberFrame {
@@ -715,9 +732,15 @@ impl<A: Address> Membership<A> {
     }
 
     pub(crate) fn handle_ping(&mut self, seq: u64, target: NodeId, from: &A) {
-        // A probe for an earlier node at this address is not ours to answer.
-        if target == self.me && !self.left {
+        // A probe for an earlier node at this address is not ours to
+        // acknowledge; say who answers here instead.
+        if self.left {
+            return;
+        }
+        if target == self.me {
             self.out.push_back(Outgoing::Ack { to: from.clone(), seq });
+        } else {
+            self.out.push_back(Outgoing::Hello { to: from.clone() });
         }
     }
 
@@ -749,12 +772,42 @@ impl<A: Address> Membership<A> {
         }
     }
 
-    /// A join or a sync asking for a reply: answer with one packet of the
-    /// table, to a sender that told its own entry.
-    pub(crate) fn handle_sync_request(&mut self, from: &A) {
+    /// A join: answer with one packet of the table (the joiner's address is
+    /// not proven yet, so the answer stays about the size of a packet).
+    pub(crate) fn handle_join(&mut self, from: &A) {
         if !self.left {
             self.out.push_back(Outgoing::Sync { to: from.clone(), reply: false });
         }
+    }
+
+    /// A live member at its known address asks for a sync: answer with up
+    /// to [`SYNC_PACKETS`] packets of the table, enough for the whole of a
+    /// table of a few hundred members.
+    pub(crate) fn handle_sync_request(&mut self, sender: NodeId, from: &A) {
+        let known = self.table.get(sender).is_some_and(|e| e.status.is_live() && e.addr == *from);
+        if self.left || !known {
+            return;
+        }
+        let packets = self.table.live().len().div_ceil(SYNC_ENTRIES_PER_PACKET).clamp(1, SYNC_PACKETS);
+        for _ in 0..packets {
+            self.out.push_back(Outgoing::Sync { to: from.clone(), reply: false });
+        }
+    }
+
+    /// This packet is a slice of someone's table.
+    pub(crate) fn handle_sync_answer(&mut self) {
+        self.in_sync_answer = true;
+    }
+
+    /// The packet is done: a sync answer that taught something new means
+    /// the view is still filling, so sync again soon rather than a whole
+    /// interval from now.
+    pub(crate) fn end_packet(&mut self, now: Time, rng: &mut impl RngCore) {
+        if std::mem::take(&mut self.in_sync_answer) && std::mem::take(&mut self.learned) > 0 {
+            let soon = now + self.config.probe_interval.mul_f64(0.5 + rng.random::<f64>());
+            self.next_sync = self.next_sync.min(soon);
+        }
+        self.learned = 0;
     }
 
     // ---- output --------------------------------------------------------

@@ -93,7 +93,13 @@ impl<A: Address> Table<A> {
     /// Adds a new live member.
     pub(crate) fn insert(&mut self, id: NodeId, entry: Entry<A>) {
         debug_assert!(entry.status.is_live());
-        self.by_addr.insert(entry.addr.clone(), id);
+        // An address still held by another live member keeps pointing there
+        // until the newcomer speaks from it first-hand (see `claim_addr`).
+        let held =
+            self.by_addr.get(&entry.addr).and_then(|other| self.entries.get(other)).is_some_and(|e| e.status.is_live());
+        if !held {
+            self.by_addr.insert(entry.addr.clone(), id);
+        }
         self.live.insert(id);
         let groups = entry.groups.clone();
         self.entries.insert(id, entry);
@@ -224,6 +230,13 @@ impl<A: Address> Table<A> {
         if entry.status.is_live() {
             self.unindex_groups(id, &old);
             self.index_groups(id, &groups);
+        }
+    }
+
+    /// Points `addr` at `id` (which spoke from it first-hand).
+    pub(crate) fn claim_addr(&mut self, id: NodeId, addr: &A) {
+        if self.entries.contains_key(&id) {
+            self.by_addr.insert(addr.clone(), id);
         }
     }
 
