@@ -144,7 +144,18 @@ pub struct BaselineStats {
 
 impl ProtocolStats for BaselineStats {
     fn common(&self) -> CommonStats {
-        self.common
+        let drops = [
+            self.transmit_queue_full,
+            self.event_queue_full,
+            self.buffer_evicted,
+            self.window_skipped,
+            self.not_member,
+            self.after_leave,
+            self.pending_full,
+        ];
+        let mut common = self.common;
+        common.dropped = drops.into_iter().fold(0, u64::saturating_add);
+        common
     }
 }
 

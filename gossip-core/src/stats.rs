@@ -23,6 +23,10 @@ pub struct CommonStats {
     pub deliveries: u64,
     /// Messages received again after delivery.
     pub duplicates: u64,
+    /// Packets, messages and events the protocol threw away, whatever the
+    /// reason (a full queue, an eviction, a message for another group...);
+    /// the protocol's own counters say which.
+    pub dropped: u64,
 }
 
 /// A protocol's own counters, whatever they hold, seen through the common
@@ -49,6 +53,7 @@ impl ProtocolStats for Stats {
             multicasts: self.multicasts,
             deliveries: self.deliveries,
             duplicates: self.duplicates,
+            dropped: self.drops.total(),
         }
     }
 }
@@ -144,4 +149,22 @@ pub struct Drops {
     pub too_old: u64,
     /// Packets ignored because the node has left.
     pub after_leave: u64,
+}
+
+impl Drops {
+    /// Every drop, whatever the reason (saturating).
+    pub fn total(&self) -> u64 {
+        [
+            self.transmit_queue_full,
+            self.event_queue_full,
+            self.buffer_evicted,
+            self.streams_full,
+            self.window_skipped,
+            self.not_member,
+            self.too_old,
+            self.after_leave,
+        ]
+        .into_iter()
+        .fold(0, u64::saturating_add)
+    }
 }

@@ -115,9 +115,8 @@ async fn cluster(n: usize, senders: usize, window: u64, config: Config, sealed: 
     // nobody (group membership still spreading) and would hold the window
     // for ever: probe first.
     let listeners: Vec<usize> = if senders < n { (senders..n).collect() } else { (0..n).collect() };
-    let all_heard = || {
-        listeners.iter().all(|&r| (0..senders).all(|o| o == r || heard[r * n + o].load(Ordering::Relaxed)))
-    };
+    let all_heard =
+        || listeners.iter().all(|&r| (0..senders).all(|o| o == r || heard[r * n + o].load(Ordering::Relaxed)));
     while !all_heard() {
         assert!(formed.elapsed() < Duration::from_secs(60), "not every receiver heard every sender");
         for node in nodes.iter().take(senders) {
@@ -187,10 +186,9 @@ fn losses(before: &[gossip_runtime::RuntimeStats], after: &[gossip_runtime::Runt
         after.iter().zip(before).map(|(a, b)| f(a).saturating_sub(f(b))).sum()
     };
     format!(
-        "duplicates {}, engine transmit queue full {}, buffer evicted {}, send queue full {}, transport dropped {}, subscriber lagged {}",
+        "duplicates {}, engine dropped {}, send queue full {}, transport dropped {}, subscriber lagged {}",
         sum(&|s| s.engine.duplicates),
-        sum(&|s| s.engine.drops.transmit_queue_full),
-        sum(&|s| s.engine.drops.buffer_evicted),
+        sum(&|s| s.engine.dropped),
         sum(&|s| s.send_queue_full),
         sum(&|s| s.transport.dropped),
         sum(&|s| s.lagged),
