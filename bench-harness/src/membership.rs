@@ -64,8 +64,12 @@ pub struct MembershipRow {
     pub nodes: u32,
     /// The run's seed.
     pub seed: u64,
-    /// Probe or gossip period of the engine, in milliseconds.
+    /// The engine's gossip period, in milliseconds: the unit of every
+    /// `periods` figure of the row.
     pub period_ms: f64,
+    /// The engine's SWIM probe interval, in milliseconds (a probe period
+    /// is `probe_interval_ms / period_ms` periods).
+    pub probe_interval_ms: f64,
     /// The period the fault started at.
     pub fault_at: u32,
     /// Loss probability (loss scenario).
@@ -154,6 +158,7 @@ fn one(args: &SimArgs, scenario: Scenario, nodes: u32, seed: u64) -> Result<Memb
         nodes,
         seed,
         period_ms: engine.period().as_secs_f64() * 1e3,
+        probe_interval_ms: engine.probe_interval().as_secs_f64() * 1e3,
         fault_at: study.fault_at,
         loss: if scenario == Scenario::Loss { loss } else { 0.0 },
         crash: if scenario == Scenario::Crash { crash } else { 0.0 },

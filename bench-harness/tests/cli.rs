@@ -94,7 +94,7 @@ fn gossiped_membership_studies_print_json_rows() {
         "--crash",
         "0.1",
         "--periods",
-        "200",
+        "400",
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
