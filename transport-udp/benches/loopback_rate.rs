@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use gossip_core::{Batching, Config, GroupId, Lifetime, Mode, NodeId, Targets};
+use gossip_core::{Batching, Config, GroupId, Lifetime, NodeId};
 use gossip_runtime::{Builder, Handle, StreamExt, Transport};
 use nix::sys::resource::{UsageWho, getrusage};
 use transport_udp::{ClusterKey, KeyRing, UdpConfig, UdpTransport};
@@ -196,22 +196,7 @@ fn losses(before: &[gossip_runtime::RuntimeStats], after: &[gossip_runtime::Runt
 }
 
 async fn two(secs: f64, sealed: bool) {
-    let config = Config::lan()
-        .to_builder()
-        .mode(Mode::PushPull)
-        .fanout(1)
-        .targets(Targets::WithoutReplacement)
-        .eager_push(false)
-        .lifetime(Lifetime::Rounds(1))
-        .batching(Batching::Packed)
-        .period(Duration::from_millis(1))
-        .retention(Duration::from_millis(200))
-        .max_transmits(1 << 16)
-        .max_events(1 << 20)
-        .max_buffer_messages(1 << 16)
-        .max_buffer_bytes(64 << 20)
-        .build()
-        .expect("config");
+    let config = gossip_example_support::throughput::engine_config(Duration::from_millis(1), 1200).expect("config");
     let g = cluster(2, 1, 1 << 15, config, sealed, secs).await;
     let raw = transport_udp::raw_datagram_rate(&udp_config(sealed), g.avg_packet, Duration::from_secs_f64(secs))
         .await

@@ -14,6 +14,7 @@ use super::suspicion::Suspicion;
 use crate::address::Address;
 use crate::ids::{GroupId, NodeId};
 use crate::time::Time;
+use crate::wire::MemberFrame;
 
 /// Distinct groups indexed at most; members' groups beyond it are not
 /// indexed (and counted), so forged entries cannot grow the index freely.
@@ -31,6 +32,20 @@ pub(crate) struct Entry<A> {
     /// Learned from a packet header alone: groups and metadata unknown
     /// until an entry at this incarnation arrives.
     pub(crate) partial: bool,
+}
+
+impl<A: Clone> Entry<A> {
+    /// This entry as the wire carries it.
+    pub(crate) fn frame(&self, id: NodeId) -> MemberFrame<A> {
+        MemberFrame {
+            id,
+            incarnation: self.incarnation,
+            status: self.status,
+            addr: Some(self.addr.clone()),
+            groups: self.groups.clone(),
+            meta: self.meta.clone(),
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -1,0 +1,239 @@
+//! Applying what peers say about members: the sender's own word first-hand,
+//! a third party's word as at most a suspicion, and claims about this node,
+//! which it refutes.
+
+use rand::{Rng, RngCore};
+
+use super::*;
+
+impl<A: Address> Membership<A> {
+    pub(super) fn may_add(&mut self, sender: NodeId) -> bool {
+        if self.table.len() >= self.config.max_members {
+            self.stats.members_full = self.stats.members_full.saturating_add(1);
+            return false;
+        }
+        let count = self.new_from.entry(sender).or_insert(0);
+        if *count >= self.config.max_new_members {
+            self.stats.new_members_capped = self.stats.new_members_capped.saturating_add(1);
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    pub(super) fn add(&mut self, id: NodeId, frame: MemberFrame<A>, addr: A, partial: bool, rng: &mut impl RngCore) {
+        if self.table.live().is_empty() && self.started {
+            // The first member known: swap tables with someone soon, rather
+            // than a whole sync interval from now.
+            let soon = self.config.probe_interval.mul_f64(1.0 + rng.random::<f64>());
+            self.next_sync = self.next_sync.min(self.now + soon);
+        }
+        let groups = clean_groups(frame.groups, self.config.max_groups);
+        let meta = clip(frame.meta, self.config.max_meta_len);
+        let incarnation = frame.incarnation;
+        let status = MemberStatus::Alive;
+        let entry = Entry { addr: addr.clone(), incarnation, status, groups, meta, suspicion: None, partial };
+        self.table.insert(id, entry);
+        self.learned = self.learned.saturating_add(1);
+        self.prober.add(id, rng);
+        self.events.push(Event::MemberUp { id, addr, incarnation });
+        self.queue_update(id);
+    }
+
+    /// A packet came from `sender` at `from`, claiming `incarnation`: the
+    /// sender speaks for itself.
+    pub(crate) fn handle_sender(
+        &mut self,
+        now: Time,
+        sender: NodeId,
+        incarnation: u64,
+        from: &A,
+        rng: &mut impl RngCore,
+    ) {
+        if sender == self.me || self.left {
+            return;
+        }
+        self.now = now;
+        // A new node answering at a known member's address replaces it.
+        if let Some(old) = self.table.by_addr(from) {
+            if old != sender && self.table.get(old).is_some_and(|e| e.status != MemberStatus::Left) {
+                // Kept as departed until forgotten, so stale relays of the
+                // old id cannot bring it back.
+                self.down(now, old, MemberStatus::Left, DownReason::Replaced);
+                self.stats.replaced = self.stats.replaced.saturating_add(1);
+                self.table.claim_addr(sender, from);
+            }
+        }
+        let frame = MemberFrame {
+            id: sender,
+            incarnation,
+            status: MemberStatus::Alive,
+            addr: None,
+            groups: Vec::new(),
+            meta: Bytes::new(),
+        };
+        self.first_hand_alive(now, frame, from, false, rng);
+    }
+
+    /// The member `frame.id` tells of itself, from `from`. `full` says the
+    /// frame carries its groups and metadata (a header alone does not).
+    pub(super) fn first_hand_alive(
+        &mut self,
+        now: Time,
+        frame: MemberFrame<A>,
+        from: &A,
+        full: bool,
+        rng: &mut impl RngCore,
+    ) {
+        let id = frame.id;
+        let Some(entry) = self.table.get(id) else {
+            if self.may_add(id) {
+                self.add(id, frame, from.clone(), !full, rng);
+            }
+            return;
+        };
+        let (known, status, same_addr, partial) = (entry.incarnation, entry.status, entry.addr == *from, entry.partial);
+        if frame.incarnation < known {
+            return;
+        }
+        let newer = frame.incarnation > known;
+        if full && !newer && partial {
+            let groups = clean_groups(frame.groups.clone(), self.config.max_groups);
+            self.table.set_groups_and_meta(id, groups, clip(frame.meta.clone(), self.config.max_meta_len));
+        }
+        // An address changes only with a fresher incarnation, or once the
+        // old address fell silent: a replayed packet from elsewhere cannot
+        // move a member that is still answering.
+        if !same_addr {
+            if newer || status != MemberStatus::Alive {
+                self.table.set_addr(id, from.clone());
+            } else {
+                self.stats.address_refused = self.stats.address_refused.saturating_add(1);
+                return;
+            }
+        }
+        match status {
+            MemberStatus::Dead | MemberStatus::Left if newer => {
+                self.table.set_incarnation(id, frame.incarnation);
+                self.table.set_status(id, MemberStatus::Alive, now);
+                self.prober.add(id, rng);
+                self.events.push(Event::MemberUp { id, addr: from.clone(), incarnation: frame.incarnation });
+                self.queue_update(id);
+            }
+            MemberStatus::Dead | MemberStatus::Left => return,
+            MemberStatus::Suspect if newer => {
+                self.table.set_incarnation(id, frame.incarnation);
+                self.table.set_status(id, MemberStatus::Alive, now);
+                self.stats.refuted = self.stats.refuted.saturating_add(1);
+                self.queue_update(id);
+            }
+            _ if newer => {
+                self.table.set_incarnation(id, frame.incarnation);
+                if !full {
+                    // The entry with its groups follows by gossip.
+                    self.table.set_partial(id);
+                    return;
+                }
+                self.queue_update(id);
+            }
+            _ => {}
+        }
+        if full && newer {
+            let groups = clean_groups(frame.groups, self.config.max_groups);
+            self.table.set_groups_and_meta(id, groups, clip(frame.meta, self.config.max_meta_len));
+        }
+    }
+
+    /// Applies a member entry carried in a packet from `sender` at `from`.
+    pub(crate) fn handle_entry(
+        &mut self,
+        now: Time,
+        frame: MemberFrame<A>,
+        sender: NodeId,
+        from: &A,
+        rng: &mut impl RngCore,
+    ) {
+        if self.left {
+            return;
+        }
+        let id = frame.id;
+        if id == self.me {
+            self.about_me(frame);
+            return;
+        }
+        if id == sender {
+            match frame.status {
+                MemberStatus::Left if self.table.get(id).is_some_and(|e| frame.incarnation >= e.incarnation) => {
+                    self.table.set_incarnation(id, frame.incarnation);
+                    self.down(now, id, MemberStatus::Left, DownReason::Left);
+                }
+                MemberStatus::Alive => self.first_hand_alive(now, frame, from, true, rng),
+                // Nobody suspects itself.
+                _ => {}
+            }
+            return;
+        }
+        // A third party's word.
+        let Some(addr) = frame.addr.clone() else { return };
+        let Some(entry) = self.table.get(id) else {
+            if frame.status.is_live() && self.may_add(sender) {
+                self.add(id, frame, addr, false, rng);
+            }
+            return;
+        };
+        let (known, status, partial) = (entry.incarnation, entry.status, entry.partial);
+        if partial && frame.incarnation == known && frame.status.is_live() {
+            let groups = clean_groups(frame.groups.clone(), self.config.max_groups);
+            self.table.set_groups_and_meta(id, groups, clip(frame.meta.clone(), self.config.max_meta_len));
+        }
+        match frame.status {
+            MemberStatus::Alive if frame.incarnation > known => {
+                // A relayed refutation or change. It never moves an address
+                // (only the member itself does), and it revives a dead member
+                // only with an incarnation the member raised after its death.
+                if status == MemberStatus::Left {
+                    return;
+                }
+                self.table.set_incarnation(id, frame.incarnation);
+                let groups = clean_groups(frame.groups, self.config.max_groups);
+                self.table.set_groups_and_meta(id, groups, clip(frame.meta, self.config.max_meta_len));
+                match status {
+                    MemberStatus::Dead => {
+                        self.table.set_status(id, MemberStatus::Alive, now);
+                        self.prober.add(id, rng);
+                        let addr = self.table.get(id).map(|e| e.addr.clone()).unwrap_or(addr);
+                        self.events.push(Event::MemberUp { id, addr, incarnation: frame.incarnation });
+                    }
+                    MemberStatus::Suspect => {
+                        self.table.set_status(id, MemberStatus::Alive, now);
+                        self.stats.refuted = self.stats.refuted.saturating_add(1);
+                    }
+                    _ => {}
+                }
+                self.queue_update(id);
+            }
+            MemberStatus::Alive => {}
+            // A third party may only suspect: its "dead" or "left" is a
+            // suspicion the member can refute.
+            MemberStatus::Suspect | MemberStatus::Dead | MemberStatus::Left => {
+                if frame.incarnation >= known {
+                    self.suspect(now, id, frame.incarnation, sender, frame.status == MemberStatus::Left);
+                }
+            }
+        }
+    }
+
+    /// Someone says something about this node: refute anything but alive at
+    /// the current incarnation.
+    pub(super) fn about_me(&mut self, frame: MemberFrame<A>) {
+        let doubted = frame.status != MemberStatus::Alive;
+        if (doubted && frame.incarnation >= self.incarnation) || frame.incarnation > self.incarnation {
+            self.incarnation = frame.incarnation;
+            self.bump();
+            self.stats.refutations = self.stats.refutations.saturating_add(1);
+            if doubted {
+                self.prober.health_worse(self.config.max_health);
+            }
+        }
+    }
+}
