@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gossip_core::{
-    Address, DecodeError, Delivery, Event, GroupId, MessageId, MulticastError, NodeId, SharedMembers, SmallRng, Stats,
-    SubscribeError, Transmit,
+    Address, CommonStats, Delivery, Event, GroupId, MessageId, MulticastError, NodeId, ProtocolStats, SharedMembers,
+    SmallRng, SubscribeError, Transmit, TransmitKind,
 };
 use rand::Rng;
 
-use crate::wire::{DATA_HEADER, Packet};
+use crate::wire::{DATA_HEADER, Packet, WireError};
 
 /// How a message first travels from its origin to the group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,9 +99,16 @@ impl BaselineConfig {
     }
 }
 
-/// Counters the baselines keep beyond [`Stats`].
+/// The baselines' counters ([`Protocol::Stats`](gossip_core::Protocol::Stats)):
+/// the common ones every driver reads, and the baselines' own.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BaselineStats {
+    /// Packets and bytes each way, decode errors, multicasts, deliveries
+    /// and duplicates.
+    pub common: CommonStats,
+    /// Message copies sent (first copies, forwards and repairs, per recipient).
+    pub messages_sent: u64,
     /// NACKs sent (one packet counts once per recipient).
     pub nacks_sent: u64,
     /// NACKs suppressed because another member asked first.
@@ -120,6 +127,36 @@ pub struct BaselineStats {
     pub pending_full: u64,
     /// Packets naming a member index the list does not hold.
     pub bad_index: u64,
+    /// Transmits dropped because `max_transmits` were already queued.
+    pub transmit_queue_full: u64,
+    /// Events dropped because `max_events` were already queued.
+    pub event_queue_full: u64,
+    /// Buffered messages evicted beyond `max_buffer_messages`.
+    pub buffer_evicted: u64,
+    /// Sequence numbers given up on because `max_dedup` out-of-order ones
+    /// were already remembered.
+    pub window_skipped: u64,
+    /// Messages for a group this node does not belong to.
+    pub not_member: u64,
+    /// Packets ignored because the node has left.
+    pub after_leave: u64,
+}
+
+impl ProtocolStats for BaselineStats {
+    fn common(&self) -> CommonStats {
+        let drops = [
+            self.transmit_queue_full,
+            self.event_queue_full,
+            self.buffer_evicted,
+            self.window_skipped,
+            self.not_member,
+            self.after_leave,
+            self.pending_full,
+        ];
+        let mut common = self.common;
+        common.dropped = drops.into_iter().fold(0, u64::saturating_add);
+        common
+    }
 }
 
 #[derive(Default)]
@@ -137,8 +174,7 @@ pub(crate) struct Core<A> {
     pub members: Arc<SharedMembers<A>>,
     pub config: Arc<BaselineConfig>,
     pub rng: SmallRng,
-    pub stats: Stats,
-    pub extra: BaselineStats,
+    pub stats: BaselineStats,
     transmits: VecDeque<Transmit<A>>,
     events: VecDeque<Event<A>>,
     groups: Vec<GroupId>,
@@ -164,8 +200,7 @@ impl<A: Address> Core<A> {
             members,
             config,
             rng,
-            stats: Stats::default(),
-            extra: BaselineStats::default(),
+            stats: BaselineStats::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             groups: Vec::new(),
@@ -207,7 +242,7 @@ impl<A: Address> Core<A> {
         }
         let seq = self.next_seq.entry(group).or_insert(0);
         *seq += 1;
-        self.stats.multicasts += 1;
+        self.stats.common.multicasts += 1;
         Ok(MessageId { group, origin: self.id, seq: *seq })
     }
 
@@ -217,7 +252,7 @@ impl<A: Address> Core<A> {
             return false;
         }
         if self.has_seen(id) {
-            self.stats.duplicates += 1;
+            self.stats.common.duplicates += 1;
             return false;
         }
         let stream = self.streams.entry((id.group, id.origin)).or_default();
@@ -238,7 +273,7 @@ impl<A: Address> Core<A> {
                 && let Some(first) = stream.above.pop_first()
             {
                 let skipped = first - stream.floor - 1;
-                self.stats.drops.window_skipped = self.stats.drops.window_skipped.saturating_add(skipped);
+                self.stats.window_skipped = self.stats.window_skipped.saturating_add(skipped);
                 stream.floor = first;
                 self.dedup_entries -= 1;
                 while stream.floor < u64::MAX && stream.above.remove(&(stream.floor + 1)) {
@@ -248,10 +283,10 @@ impl<A: Address> Core<A> {
             }
         }
         if self.is_member(id.group) {
-            self.stats.deliveries += 1;
+            self.stats.common.deliveries += 1;
             self.push_event(Event::Delivered(Delivery { id, payload: payload.clone(), hops }));
         } else {
-            self.stats.drops.not_member += 1;
+            self.stats.not_member += 1;
         }
         true
     }
@@ -271,7 +306,7 @@ impl<A: Address> Core<A> {
 
     fn push_event(&mut self, event: Event<A>) {
         if self.events.len() >= self.config.max_events {
-            self.stats.drops.event_queue_full += 1;
+            self.stats.event_queue_full += 1;
         } else {
             self.events.push_back(event);
         }
@@ -280,39 +315,40 @@ impl<A: Address> Core<A> {
     /// Queues `packet` for member `to` (by index); never to itself.
     pub fn send_to(&mut self, to: u32, packet: &Packet) {
         let bytes = packet.encode();
-        self.send_bytes(to, bytes);
+        self.send_bytes(to, bytes, packet.kind());
     }
 
-    pub fn send_bytes(&mut self, to: u32, bytes: Bytes) {
+    /// Queues an encoded packet of `kind` for member `to`; never to itself.
+    pub fn send_bytes(&mut self, to: u32, bytes: Bytes, kind: TransmitKind) {
         if to == self.index {
             return;
         }
         let Some((_, addr)) = self.members.get(to) else {
-            self.extra.bad_index += 1;
+            self.stats.bad_index += 1;
             return;
         };
         if self.transmits.len() >= self.config.max_transmits {
-            self.stats.drops.transmit_queue_full += 1;
+            self.stats.transmit_queue_full += 1;
             return;
         }
-        self.stats.packets_out += 1;
-        self.stats.bytes_out += bytes.len() as u64;
+        self.stats.common.packets_out += 1;
+        self.stats.common.bytes_out += bytes.len() as u64;
         let to = addr.clone();
-        self.transmits.push_back(Transmit { to, bytes });
+        self.transmits.push_back(Transmit::new(to, bytes, kind));
     }
 
     /// Queues `packet` for every member of `group` (and `also`, if not one).
     pub fn send_to_group(&mut self, group: GroupId, also: Option<u32>, packet: &Packet) {
-        let bytes = packet.encode();
+        let (bytes, kind) = (packet.encode(), packet.kind());
         let members = self.members.clone();
         let list = members.group(group);
         for &i in list {
-            self.send_bytes(i, bytes.clone());
+            self.send_bytes(i, bytes.clone(), kind);
         }
         if let Some(extra) = also
             && !contains(list, extra)
         {
-            self.send_bytes(extra, bytes);
+            self.send_bytes(extra, bytes, kind);
         }
     }
 
@@ -327,18 +363,18 @@ impl<A: Address> Core<A> {
     /// Counts and decodes an incoming packet: `Ok(None)` if the node has
     /// left (the packet is dropped and counted), a counted decode error if
     /// it is malformed.
-    pub fn receive(&mut self, packet: &Bytes) -> Result<Option<Packet>, DecodeError> {
-        self.stats.packets_in += 1;
-        self.stats.bytes_in += packet.len() as u64;
+    pub fn receive(&mut self, packet: &Bytes) -> Result<Option<Packet>, WireError> {
+        self.stats.common.packets_in += 1;
+        self.stats.common.bytes_in += packet.len() as u64;
         if self.left {
-            self.stats.drops.after_leave += 1;
+            self.stats.after_leave += 1;
             return Ok(None);
         }
         match Packet::decode(packet) {
             Ok(packet) => Ok(Some(packet)),
             Err(e) => {
-                self.stats.decode_errors += 1;
-                Err(e.into())
+                self.stats.common.decode_errors += 1;
+                Err(e)
             }
         }
     }
@@ -390,7 +426,7 @@ impl<A: Address> Core<A> {
             match self.buffer_order.pop_front() {
                 Some(old) => {
                     self.buffer.remove(&old);
-                    self.stats.drops.buffer_evicted += 1;
+                    self.stats.buffer_evicted += 1;
                 }
                 None => break,
             }
@@ -480,8 +516,8 @@ mod tests {
         assert_eq!(delivered, vec![u64::MAX, u64::MAX - 1, 5, u64::MAX - 2]);
         assert_eq!(core.floor(GroupId(1), NodeId(9)), u64::MAX);
         // 1..=4, then 6..=MAX-3: counted, saturating.
-        assert_eq!(core.stats.drops.window_skipped, u64::MAX - 4);
-        assert_eq!(core.stats.duplicates, 6);
+        assert_eq!(core.stats.window_skipped, u64::MAX - 4);
+        assert_eq!(core.stats.common.duplicates, 6);
     }
 
     #[test]

@@ -64,7 +64,7 @@ macro_rules! delegate_protocol {
             self.core.poll_event()
         }
 
-        fn stats(&self) -> &Stats {
+        fn stats(&self) -> &BaselineStats {
             &self.core.stats
         }
     };

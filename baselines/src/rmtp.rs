@@ -23,13 +23,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use gossip_core::{
-    Address, DecodeError, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, Stats,
-    SubscribeError, Time, Transmit,
+    Address, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, SubscribeError,
+    Time, Transmit, TransmitKind,
 };
 
 use crate::common::{BaselineConfig, BaselineStats, Core};
 use crate::tree;
-use crate::wire::{Ack, Data, MAX_IDS, Packet};
+use crate::wire::{Ack, Data, MAX_IDS, Packet, WireError};
 
 struct Child {
     index: u32,
@@ -69,11 +69,6 @@ impl<A: Address> Rmtp<A> {
         }
     }
 
-    /// Counters beyond [`Stats`].
-    pub fn extra_stats(&self) -> &BaselineStats {
-        &self.core.extra
-    }
-
     /// Messages some child has not acknowledged yet.
     pub fn unacknowledged(&self) -> usize {
         self.pending.len()
@@ -87,7 +82,7 @@ impl<A: Address> Rmtp<A> {
         }
         tree::forward(&mut self.core, data, hops);
         if self.pending.len() >= self.core.config.max_pending {
-            self.core.extra.pending_full += 1;
+            self.core.stats.pending_full += 1;
             return;
         }
         let data = Data { forward: true, repair: true, sender: self.core.index, ..data.clone() };
@@ -115,7 +110,7 @@ impl<A: Address> Rmtp<A> {
             return;
         }
         self.core.send_to(to, &Packet::Ack(Ack { from: self.core.index, ids }));
-        self.core.extra.acks_sent += 1;
+        self.core.stats.acks_sent += 1;
     }
 
     fn retransmit(&mut self, now: Time) {
@@ -149,15 +144,15 @@ impl<A: Address> Rmtp<A> {
                     }
                 }
             }
-            self.core.extra.adopted += (entry.children.len() - before) as u64;
+            self.core.stats.adopted += (entry.children.len() - before) as u64;
             let bytes = Packet::Data(entry.data.clone()).encode();
             for to in send {
-                self.core.send_bytes(to, bytes.clone());
+                self.core.send_bytes(to, bytes.clone(), TransmitKind::Answer);
                 self.core.stats.messages_sent += 1;
-                self.core.extra.repairs_sent += 1;
+                self.core.stats.repairs_sent += 1;
             }
             if entry.children.is_empty() {
-                self.core.extra.gave_up += 1;
+                self.core.stats.gave_up += 1;
                 continue;
             }
             entry.round += 1;
@@ -169,8 +164,11 @@ impl<A: Address> Rmtp<A> {
 
 impl<A: Address> Protocol for Rmtp<A> {
     type Address = A;
+    type Stats = BaselineStats;
+    type Error = WireError;
+    type Custom = std::convert::Infallible;
 
-    fn handle_packet(&mut self, now: Time, _from: A, packet: Bytes) -> Result<(), DecodeError> {
+    fn handle_packet(&mut self, now: Time, _from: A, packet: Bytes) -> Result<(), WireError> {
         match self.core.receive(&packet)? {
             Some(Packet::Data(d)) => {
                 let hops = u32::from(d.hops);

@@ -25,13 +25,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gossip_core::{
-    Address, DecodeError, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, Stats,
-    SubscribeError, Time, Transmit,
+    Address, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, SubscribeError,
+    Time, Transmit,
 };
 
 use crate::common::{BaselineConfig, BaselineStats, Core, Dissemination};
 use crate::tree;
-use crate::wire::{Data, MAX_IDS, Nack, Packet, Session};
+use crate::wire::{Data, MAX_IDS, Nack, Packet, Session, WireError};
 
 /// Largest gap a receiver starts NACK timers for at once, per stream.
 const MAX_GAP: u64 = 128;
@@ -85,11 +85,6 @@ impl<A: Address> Srm<A> {
         }
     }
 
-    /// Counters beyond [`Stats`].
-    pub fn extra_stats(&self) -> &BaselineStats {
-        &self.core.extra
-    }
-
     /// NACK timers pending now.
     pub fn pending_nacks(&self) -> usize {
         self.nacks.len()
@@ -118,7 +113,7 @@ impl<A: Address> Srm<A> {
             }
             None => {
                 if self.streams.len() >= self.core.config.max_pending {
-                    self.core.extra.pending_full += 1;
+                    self.core.stats.pending_full += 1;
                     return;
                 }
                 let info = StreamInfo { origin_index, root, highest };
@@ -134,7 +129,7 @@ impl<A: Address> Srm<A> {
                 continue;
             }
             if self.nacks.len() >= self.core.config.max_pending {
-                self.core.extra.pending_full += 1;
+                self.core.stats.pending_full += 1;
                 break;
             }
             let due = now + self.delay(group, 0);
@@ -153,7 +148,7 @@ impl<A: Address> Srm<A> {
         }
         if d.repair {
             if self.repairs.remove(&d.id).is_some() {
-                self.core.extra.repairs_suppressed += 1;
+                self.core.stats.repairs_suppressed += 1;
             }
             self.holddown.insert(d.id, now + self.core.config.repair_delay * 3);
         }
@@ -168,7 +163,7 @@ impl<A: Address> Srm<A> {
                 let held = self.holddown.get(&id).is_some_and(|until| *until > now);
                 if !held && !self.repairs.contains_key(&id) {
                     if self.repairs.len() >= self.core.config.max_pending {
-                        self.core.extra.pending_full += 1;
+                        self.core.stats.pending_full += 1;
                         continue;
                     }
                     let due = now + self.delay(n.group, 0);
@@ -183,7 +178,7 @@ impl<A: Address> Srm<A> {
                         timer.doublings = doublings;
                         timer.due = due;
                     }
-                    self.core.extra.nacks_suppressed += 1;
+                    self.core.stats.nacks_suppressed += 1;
                 }
             }
         }
@@ -204,7 +199,7 @@ impl<A: Address> Srm<A> {
             let Some(timer) = self.nacks.get(&id) else { continue };
             if timer.sent >= max_retries {
                 self.nacks.remove(&id);
-                self.core.extra.gave_up += 1;
+                self.core.stats.gave_up += 1;
                 continue;
             }
             let doublings = (timer.doublings + 1).min(max_backoff);
@@ -228,9 +223,9 @@ impl<A: Address> Srm<A> {
                     requester: self.core.index,
                     seqs: chunk.to_vec(),
                 });
-                let before = self.core.stats.packets_out;
+                let before = self.core.stats.common.packets_out;
                 self.core.send_to_group(group, Some(info.origin_index), &packet);
-                self.core.extra.nacks_sent += self.core.stats.packets_out - before;
+                self.core.stats.nacks_sent += self.core.stats.common.packets_out - before;
             }
         }
     }
@@ -251,10 +246,10 @@ impl<A: Address> Srm<A> {
                 hops: 0,
                 payload,
             });
-            let before = self.core.stats.packets_out;
+            let before = self.core.stats.common.packets_out;
             self.core.send_to_group(id.group, Some(origin_index), &packet);
-            let sent = self.core.stats.packets_out - before;
-            self.core.extra.repairs_sent += sent;
+            let sent = self.core.stats.common.packets_out - before;
+            self.core.stats.repairs_sent += sent;
             self.core.stats.messages_sent += sent;
             self.holddown.insert(id, now + self.core.config.repair_delay * 3);
         }
@@ -285,8 +280,11 @@ impl<A: Address> Srm<A> {
 
 impl<A: Address> Protocol for Srm<A> {
     type Address = A;
+    type Stats = BaselineStats;
+    type Error = WireError;
+    type Custom = std::convert::Infallible;
 
-    fn handle_packet(&mut self, now: Time, _from: A, packet: Bytes) -> Result<(), DecodeError> {
+    fn handle_packet(&mut self, now: Time, _from: A, packet: Bytes) -> Result<(), WireError> {
         match self.core.receive(&packet)? {
             Some(Packet::Data(d)) => self.on_data(now, d),
             Some(Packet::Nack(n)) => self.on_nack(now, n),
@@ -325,9 +323,9 @@ impl<A: Address> Protocol for Srm<A> {
                     hops: 0,
                     payload,
                 });
-                let before = self.core.stats.packets_out;
+                let before = self.core.stats.common.packets_out;
                 self.core.send_to_group(group, None, &packet);
-                self.core.stats.messages_sent += self.core.stats.packets_out - before;
+                self.core.stats.messages_sent += self.core.stats.common.packets_out - before;
             }
         }
         let interval = self.core.config.session_interval;

@@ -9,12 +9,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use gossip_core::{
-    Address, DecodeError, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, Stats,
-    SubscribeError, Time, Transmit,
+    Address, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, SubscribeError,
+    Time, Transmit,
 };
 
 use crate::common::{BaselineConfig, BaselineStats, Core, hops16};
-use crate::wire::{Data, Packet};
+use crate::wire::{Data, Packet, WireError};
 
 /// A spanning-tree node. See the [module docs](self).
 pub struct Tree<A> {
@@ -32,11 +32,6 @@ impl<A: Address> Tree<A> {
     ) -> Self {
         Tree { core: Core::new(id, index, members, config, rng) }
     }
-
-    /// Counters beyond [`Stats`].
-    pub fn extra_stats(&self) -> &BaselineStats {
-        &self.core.extra
-    }
 }
 
 /// Sends `data` (as received, or as originated) to this node's children.
@@ -46,9 +41,9 @@ pub(crate) fn forward<A: Address>(core: &mut Core<A>, data: &Data, hops: u32) {
         return;
     }
     let packet = Packet::Data(Data { forward: true, sender: core.index, hops: hops16(hops), ..data.clone() });
-    let bytes = packet.encode();
+    let (bytes, kind) = (packet.encode(), packet.kind());
     for child in children {
-        core.send_bytes(child, bytes.clone());
+        core.send_bytes(child, bytes.clone(), kind);
         core.stats.messages_sent += 1;
     }
 }
@@ -71,8 +66,11 @@ pub(crate) fn originate<A: Address>(core: &mut Core<A>, id: MessageId, payload: 
 
 impl<A: Address> Protocol for Tree<A> {
     type Address = A;
+    type Stats = BaselineStats;
+    type Error = WireError;
+    type Custom = std::convert::Infallible;
 
-    fn handle_packet(&mut self, _now: Time, _from: A, packet: Bytes) -> Result<(), DecodeError> {
+    fn handle_packet(&mut self, _now: Time, _from: A, packet: Bytes) -> Result<(), WireError> {
         if let Some(Packet::Data(d)) = self.core.receive(&packet)? {
             let hops = u32::from(d.hops);
             if self.core.accept(d.id, &d.payload, hops) && d.forward {

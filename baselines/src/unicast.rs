@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use gossip_core::{
-    Address, DecodeError, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, Stats,
-    SubscribeError, Time, Transmit,
+    Address, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, SubscribeError,
+    Time, Transmit,
 };
 
 use crate::common::{BaselineConfig, BaselineStats, Core};
-use crate::wire::{Data, Packet};
+use crate::wire::{Data, Packet, WireError};
 
 /// A unicast-loop node. See the [module docs](self).
 pub struct Unicast<A> {
@@ -30,17 +30,15 @@ impl<A: Address> Unicast<A> {
     ) -> Self {
         Unicast { core: Core::new(id, index, members, config, rng) }
     }
-
-    /// Counters beyond [`Stats`].
-    pub fn extra_stats(&self) -> &BaselineStats {
-        &self.core.extra
-    }
 }
 
 impl<A: Address> Protocol for Unicast<A> {
     type Address = A;
+    type Stats = BaselineStats;
+    type Error = WireError;
+    type Custom = std::convert::Infallible;
 
-    fn handle_packet(&mut self, _now: Time, _from: A, packet: Bytes) -> Result<(), DecodeError> {
+    fn handle_packet(&mut self, _now: Time, _from: A, packet: Bytes) -> Result<(), WireError> {
         if let Some(Packet::Data(d)) = self.core.receive(&packet)? {
             self.core.accept(d.id, &d.payload, u32::from(d.hops));
         }

@@ -22,7 +22,7 @@
 //! before it allocates, and never panics.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use gossip_core::{DecodeError, GroupId, MessageId, NodeId};
+use gossip_core::{GroupId, MessageId, NodeId, TransmitKind};
 use thiserror::Error;
 
 /// The wire version this build speaks.
@@ -39,8 +39,9 @@ const KIND_SESSION: u8 = 4;
 const FLAG_FORWARD: u8 = 1;
 const FLAG_REPAIR: u8 = 2;
 
-/// Why a baseline packet did not decode.
+/// Why a baseline packet did not decode: the baselines' [`Protocol::Error`](gossip_core::Protocol::Error).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum WireError {
     /// The packet ended early.
     #[error("packet truncated")]
@@ -65,19 +66,6 @@ pub enum WireError {
     /// Flag bits this build does not know.
     #[error("unknown flags {0:#04x}")]
     BadFlags(u8),
-}
-
-impl From<WireError> for DecodeError {
-    fn from(e: WireError) -> Self {
-        match e {
-            WireError::Truncated => DecodeError::Truncated,
-            WireError::UnknownVersion(v) => DecodeError::UnknownVersion(v),
-            WireError::UnknownKind(k) => DecodeError::UnknownFrame(k),
-            WireError::TooLarge { field, value } => DecodeError::TooLarge { field, value },
-            WireError::Trailing(_) => DecodeError::InvalidValue("trailing bytes"),
-            WireError::BadFlags(_) => DecodeError::InvalidValue("flags"),
-        }
-    }
 }
 
 /// A message copy.
@@ -156,6 +144,17 @@ pub enum Packet {
 }
 
 impl Packet {
+    /// What the packet is for: a first copy is data, a NACK a request, a
+    /// repair, an ACK or a session message (a report of what was sent) an
+    /// answer.
+    pub fn kind(&self) -> TransmitKind {
+        match self {
+            Packet::Data(d) if !d.repair => TransmitKind::Data,
+            Packet::Nack(_) => TransmitKind::Request,
+            Packet::Data(_) | Packet::Ack(_) | Packet::Session(_) => TransmitKind::Answer,
+        }
+    }
+
     /// Encodes the packet.
     pub fn encode(&self) -> Bytes {
         let mut out = BytesMut::with_capacity(self.encoded_len());

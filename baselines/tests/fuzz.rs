@@ -5,7 +5,7 @@ use std::sync::Arc;
 use baselines::wire::{Data, Packet, VERSION};
 use baselines::{BaselineConfig, Rmtp, Srm, Tree, Unicast};
 use bytes::Bytes;
-use gossip_core::{GroupId, MessageId, NodeId, Protocol, SharedMembers, SmallRng, Time};
+use gossip_core::{GroupId, MessageId, NodeId, Protocol, ProtocolStats, SharedMembers, SmallRng, Time};
 use proptest::prelude::*;
 use rand::SeedableRng;
 
@@ -23,7 +23,7 @@ fn feed<P: Protocol<Address = u32>>(mut node: P, packets: &[Vec<u8>]) {
     for p in packets {
         let result = node.handle_packet(now, 3, Bytes::copy_from_slice(p));
         if result.is_err() {
-            assert!(node.stats().decode_errors > 0);
+            assert!(node.stats().common().decode_errors > 0);
         }
         now += std::time::Duration::from_millis(3);
         node.handle_timeout(now);

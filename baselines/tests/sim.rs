@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use baselines::{BaselineConfig, Rmtp, Srm, Tree, Unicast, tree_children};
 use bytes::Bytes;
-use gossip_core::{GroupId, Protocol, SmallRng, Time};
+use gossip_core::{GroupId, Protocol, ProtocolStats, SmallRng, Time};
+use gossip_sim::{Factory, SimConfig, Simulator, Spawn, Stop, Timing, node_id, one_group};
+use gossip_sim::{FaultAction, Latency, LinkModel};
 use rand::SeedableRng;
-use transport_mem::sim::{Factory, SimConfig, Simulator, Spawn, Stop, Timing, node_id, one_group};
-use transport_mem::{FaultAction, Latency, LinkModel};
 
 const GROUP: GroupId = GroupId(9);
 
@@ -71,7 +71,7 @@ fn delivers_everything<P: Protocol<Address = u32> + 'static>(build: Build<P>) {
     assert!(missing.iter().all(Vec::is_empty), "{missing:?}");
     for i in 0..n {
         let node = sim.node(i).unwrap();
-        assert_eq!(node.stats().deliveries, 5, "node {i}");
+        assert_eq!(node.stats().common().deliveries, 5, "node {i}");
     }
 }
 

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gossip_core::Mode;
 
+pub use crate::membership::{MembershipArg, Scenario};
 pub use crate::protocols::ProtocolKind;
 
 /// gossip-bench: throughput, tail latency, reliability and overhead of gossip
@@ -89,6 +90,8 @@ pub fn mode_name(mode: Mode) -> &'static str {
         Mode::Push => "push",
         Mode::Pull => "pull",
         Mode::PushPull => "push-pull",
+        // A mode added to gossip-core after this harness.
+        _ => "other",
     }
 }
 
@@ -190,6 +193,24 @@ pub struct SimArgs {
     /// Base seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Membership: shared (one static list: dissemination studies) or
+    /// gossip (learned through 3 seeds: membership studies, one JSON row
+    /// per scenario, group size and seed, with `--scenario`, `--periods`).
+    #[arg(long, value_enum, default_value_t = MembershipArg::Shared)]
+    pub membership: MembershipArg,
+    /// With --membership gossip: scenarios, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Scenario::Join])]
+    pub scenario: Vec<Scenario>,
+    /// With --membership gossip: periods simulated per run (the scenario's
+    /// fault starts at half of them).
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(4..=1_000_000))]
+    pub periods: u32,
+    /// With --membership gossip, scenario slow: the slow member's extra delay, in periods.
+    #[arg(long, default_value_t = 3)]
+    pub slow_periods: u32,
+    /// With --membership gossip, scenario partition: how long it lasts, in periods.
+    #[arg(long, default_value_t = 100)]
+    pub partition_periods: u32,
     /// Write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,

@@ -9,11 +9,11 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use gossip_core::{Config, GroupId, Mode, Protocol, SmallRng, Time};
+use gossip_core::{Config, GroupId, Mode, Protocol, ProtocolStats, SmallRng, Time};
+use gossip_sim::{Factory, SimConfig, Simulator, Spawn, Timing, gossip_factory, node_id, one_group};
 use indicatif::ProgressBar;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use transport_mem::sim::{Factory, SimConfig, Simulator, Spawn, Timing, gossip_factory, node_id, one_group};
 use transport_mem::{FaultAction, Latency, LinkModel};
 
 use crate::error::HarnessError;
@@ -221,10 +221,10 @@ fn drive<P: Protocol<Address = u32>>(
     }
     for i in 0..n {
         if let Some(node) = sim.node(i) {
-            out.duplicates += node.stats().duplicates;
+            out.duplicates += node.stats().common().duplicates;
         }
     }
-    out.sender_packets = sim.node(origin).map_or(0, |node| node.stats().packets_out);
+    out.sender_packets = sim.node(origin).map_or(0, |node| node.stats().common().packets_out);
     let stats = sim.stats();
     out.packets = stats.packets_sent;
     out.bytes = stats.bytes_sent;

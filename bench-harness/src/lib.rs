@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod compare;
 pub mod error;
+pub mod membership;
 pub mod plot;
 pub mod protocols;
 pub mod record;
@@ -211,6 +212,9 @@ pub fn run_sim(args: &SimArgs, progress: &ProgressBar) -> Result<Vec<Row>, Harne
 }
 
 fn sim_command(args: &SimArgs) -> Result<(), HarnessError> {
+    if args.membership == cli::MembershipArg::Gossip {
+        return membership::command(args);
+    }
     let progress = bar(0);
     let rows = run_sim(args, &progress);
     progress.finish_and_clear();

@@ -6,12 +6,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use baselines::{BaselineConfig, Rmtp, Srm, Tree, Unicast};
+use baselines::wire::WireError;
+use baselines::{BaselineConfig, BaselineStats, Rmtp, Srm, Tree, Unicast};
 use bytes::Bytes;
 use clap::ValueEnum;
 use gossip_core::{
-    DecodeError, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, Stats,
-    SubscribeError, Time, Transmit,
+    Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, SubscribeError, Time,
+    Transmit,
 };
 
 /// Which protocol to run.
@@ -102,8 +103,11 @@ macro_rules! each {
 
 impl<A: gossip_core::Address> Protocol for Baseline<A> {
     type Address = A;
+    type Stats = BaselineStats;
+    type Error = WireError;
+    type Custom = std::convert::Infallible;
 
-    fn handle_packet(&mut self, now: Time, from: A, packet: Bytes) -> Result<(), DecodeError> {
+    fn handle_packet(&mut self, now: Time, from: A, packet: Bytes) -> Result<(), WireError> {
         each!(self, p => p.handle_packet(now, from, packet))
     }
     fn handle_timeout(&mut self, now: Time) {
@@ -133,7 +137,7 @@ impl<A: gossip_core::Address> Protocol for Baseline<A> {
     fn poll_timeout(&self) -> Option<Time> {
         each!(self, p => p.poll_timeout())
     }
-    fn stats(&self) -> &Stats {
+    fn stats(&self) -> &BaselineStats {
         each!(self, p => p.stats())
     }
 }
@@ -165,8 +169,11 @@ impl<P: Protocol> Slow<P> {
 
 impl<P: Protocol> Protocol for Slow<P> {
     type Address = P::Address;
+    type Stats = P::Stats;
+    type Error = P::Error;
+    type Custom = P::Custom;
 
-    fn handle_packet(&mut self, now: Time, from: P::Address, packet: Bytes) -> Result<(), DecodeError> {
+    fn handle_packet(&mut self, now: Time, from: P::Address, packet: Bytes) -> Result<(), P::Error> {
         if self.delay.is_zero() {
             return self.inner.handle_packet(now, from, packet);
         }
@@ -206,7 +213,7 @@ impl<P: Protocol> Protocol for Slow<P> {
     fn poll_transmit(&mut self) -> Option<Transmit<P::Address>> {
         self.inner.poll_transmit()
     }
-    fn poll_event(&mut self) -> Option<Event<P::Address>> {
+    fn poll_event(&mut self) -> Option<Event<P::Address, P::Custom>> {
         self.inner.poll_event()
     }
     fn poll_timeout(&self) -> Option<Time> {
@@ -216,7 +223,7 @@ impl<P: Protocol> Protocol for Slow<P> {
             (a, b) => a.or(b),
         }
     }
-    fn stats(&self) -> &Stats {
+    fn stats(&self) -> &P::Stats {
         self.inner.stats()
     }
 }

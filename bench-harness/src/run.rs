@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use gossip_core::{Address, Config, GroupId, MessageId, Mode, Stats};
+use gossip_core::{Address, CommonStats, Config, GroupId, MessageId, Mode};
 use gossip_runtime::{Builder, Faults, FaultyTransport, Handle, SharedLink, StreamExt, Transport};
 use indicatif::ProgressBar;
 use rand::seq::SliceRandom;
@@ -315,7 +315,7 @@ struct Counters {
 }
 
 impl Counters {
-    fn of(stats: &Stats) -> Self {
+    fn of(stats: &CommonStats) -> Self {
         Counters { packets: stats.packets_out, bytes: stats.bytes_out, duplicates: stats.duplicates }
     }
 

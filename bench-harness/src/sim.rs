@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gossip_core::{GroupId, Mode, Protocol, Time};
+use gossip_sim::{SimConfig, Simulator, textbook_engine};
 use indicatif::ProgressBar;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 use transport_mem::FaultAction;
 use transport_mem::LinkModel;
-use transport_mem::sim::{SimConfig, Simulator, textbook_engine};
 
 use crate::cli::mode_name;
 use crate::error::HarnessError;

@@ -76,3 +76,38 @@ fn a_missing_results_file_is_an_error_not_a_panic() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("/nonexistent/results.json"));
 }
+
+/// `sim --membership gossip` prints one JSON row per scenario, group size
+/// and seed, with the membership figures.
+#[test]
+fn gossiped_membership_studies_print_json_rows() {
+    let out = bench(&[
+        "sim",
+        "--membership",
+        "gossip",
+        "--scenario",
+        "join,crash",
+        "--nodes",
+        "30",
+        "--seeds",
+        "1",
+        "--crash",
+        "0.1",
+        "--periods",
+        "400",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON row"))
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["scenario"], "join");
+    assert_eq!(rows[0]["complete_at_end"], 30);
+    assert_eq!(rows[0]["false_deaths"], 0);
+    assert_eq!(rows[1]["scenario"], "crash");
+    assert_eq!(rows[1]["crashed"], 3);
+    assert_eq!(rows[1]["detected"], 3);
+    assert_eq!(rows[1]["removed_from_all_views"], 3);
+    assert!(rows[1]["membership_bytes_per_node_period"].as_f64().is_some_and(|b| b > 0.0));
+}

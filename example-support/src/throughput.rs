@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use gossip_core::{Batching, Config, ConfigError, GroupId, Lifetime, Mode, Stats, Targets};
+use gossip_core::{Batching, CommonStats, Config, ConfigError, GroupId, Lifetime, Mode, Targets};
 use gossip_runtime::{Builder, StreamExt, Transport, TransportStats};
 use tokio::sync::Notify;
 
@@ -107,7 +107,7 @@ pub struct PathCounters {
     /// The receiver's transport.
     pub receiver: TransportStats,
     /// The receiver's engine.
-    pub engine: Stats,
+    pub engine: CommonStats,
     /// Messages the receiver's subscriber saw (lag counted as seen).
     pub delivered: u64,
 }

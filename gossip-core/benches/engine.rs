@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use criterion::{Criterion, criterion_group, criterion_main};
-use gossip_core::wire::{self, Header, MessageFrame, PacketWriter};
+use gossip_core::codec::{self, Header, MessageFrame, PacketWriter};
 use gossip_core::{Config, GroupId, MessageId, Mode, Node, NodeId, Protocol, SharedMembers, SmallRng, Time};
 use rand::SeedableRng;
 
@@ -96,9 +96,9 @@ fn benches(c: &mut Criterion) {
     let batch = full_batch();
     let one = packet(1, 1);
     let full = packet(1, batch);
-    c.bench_function("decode/one 64-byte message", |b| b.iter(|| wire::decode::<u32>(black_box(&one)).unwrap()));
+    c.bench_function("decode/one 64-byte message", |b| b.iter(|| codec::decode::<u32>(black_box(&one)).unwrap()));
     c.bench_function(&format!("decode/full 1200-byte packet ({batch} messages)"), |b| {
-        b.iter(|| wire::decode::<u32>(black_box(&full)).unwrap())
+        b.iter(|| codec::decode::<u32>(black_box(&full)).unwrap())
     });
     let frames: Vec<MessageFrame> = (1..=batch as u64).map(|s| frame(s, 64)).collect();
     c.bench_function(&format!("encode/full 1200-byte packet ({batch} messages)"), |b| {

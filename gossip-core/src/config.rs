@@ -6,6 +6,7 @@ use crate::error::ConfigError;
 
 /// How rumors spread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Mode {
     /// Infected nodes send messages to random members every period.
     Push,
@@ -30,6 +31,7 @@ impl Mode {
 
 /// How the `b` targets of one round are drawn from a group's members.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Targets {
     /// Uniformly, with replacement: the classic model; a round may pick the
     /// same member twice (it then gets the packet twice).
@@ -41,6 +43,7 @@ pub enum Targets {
 
 /// How long a node keeps pushing a message it holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Lifetime {
     /// For a fixed number of rounds after the message was multicast.
     Rounds(u32),
@@ -56,6 +59,7 @@ pub enum Lifetime {
 
 /// How many messages one packet carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Batching {
     /// One message per packet.
     Single,
@@ -65,6 +69,7 @@ pub enum Batching {
 
 /// Which messages go first when not all fit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Order {
     /// Oldest first.
     Fifo,

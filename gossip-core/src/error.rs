@@ -5,6 +5,7 @@ use thiserror::Error;
 /// Why a packet could not be decoded. The packet is dropped whole and
 /// counted in [`Stats::decode_errors`](crate::Stats::decode_errors).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// The packet or one of its fields ended early.
     #[error("packet truncated")]
@@ -47,6 +48,7 @@ pub enum DecodeError {
 
 /// Why [`multicast`](crate::Protocol::multicast) refused a message.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum MulticastError {
     /// The payload is larger than `max_message_size` (by default, what fits
     /// in one packet of `max_packet_size`).
@@ -77,6 +79,7 @@ pub struct ConfigError {
 
 /// Why a group subscription was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum SubscribeError {
     /// The node already belongs to `max_groups` groups.
     #[error("already subscribed to the maximum of {max} groups")]
@@ -88,6 +91,7 @@ pub enum SubscribeError {
 
 /// Every error the engine returns, for callers that want one type.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A packet did not decode.
     #[error(transparent)]

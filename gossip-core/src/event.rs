@@ -1,5 +1,7 @@
 //! What the engine hands back to its driver: packets to send and events.
 
+use std::convert::Infallible;
+
 use bytes::Bytes;
 
 use crate::ids::{GroupId, MessageId, NodeId};
@@ -11,6 +13,35 @@ pub struct Transmit<A> {
     pub to: A,
     /// The encoded packet, never longer than the configured maximum.
     pub bytes: Bytes,
+    /// What the packet is for, as the protocol that built it says: a driver
+    /// reads it instead of parsing the bytes (the simulator delivers
+    /// requests first within a round and counts membership bytes apart).
+    pub kind: TransmitKind,
+}
+
+impl<A> Transmit<A> {
+    /// A packet of `kind` for `to`.
+    pub fn new(to: A, bytes: Bytes, kind: TransmitKind) -> Self {
+        Transmit { to, bytes, kind }
+    }
+}
+
+/// What a [`Transmit`] is for. A packet that serves several purposes (a
+/// message with membership entries piggy-backed) takes the class of what
+/// made the protocol send it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransmitKind {
+    /// Carries multicast messages (a push, a forward, a first copy).
+    Data,
+    /// Asks the receiver for an answer about messages (a pull digest, a NACK).
+    Request,
+    /// Answers a request or reports what was received (a pull answer, a
+    /// repair, an acknowledgement).
+    Answer,
+    /// Membership only: joins and their answers, keep-alives, probes and
+    /// acknowledgements of the failure detector, leave announcements.
+    Membership,
 }
 
 /// A message delivered to this node because it is a member of the group.
@@ -47,10 +78,13 @@ pub enum DownReason {
 }
 
 /// Something the driver should know: drained with [`poll_event`](crate::Protocol::poll_event).
+///
+/// `C` is the protocol's own kind of event ([`Protocol::Custom`](crate::Protocol::Custom));
+/// gossip's [`Node`](crate::Node) has none ([`Infallible`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
-pub enum Event<A> {
+pub enum Event<A, C = Infallible> {
     /// A message for one of this node's groups, delivered exactly once.
     Delivered(Delivery),
     /// A member became known, or came back after being declared down.
@@ -79,4 +113,6 @@ pub enum Event<A> {
         /// Why.
         reason: DownReason,
     },
+    /// An event of the protocol's own kind.
+    Custom(C),
 }

@@ -76,17 +76,22 @@ mod stats;
 mod store;
 mod time;
 mod window;
-pub mod wire;
+// The whole-packet decoder serves only the codec facade and the tests.
+#[cfg_attr(not(feature = "codec"), allow(dead_code))]
+mod wire;
+
+#[cfg(feature = "codec")]
+pub mod codec;
 
 pub use address::{Address, MAX_ADDRESS_LEN};
 pub use config::{Batching, Config, ConfigBuilder, Lifetime, MAX_PACKET_SIZE, MIN_PACKET_SIZE, Mode, Order, Targets};
 pub use error::{ConfigError, DecodeError, Error, MetaError, MulticastError, SubscribeError};
-pub use event::{Delivery, DownReason, Event, Transmit};
+pub use event::{Delivery, DownReason, Event, Transmit, TransmitKind};
 pub use ids::{GroupId, MessageId, NodeId};
 pub use membership::{Member, MemberStatus, SharedMembers};
 pub use node::{Node, Usage};
 pub use protocol::Protocol;
-pub use stats::{Drops, MembershipStats, Stats};
+pub use stats::{CommonStats, Drops, MembershipStats, ProtocolStats, Stats};
 pub use time::Time;
 
 /// The RNG type nodes use unless told otherwise, re-exported so drivers need

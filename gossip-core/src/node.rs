@@ -10,7 +10,7 @@ use rand::{Rng, RngCore};
 use crate::address::Address;
 use crate::config::{Batching, Config, Lifetime, Mode, Order};
 use crate::error::{DecodeError, MetaError, MulticastError, SubscribeError};
-use crate::event::{Delivery, Event, Transmit};
+use crate::event::{Delivery, Event, Transmit, TransmitKind};
 use crate::ids::{GroupId, MessageId, NodeId};
 use crate::lifetime::{AUTOMATIC_RESIDUE, push_rounds};
 use crate::membership::{Member, Membership, Outgoing, SharedMembers, View, draw};
@@ -367,7 +367,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             };
             m.piggyback(Some(&to), &mut writer);
             let packet = writer.finish();
-            self.send(to, packet);
+            self.send(to, packet, TransmitKind::Membership);
         }
         let View::Gossiped(m) = &mut self.view else { return };
         let events: Vec<Event<A>> = m.drain_events().collect();
@@ -377,20 +377,20 @@ impl<A: Address, R: RngCore> Node<A, R> {
         }
     }
 
-    fn send(&mut self, to: A, bytes: Bytes) {
+    fn send(&mut self, to: A, bytes: Bytes, kind: TransmitKind) {
         if self.transmits.len() >= self.config.max_transmits {
             self.stats.drops.transmit_queue_full = self.stats.drops.transmit_queue_full.saturating_add(1);
             return;
         }
         self.stats.packets_out += 1;
         self.stats.bytes_out += bytes.len() as u64;
-        self.transmits.push_back(Transmit { to, bytes });
+        self.transmits.push_back(Transmit::new(to, bytes, kind));
     }
 
-    fn send_all(&mut self, targets: &[A], packets: &[Bytes]) {
+    fn send_all(&mut self, targets: &[A], packets: &[Bytes], kind: TransmitKind) {
         for packet in packets {
             for to in targets {
-                self.send(to.clone(), packet.clone());
+                self.send(to.clone(), packet.clone(), kind);
             }
         }
     }
@@ -482,7 +482,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
     fn push_to(&mut self, targets: &[A], frames: &[MessageFrame]) {
         let packets = self.pack(frames);
         self.stats.messages_sent += (frames.len() * targets.len()) as u64;
-        self.send_all(targets, &packets);
+        self.send_all(targets, &packets, TransmitKind::Data);
     }
 
     /// Pushes `frames` (all of `group`) to `b` fresh targets now; returns
@@ -580,7 +580,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             writer.push_digest(group, true, entries[offset..].iter().chain(&entries[..offset]));
             let packet = self.finish(writer);
             self.stats.digests_sent += targets.len() as u64;
-            self.send_all(&targets, &[packet]);
+            self.send_all(&targets, &[packet], TransmitKind::Request);
             sent = true;
         }
         sent
@@ -714,7 +714,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
         };
         self.stats.pull_answers += answered;
         self.stats.messages_sent += answered;
-        self.send(from.clone(), packet);
+        self.send(from.clone(), packet, TransmitKind::Answer);
     }
 
     /// `Known` reports: a member acknowledging one of this node's messages
@@ -808,7 +808,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             let mut writer = self.writer();
             writer.push_known(&known);
             let packet = writer.finish();
-            self.send(from, packet);
+            self.send(from, packet, TransmitKind::Answer);
         }
         if !fresh.is_empty() {
             fresh.sort_by_key(|frame| frame.id.group);
@@ -826,6 +826,9 @@ impl<A: Address, R: RngCore> Node<A, R> {
 
 impl<A: Address, R: RngCore> Protocol for Node<A, R> {
     type Address = A;
+    type Stats = Stats;
+    type Error = DecodeError;
+    type Custom = std::convert::Infallible;
 
     fn handle_packet(&mut self, now: Time, from: A, packet: Bytes) -> Result<(), DecodeError> {
         self.stats.packets_in += 1;

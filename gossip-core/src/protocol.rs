@@ -2,11 +2,11 @@
 
 use bytes::Bytes;
 
-use crate::error::{DecodeError, MetaError, MulticastError, SubscribeError};
+use crate::error::{MetaError, MulticastError, SubscribeError};
 use crate::event::{Event, Transmit};
 use crate::ids::{GroupId, MessageId};
 use crate::membership::Member;
-use crate::stats::Stats;
+use crate::stats::ProtocolStats;
 use crate::time::Time;
 
 /// A multicast protocol as a pure state machine.
@@ -21,13 +21,30 @@ use crate::time::Time;
 /// After every call, the driver should drain [`poll_transmit`](Protocol::poll_transmit)
 /// and [`poll_event`](Protocol::poll_event) until they return `None`, then
 /// re-read [`poll_timeout`](Protocol::poll_timeout).
+///
+/// A protocol brings its own counters ([`Stats`](Protocol::Stats), which
+/// drivers read through [`ProtocolStats::common`]), its own packet errors
+/// ([`Error`](Protocol::Error)) and its own kind of events
+/// ([`Custom`](Protocol::Custom), carried by [`Event::Custom`]); each
+/// [`Transmit`] says what it is for ([`TransmitKind`](crate::TransmitKind)),
+/// so no driver parses a protocol's bytes.
 pub trait Protocol {
     /// The transport address type.
     type Address;
 
+    /// The protocol's counters.
+    type Stats: ProtocolStats;
+
+    /// Why a packet was rejected.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// The protocol's own events, beyond deliveries and membership changes
+    /// ([`std::convert::Infallible`] if it has none).
+    type Custom;
+
     /// Handles a packet that arrived from `from`. A malformed packet is
     /// dropped whole, counted, and reported as an error; it never panics.
-    fn handle_packet(&mut self, now: Time, from: Self::Address, packet: Bytes) -> Result<(), DecodeError>;
+    fn handle_packet(&mut self, now: Time, from: Self::Address, packet: Bytes) -> Result<(), Self::Error>;
 
     /// Runs whatever is due at `now` (gossip rounds, expiry, retries).
     /// Calling it early is harmless.
@@ -58,14 +75,14 @@ pub trait Protocol {
     fn poll_transmit(&mut self) -> Option<Transmit<Self::Address>>;
 
     /// The next event, if any.
-    fn poll_event(&mut self) -> Option<Event<Self::Address>>;
+    fn poll_event(&mut self) -> Option<Event<Self::Address, Self::Custom>>;
 
     /// When [`handle_timeout`](Protocol::handle_timeout) should next run, or
     /// `None` if nothing is scheduled.
     fn poll_timeout(&self) -> Option<Time>;
 
     /// Counters since start.
-    fn stats(&self) -> &Stats;
+    fn stats(&self) -> &Self::Stats;
 
     /// The members this protocol knows, with status, groups and metadata
     /// (empty for a protocol that keeps no such view).

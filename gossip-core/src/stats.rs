@@ -1,8 +1,67 @@
-//! Counters: everything in and out, and every drop by reason.
+//! Counters: everything in and out, and every drop by reason; and the small
+//! common view every protocol's counters give a driver.
+
+/// The counters a driver reads from any [`Protocol`](crate::Protocol)
+/// (through [`ProtocolStats::common`]): packets and bytes each way, decode
+/// errors, and the multicast outcome. Cumulative since the node started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CommonStats {
+    /// Packets handed to `handle_packet`.
+    pub packets_in: u64,
+    /// Bytes handed to `handle_packet`.
+    pub bytes_in: u64,
+    /// Packets emitted through `poll_transmit`.
+    pub packets_out: u64,
+    /// Bytes emitted through `poll_transmit`.
+    pub bytes_out: u64,
+    /// Packets that failed to decode (and were dropped whole).
+    pub decode_errors: u64,
+    /// Messages this node multicast.
+    pub multicasts: u64,
+    /// Messages delivered to this node.
+    pub deliveries: u64,
+    /// Messages received again after delivery.
+    pub duplicates: u64,
+    /// Packets, messages and events the protocol threw away, whatever the
+    /// reason (a full queue, an eviction, a message for another group...);
+    /// the protocol's own counters say which.
+    pub dropped: u64,
+}
+
+/// A protocol's own counters, whatever they hold, seen through the common
+/// view drivers need ([`Protocol::Stats`](crate::Protocol::Stats)).
+pub trait ProtocolStats: Clone + std::fmt::Debug {
+    /// The counters every driver reads.
+    fn common(&self) -> CommonStats;
+}
+
+impl ProtocolStats for CommonStats {
+    fn common(&self) -> CommonStats {
+        *self
+    }
+}
+
+impl ProtocolStats for Stats {
+    fn common(&self) -> CommonStats {
+        CommonStats {
+            packets_in: self.packets_in,
+            bytes_in: self.bytes_in,
+            packets_out: self.packets_out,
+            bytes_out: self.bytes_out,
+            decode_errors: self.decode_errors,
+            multicasts: self.multicasts,
+            deliveries: self.deliveries,
+            duplicates: self.duplicates,
+            dropped: self.drops.total(),
+        }
+    }
+}
 
 /// Cumulative counters since the node started.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Stats {
     /// Packets handed to `handle_packet`.
     pub packets_in: u64,
@@ -35,6 +94,7 @@ pub struct Stats {
 /// Counters of the membership layer: probes, suspicions, refutations.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct MembershipStats {
     /// Direct probes sent.
     pub probes: u64,
@@ -71,6 +131,7 @@ pub struct MembershipStats {
 /// Things the engine threw away to stay inside its caps, by reason.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Drops {
     /// Transmits dropped because `max_transmits` were already queued.
     pub transmit_queue_full: u64,
@@ -91,4 +152,22 @@ pub struct Drops {
     pub too_old: u64,
     /// Packets ignored because the node has left.
     pub after_leave: u64,
+}
+
+impl Drops {
+    /// Every drop, whatever the reason (saturating).
+    pub fn total(&self) -> u64 {
+        [
+            self.transmit_queue_full,
+            self.event_queue_full,
+            self.buffer_evicted,
+            self.streams_full,
+            self.window_skipped,
+            self.not_member,
+            self.too_old,
+            self.after_leave,
+        ]
+        .into_iter()
+        .fold(0, u64::saturating_add)
+    }
 }

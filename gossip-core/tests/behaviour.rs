@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::Net;
-use gossip_core::wire::{self, Frame};
+use gossip_core::codec::{self, Frame};
 use gossip_core::{
     Batching, Config, DownReason, GroupId, Lifetime, Mode, MulticastError, Node, NodeId, Order, Protocol,
     SharedMembers, SmallRng, Targets, Time,
@@ -48,8 +48,8 @@ fn rounds(net: &mut Net, config: &Config, rounds: u32) {
     }
 }
 
-fn message_frames(bytes: &Bytes) -> Vec<wire::MessageFrame> {
-    wire::decode::<u32>(bytes)
+fn message_frames(bytes: &Bytes) -> Vec<codec::MessageFrame> {
+    codec::decode::<u32>(bytes)
         .unwrap()
         .frames
         .into_iter()
@@ -190,7 +190,8 @@ fn single_batching_sends_one_message_per_packet_and_packed_fills_packets() {
 #[test]
 fn order_decides_what_goes_first() {
     let base = Config::builder().mode(Mode::Push).eager_push(false).fanout(1).max_packet_size(512);
-    for order in [Order::Fifo, Order::NewestFirst, Order::Priority] {
+    // The payload byte of the first message sent under each order.
+    for (order, expected) in [(Order::Fifo, 0), (Order::NewestFirst, 19), (Order::Priority, 2)] {
         let config = base.clone().order(order).build().unwrap();
         let mut net = shared(2, |_| true, &config);
         for i in 0..20u8 {
@@ -201,11 +202,6 @@ fn order_decides_what_goes_first() {
         net.collect();
         net.tick(Time::ZERO + config.period());
         let first = &message_frames(&net.in_flight[0].bytes)[0];
-        let expected = match order {
-            Order::Fifo => 0,
-            Order::NewestFirst => 19,
-            Order::Priority => 2,
-        };
         assert_eq!(first.payload[0], expected, "{order:?}");
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::Net;
-use gossip_core::wire::{self, DigestEntry, Header, MemberFrame, MessageFrame, PacketWriter};
+use gossip_core::codec::{self, DigestEntry, Header, MemberFrame, MessageFrame, PacketWriter};
 use gossip_core::{Config, GroupId, MemberStatus, MessageId, Node, NodeId, Protocol, SmallRng, Time};
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -154,7 +154,7 @@ proptest! {
     fn random_frames_after_a_valid_header_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..600)) {
         let mut raw = PacketWriter::new(1200, Header { sender: NodeId(5), incarnation: 1 }).finish().to_vec();
         raw.extend_from_slice(&tail);
-        let _ = wire::decode::<std::net::SocketAddr>(&Bytes::from(raw.clone()));
+        let _ = codec::decode::<std::net::SocketAddr>(&Bytes::from(raw.clone()));
         let mut node: Node<u32> = Node::new(NodeId(1), config(), SmallRng::seed_from_u64(1));
         let _ = node.handle_packet(Time::ZERO, 2, Bytes::from(raw));
     }
@@ -187,14 +187,14 @@ proptest! {
         prop_assert!(w.push_join());
         let bytes = w.finish();
         prop_assert!(bytes.len() <= 1200);
-        let packet = wire::decode::<u32>(&bytes).unwrap();
+        let packet = codec::decode::<u32>(&bytes).unwrap();
         prop_assert_eq!(packet.header, header);
         prop_assert_eq!(packet.frames, vec![
-            wire::Frame::Message(message.clone()),
-            wire::Frame::Digest(wire::DigestFrame { group: GroupId(group), complete: true, entries: vec![entry] }),
-            wire::Frame::Known(vec![message.id]),
-            wire::Frame::Member(member),
-            wire::Frame::Join,
+            codec::Frame::Message(message.clone()),
+            codec::Frame::Digest(codec::DigestFrame { group: GroupId(group), complete: true, entries: vec![entry] }),
+            codec::Frame::Known(vec![message.id]),
+            codec::Frame::Member(member),
+            codec::Frame::Join,
         ]);
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::AtomicU64;
 
-use gossip_core::Stats;
+use gossip_core::CommonStats;
 
 use crate::transport::TransportStats;
 
@@ -10,8 +10,9 @@ use crate::transport::TransportStats;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct RuntimeStats {
-    /// The engine's counters.
-    pub engine: Stats,
+    /// The protocol's counters every protocol keeps (its own, fuller
+    /// counters are [`Protocol::stats`](gossip_core::Protocol::stats)).
+    pub engine: CommonStats,
     /// The transport's counters (authentication failures and the like).
     pub transport: TransportStats,
     /// Deliveries that subscribers missed because they fell behind

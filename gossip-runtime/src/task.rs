@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
-use gossip_core::{Delivery, Event, GroupId, Protocol, Time};
+use gossip_core::{Delivery, Event, GroupId, Protocol, ProtocolStats, Time};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
@@ -108,6 +108,7 @@ where
                     self.readiness.down(id);
                     self.member_event(MemberEvent::Down { id, incarnation, reason });
                 }
+                // A protocol's own events have no subscriber API yet.
                 _ => {}
             }
         }
@@ -134,7 +135,7 @@ where
     fn stats(&self) -> RuntimeStats {
         let s = &self.shared;
         RuntimeStats {
-            engine: self.protocol.stats().clone(),
+            engine: self.protocol.stats().common(),
             transport: self.transport.stats(),
             lagged: s.lagged.load(Ordering::Relaxed),
             lag_events: s.lag_events.load(Ordering::Relaxed),

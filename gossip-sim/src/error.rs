@@ -1,4 +1,4 @@
-//! Typed errors.
+//! Typed errors: link-model parameters and simulator requests.
 
 use thiserror::Error;
 
@@ -21,4 +21,32 @@ pub enum LinkError {
     /// Reordering needs a positive window to hold packets back by.
     #[error("a reordering probability above zero needs a positive window")]
     ZeroReorderWindow,
+}
+
+/// The simulator refused a request.
+#[derive(Clone, Debug, PartialEq, Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// A node index past the end of the member list.
+    #[error("no node {index} (the simulation has {nodes})")]
+    NoSuchNode {
+        /// The index asked for.
+        index: u32,
+        /// How many nodes there are.
+        nodes: usize,
+    },
+    /// Something was scheduled before the current virtual time.
+    #[error("cannot schedule at {at_us} us, the simulation is already at {now_us} us")]
+    InThePast {
+        /// Requested time, in microseconds.
+        at_us: u64,
+        /// Current time, in microseconds.
+        now_us: u64,
+    },
+    /// A simulator setting is out of range.
+    #[error("invalid simulator config: {0}")]
+    InvalidConfig(&'static str),
+    /// A link-model parameter is out of range.
+    #[error(transparent)]
+    Link(#[from] LinkError),
 }

@@ -186,10 +186,9 @@ fn losses(before: &[gossip_runtime::RuntimeStats], after: &[gossip_runtime::Runt
         after.iter().zip(before).map(|(a, b)| f(a).saturating_sub(f(b))).sum()
     };
     format!(
-        "duplicates {}, engine transmit queue full {}, buffer evicted {}, send queue full {}, transport dropped {}, subscriber lagged {}",
+        "duplicates {}, engine dropped {}, send queue full {}, transport dropped {}, subscriber lagged {}",
         sum(&|s| s.engine.duplicates),
-        sum(&|s| s.engine.drops.transmit_queue_full),
-        sum(&|s| s.engine.drops.buffer_evicted),
+        sum(&|s| s.engine.dropped),
         sum(&|s| s.send_queue_full),
         sum(&|s| s.transport.dropped),
         sum(&|s| s.lagged),

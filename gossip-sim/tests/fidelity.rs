@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gossip_core::{GroupId, Mode, Time};
-use transport_mem::sim::{SimConfig, Simulator, Stop, textbook_engine};
+use gossip_sim::{SimConfig, Simulator, Stop, textbook_engine};
 
 const N: u32 = 1_000;
 const SEEDS: u64 = 100;

@@ -3,8 +3,8 @@
 //! the dissemination figures, with a progress bar per seed.
 //!
 //! ```text
-//! cargo run --release -p transport-mem --example scale -- --nodes 1000000
-//! cargo run --release -p transport-mem --example scale -- --nodes 100000 --mode push-pull --fanout 3 --seeds 20
+//! cargo run --release -p gossip-sim --example scale -- --nodes 1000000
+//! cargo run --release -p gossip-sim --example scale -- --nodes 100000 --mode push-pull --fanout 3 --seeds 20
 //! ```
 //!
 //! `--help` lists the options. Exits with 1 if a seed's message did not
@@ -16,9 +16,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::{CommandFactory, Parser, ValueEnum};
 use gossip_core::{GroupId, Mode, Time};
+use gossip_sim::{FaultAction, Latency, LinkModel, SimConfig, Simulator, Stop, Timing, textbook_engine};
 use indicatif::{ProgressBar, ProgressStyle};
-use transport_mem::sim::{SimConfig, Simulator, Stop, Timing, textbook_engine};
-use transport_mem::{FaultAction, Latency, LinkModel};
 
 /// Peak memory per simulated node, measured at 100,000 and 1,000,000 nodes
 /// (about 3.5 KiB), with some margin.

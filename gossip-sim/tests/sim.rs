@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gossip_core::{Config, GroupId, Lifetime, Mode, Time};
-use transport_mem::sim::{SimConfig, Simulator, Stop, Timing, textbook_engine};
-use transport_mem::{FaultAction, Latency, LinkModel, Script};
+use gossip_sim::{FaultAction, Latency, LinkModel, Script};
+use gossip_sim::{SimConfig, Simulator, Stop, Timing, textbook_engine};
 
 const GROUP: GroupId = GroupId(3);
 const PERIOD: Duration = Duration::from_millis(100);
@@ -134,6 +134,37 @@ fn the_round_cap_holds_and_bad_requests_are_refused() {
     let mut bad = SimConfig::rounds(1, Duration::ZERO);
     bad.timing = Timing::Rounds;
     assert!(Simulator::gossip(bad, textbook_engine(Mode::Push, 1, PERIOD).unwrap(), 3, GROUP).is_err());
+}
+
+/// The simulator tells requests from other packets by the class gossip's
+/// node gives each transmit: digests are requests, pushes data, joins and
+/// keep-alives membership.
+#[test]
+fn gossip_marks_what_each_transmit_is_for() {
+    use gossip_core::{Node, NodeId, Protocol, SmallRng, TransmitKind};
+    use gossip_sim::one_group;
+    use rand::SeedableRng;
+
+    let members = one_group(3, GROUP);
+    let pull = textbook_engine(Mode::Pull, 1, PERIOD).unwrap();
+    let mut node = Node::with_shared_members(NodeId(1), pull, SmallRng::seed_from_u64(1), members.clone()).at_index(0);
+    node.subscribe(Time::ZERO, GROUP).unwrap();
+    node.handle_timeout(Time::ZERO + PERIOD);
+    let kinds: Vec<TransmitKind> = std::iter::from_fn(|| node.poll_transmit()).map(|t| t.kind).collect();
+    assert_eq!(kinds, [TransmitKind::Request], "one pull digest");
+
+    let push = textbook_engine(Mode::Push, 2, PERIOD).unwrap().to_builder().eager_push(true).build().unwrap();
+    let mut node = Node::with_shared_members(NodeId(1), push, SmallRng::seed_from_u64(1), members).at_index(0);
+    node.subscribe(Time::ZERO, GROUP).unwrap();
+    node.multicast(Time::ZERO, GROUP, Bytes::from_static(b"d")).unwrap();
+    let kinds: Vec<TransmitKind> = std::iter::from_fn(|| node.poll_transmit()).map(|t| t.kind).collect();
+    assert!(!kinds.is_empty() && kinds.iter().all(|k| *k == TransmitKind::Data), "{kinds:?}");
+
+    let mut node: Node<u32> = Node::new(NodeId(9), gossip_core::Config::lan(), SmallRng::seed_from_u64(9));
+    node.join(Time::ZERO, &[0]);
+    node.handle_timeout(Time::ZERO);
+    let kinds: Vec<TransmitKind> = std::iter::from_fn(|| node.poll_transmit()).map(|t| t.kind).collect();
+    assert!(!kinds.is_empty() && kinds.iter().all(|k| *k == TransmitKind::Membership), "{kinds:?}");
 }
 
 trait FromSecs {
