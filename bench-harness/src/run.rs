@@ -123,6 +123,54 @@ impl LiveSpec {
     }
 }
 
+/// Memory one live node needs on `transport` regardless of the group size,
+/// and per other member it knows, in bytes: fitted to peak RSS of runs at
+/// N = 100 and 400 (README, "Memory"), rounded up.
+fn node_memory(transport: TransportKind) -> (u64, u64) {
+    match transport {
+        TransportKind::Mem => (MEM_NODE_BYTES, MEM_PEER_BYTES),
+        TransportKind::Udp => (UDP_NODE_BYTES, MEM_PEER_BYTES),
+        TransportKind::Quic => (QUIC_NODE_BYTES, QUIC_PEER_BYTES),
+    }
+}
+
+// mem, N = 100 and 400, 100 messages: 39 and 178 MB peak, so about
+// 250 KB per node plus 430 B per node and member.
+const MEM_NODE_BYTES: u64 = 256 << 10;
+const MEM_PEER_BYTES: u64 = 512;
+const UDP_NODE_BYTES: u64 = 1 << 20;
+const QUIC_NODE_BYTES: u64 = 1 << 20;
+const QUIC_PEER_BYTES: u64 = 64 << 10;
+
+/// The estimated peak memory of the largest cluster among `specs`, in bytes.
+pub fn estimated_memory(specs: &[LiveSpec]) -> u64 {
+    specs
+        .iter()
+        .map(|s| {
+            let (node, peer) = node_memory(s.transport);
+            let n = u64::from(s.nodes);
+            n.saturating_mul(node.saturating_add(peer.saturating_mul(n - 1)))
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Refuses `specs` when their estimated memory exceeds what the machine has
+/// available (`MemAvailable`), unless `force`.
+pub fn check_memory(specs: &[LiveSpec], force: bool) -> Result<(), HarnessError> {
+    let (Some(available), false) = (system::available_memory_bytes(), force) else { return Ok(()) };
+    let need = estimated_memory(specs);
+    if need > available {
+        let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
+        return Err(HarnessError::Config(format!(
+            "this run needs about {:.1} GiB but {:.1} GiB is available; use fewer --nodes, or --force to run anyway",
+            gib(need),
+            gib(available)
+        )));
+    }
+    Ok(())
+}
+
 /// Makes a transport look crashed on demand: it then sends nothing and
 /// drops everything it receives, while the node above keeps running.
 pub struct Crashable<T> {
@@ -238,122 +286,75 @@ fn subscriber_capacity(spec: &LiveSpec) -> usize {
     usize::try_from(spec.messages).unwrap_or(usize::MAX).clamp(1024, 1 << 20) + 64
 }
 
-fn mem_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<u32>, HarnessError> {
-    let link = LinkModel::new().with_loss(spec.loss).map_err(|e| HarnessError::Config(e.to_string()))?;
-    let net = MemNetwork::new(NetConfig { seed: spec.seed, link, inbox_capacity: 16_384, ..NetConfig::default() })
-        .map_err(HarnessError::run)?;
-    let mut handles = Vec::with_capacity(spec.nodes as usize);
-    if spec.protocol != ProtocolKind::Gossip {
-        let addrs: Vec<u32> = (0..spec.nodes).collect();
-        let members = member_list(spec, &addrs);
-        for i in 0..spec.nodes {
-            let endpoint = net.bind(i).map_err(HarnessError::run)?;
-            handles.push(spawn_baseline(spec, endpoint, i, &members)?);
-        }
-        let faults = net.handle();
-        return Ok(Cluster { handles, crash: Box::new(move |i| faults.crash(i as u32)), preformed: true });
-    }
-    for i in 0..spec.nodes {
-        let endpoint = net.bind(i).map_err(HarnessError::run)?;
-        let handle = Builder::new(endpoint)
-            .config(config.clone())
-            .seed(node_seed(spec.seed, i))
-            .subscriber_capacity(subscriber_capacity(spec))
-            .linger(spec.period)
-            .spawn()
-            .map_err(HarnessError::run)?;
+/// The one cluster builder: a node per transport of `transports` (node `i`
+/// on `transports[i]`), gossip joined later through node 0 or a baseline
+/// given the member list, and `crash` to crash node `i`.
+fn cluster<T: Transport>(
+    spec: &LiveSpec,
+    config: &Config,
+    transports: Vec<T>,
+    crash: CrashFn,
+) -> Result<Cluster<T::Address>, HarnessError> {
+    let preformed = spec.protocol != ProtocolKind::Gossip;
+    let members = preformed.then(|| {
+        let addrs: Vec<T::Address> = transports.iter().map(Transport::local_addr).collect();
+        member_list(spec, &addrs)
+    });
+    let mut handles = Vec::with_capacity(transports.len());
+    for (i, transport) in (0u32..).zip(transports) {
+        let handle = match &members {
+            Some(members) => spawn_baseline(spec, transport, i, members)?,
+            None => Builder::new(transport)
+                .config(config.clone())
+                .seed(node_seed(spec.seed, i))
+                .subscriber_capacity(subscriber_capacity(spec))
+                .linger(spec.period)
+                .spawn()
+                .map_err(HarnessError::run)?,
+        };
         handles.push(handle);
     }
-    let faults = net.handle();
-    Ok(Cluster { handles, crash: Box::new(move |i| faults.crash(i as u32)), preformed: false })
+    Ok(Cluster { handles, crash, preformed })
 }
 
-fn udp_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::SocketAddr>, HarnessError> {
-    let mut handles = Vec::with_capacity(spec.nodes as usize);
-    let mut flags = Vec::with_capacity(spec.nodes as usize);
-    let bind: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
-    if spec.protocol != ProtocolKind::Gossip {
-        let mut transports = Vec::with_capacity(spec.nodes as usize);
-        for _ in 0..spec.nodes {
-            transports.push(UdpTransport::bind(UdpConfig::new(bind)).map_err(HarnessError::run)?);
-        }
-        let addrs: Vec<std::net::SocketAddr> = transports.iter().map(|t| t.local_addr()).collect();
-        let members = member_list(spec, &addrs);
-        for (i, udp) in transports.into_iter().enumerate() {
-            let faulty = FaultyTransport::new(udp, Faults::loss(spec.loss, node_seed(spec.seed ^ 0x1055, i as u32)));
-            let (transport, crashed) = Crashable::new(faulty);
-            handles.push(spawn_baseline(spec, transport, i as u32, &members)?);
-            flags.push(crashed);
-        }
-        return Ok(Cluster {
-            handles,
-            crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)),
-            preformed: true,
-        });
-    }
+/// Binds `spec.nodes` transports with `bind(i)`, moving the bar one step per node.
+fn bind_all<T>(
+    spec: &LiveSpec,
+    progress: &ProgressBar,
+    mut bind: impl FnMut(u32) -> Result<T, HarnessError>,
+) -> Result<Vec<T>, HarnessError> {
+    let mut transports = Vec::with_capacity(spec.nodes as usize);
     for i in 0..spec.nodes {
-        let udp = UdpTransport::bind(UdpConfig::new(bind)).map_err(HarnessError::run)?;
-        let faulty = FaultyTransport::new(udp, Faults::loss(spec.loss, node_seed(spec.seed ^ 0x1055, i)));
-        let (transport, crashed) = Crashable::new(faulty);
-        let handle = Builder::new(transport)
-            .config(config.clone())
-            .seed(node_seed(spec.seed, i))
-            .subscriber_capacity(subscriber_capacity(spec))
-            .linger(spec.period)
-            .spawn()
-            .map_err(HarnessError::run)?;
-        handles.push(handle);
-        flags.push(crashed);
+        transports.push(bind(i)?);
+        if i % 64 == 63 || i + 1 == spec.nodes {
+            progress.set_message(format!("b={}: bound {}/{} {} transports", spec.fanout, i + 1, spec.nodes, spec.transport.name()));
+        }
     }
-    Ok(Cluster { handles, crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)), preformed: false })
+    Ok(transports)
 }
 
-fn quic_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::SocketAddr>, HarnessError> {
-    let ca = ClusterCa::generate("gossip-bench cluster CA").map_err(HarnessError::run)?;
-    let mut handles = Vec::with_capacity(spec.nodes as usize);
-    let mut flags = Vec::with_capacity(spec.nodes as usize);
-    let bind: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
-    let quic_transport = |i: u32| -> Result<QuicTransport, HarnessError> {
-        let identity = ca.issue(&format!("node-{i}")).map_err(HarnessError::run)?;
-        let mut quic = QuicConfig::new(bind, identity);
-        quic.max_connections = (spec.nodes as usize).max(quic.max_connections);
-        quic.dial_timeout = Duration::from_millis(500);
-        QuicTransport::bind(quic).map_err(HarnessError::run)
-    };
-    if spec.protocol != ProtocolKind::Gossip {
-        let mut transports = Vec::with_capacity(spec.nodes as usize);
-        for i in 0..spec.nodes {
-            transports.push(quic_transport(i)?);
-        }
-        let addrs: Vec<std::net::SocketAddr> = transports.iter().map(|t| t.local_addr()).collect();
-        let members = member_list(spec, &addrs);
-        for (i, quic) in transports.into_iter().enumerate() {
-            let faulty = FaultyTransport::new(quic, Faults::loss(spec.loss, node_seed(spec.seed ^ 0x1055, i as u32)));
-            let (transport, crashed) = Crashable::new(faulty);
-            handles.push(spawn_baseline(spec, transport, i as u32, &members)?);
-            flags.push(crashed);
-        }
-        return Ok(Cluster {
-            handles,
-            crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)),
-            preformed: true,
-        });
-    }
-    for i in 0..spec.nodes {
-        let transport = quic_transport(i)?;
-        let faulty = FaultyTransport::new(transport, Faults::loss(spec.loss, node_seed(spec.seed ^ 0x1055, i)));
+/// Socket transports get loss from gossip-runtime's `FaultyTransport` and
+/// crashes from [`Crashable`]; returns them and the crash switch.
+fn with_faults<T: Transport>(spec: &LiveSpec, transports: Vec<T>) -> (Vec<Crashable<FaultyTransport<T>>>, CrashFn) {
+    let mut flags = Vec::with_capacity(transports.len());
+    let mut wrapped = Vec::with_capacity(transports.len());
+    for (i, inner) in (0u32..).zip(transports) {
+        let faulty = FaultyTransport::new(inner, Faults::loss(spec.loss, node_seed(spec.seed ^ 0x1055, i)));
         let (transport, crashed) = Crashable::new(faulty);
-        let handle = Builder::new(transport)
-            .config(config.clone())
-            .seed(node_seed(spec.seed, i))
-            .subscriber_capacity(subscriber_capacity(spec))
-            .linger(spec.period)
-            .spawn()
-            .map_err(HarnessError::run)?;
-        handles.push(handle);
+        wrapped.push(transport);
         flags.push(crashed);
     }
-    Ok(Cluster { handles, crash: Box::new(move |i| flags[i].store(true, Ordering::Relaxed)), preformed: false })
+    (wrapped, Box::new(move |i| flags[i].store(true, Ordering::Relaxed)))
+}
+
+const LOOPBACK: std::net::SocketAddr = std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
+fn quic_transport(spec: &LiveSpec, ca: &ClusterCa, i: u32) -> Result<QuicTransport, HarnessError> {
+    let identity = ca.issue(&format!("node-{i}")).map_err(HarnessError::run)?;
+    let mut quic = QuicConfig::new(LOOPBACK, identity);
+    quic.max_connections = (spec.nodes as usize).max(quic.max_connections);
+    quic.dial_timeout = Duration::from_millis(500);
+    QuicTransport::bind(quic).map_err(HarnessError::run)
 }
 
 /// Runs one live scenario to completion (or to its quiet deadline) and
@@ -361,11 +362,36 @@ fn quic_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::So
 pub async fn run_live(spec: &LiveSpec, progress: &ProgressBar) -> Result<Row, HarnessError> {
     spec.validate()?;
     let config = spec.engine_config()?;
-    match spec.transport {
-        TransportKind::Mem => measure(mem_cluster(spec, &config)?, spec, progress).await,
-        TransportKind::Udp => measure(udp_cluster(spec, &config)?, spec, progress).await,
-        TransportKind::Quic => measure(quic_cluster(spec, &config)?, spec, progress).await,
-    }
+    let mut row = match spec.transport {
+        TransportKind::Mem => {
+            let link = LinkModel::new().with_loss(spec.loss).map_err(|e| HarnessError::Config(e.to_string()))?;
+            let net = MemNetwork::new(NetConfig { seed: spec.seed, link, inbox_capacity: 16_384, ..NetConfig::default() })
+                .map_err(HarnessError::run)?;
+            let endpoints = bind_all(spec, progress, |i| net.bind(i).map_err(HarnessError::run))?;
+            let faults = net.handle();
+            measure(cluster(spec, &config, endpoints, Box::new(move |i| faults.crash(i as u32)))?, spec, progress).await?
+        }
+        TransportKind::Udp => {
+            let raw = crate::raw_udp::datagram_rate(spec.max_packet_size(), crate::raw_udp::WINDOW).await?;
+            let sockets = bind_all(spec, progress, |_| UdpTransport::bind(UdpConfig::new(LOOPBACK)).map_err(HarnessError::run))?;
+            let (transports, crash) = with_faults(spec, sockets);
+            let mut row = measure(cluster(spec, &config, transports, crash)?, spec, progress).await?;
+            row.raw_datagrams_per_s = Some(raw);
+            row
+        }
+        TransportKind::Quic => {
+            let ca = ClusterCa::generate("gossip-bench cluster CA").map_err(HarnessError::run)?;
+            let endpoints = bind_all(spec, progress, |i| quic_transport(spec, &ca, i))?;
+            let (transports, crash) = with_faults(spec, endpoints);
+            measure(cluster(spec, &config, transports, crash)?, spec, progress).await?
+        }
+    };
+    row.config = if spec.protocol == ProtocolKind::Gossip {
+        format!("{config:?}")
+    } else {
+        format!("{:?}", baseline_config(spec.fanout, spec.max_packet_size()))
+    };
+    Ok(row)
 }
 
 #[derive(Clone, Copy, Default)]
@@ -400,6 +426,7 @@ async fn measure<A: Address>(
     spec: &LiveSpec,
     progress: &ProgressBar,
 ) -> Result<Row, HarnessError> {
+    let start_pos = progress.position();
     let n = spec.nodes as usize;
     let senders = spec.senders as usize;
     let handles = &cluster.handles;
@@ -457,6 +484,8 @@ async fn measure<A: Address>(
                 formed += 1;
             }
         }
+        progress.set_position(start_pos + formed as u64);
+        progress.set_message(format!("b={}: forming, {formed}/{n} nodes see everyone", spec.fanout));
         if formed == n {
             break;
         }
@@ -479,7 +508,6 @@ async fn measure<A: Address>(
         base.push(counters(handle).await);
     }
     let mut frozen: HashMap<usize, Counters> = HashMap::new();
-    system::reset_peak_rss();
     let cpu_start = system::cpu_seconds();
 
     // Steady phase, then the burst.
@@ -543,13 +571,14 @@ async fn measure<A: Address>(
     // Wait for every expected delivery, or until nothing new arrives for `quiet`.
     let expected = spec.messages * (alive as u64 - 1);
     progress.set_message(format!("b={}: waiting", spec.fanout));
-    let base_pos = progress.position();
+    let base_pos = start_pos + n as u64;
     let mut last = delivered.load(Ordering::Relaxed);
     let mut last_change = Instant::now();
     let hard_deadline = Instant::now() + spec.quiet * 20;
     loop {
         let now = delivered.load(Ordering::Relaxed);
         progress.set_position(base_pos + now.min(expected));
+        progress.set_message(format!("b={}: {}/{expected} deliveries", spec.fanout, now.min(expected)));
         if now >= expected {
             break;
         }
@@ -642,6 +671,7 @@ async fn measure<A: Address>(
         packets_per_delivery: ratio(total.packets as f64, deliveries as f64),
         bytes_per_delivery: ratio(total.bytes as f64, deliveries as f64),
         cpu_s,
+        cpu_us_per_delivery: (deliveries > 0).then(|| cpu_s * 1e6 / deliveries as f64),
         peak_rss_bytes: peak_rss,
         senders: Some(spec.senders),
         rate: Some(spec.rate),
