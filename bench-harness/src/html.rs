@@ -7,15 +7,17 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::HarnessError;
+use crate::plot::Rendered;
 use crate::record::Results;
 use crate::sections::{Section, sections};
 
 /// Writes `DIR/index.html` for `results` with the PNGs among `plots` (copied
-/// into `dir` where they are elsewhere) and returns the page's path.
-pub fn write(results: &Results, plots: &[PathBuf], dir: &Path) -> Result<PathBuf, HarnessError> {
+/// into `dir` where they are elsewhere) and the notes on plots not drawn,
+/// and returns the page's path.
+pub fn write(results: &Results, plots: &Rendered, dir: &Path) -> Result<PathBuf, HarnessError> {
     std::fs::create_dir_all(dir).map_err(|e| HarnessError::io(dir, e))?;
     let mut images = Vec::new();
-    for plot in plots.iter().filter(|p| p.extension().is_some_and(|e| e == "png")) {
+    for plot in plots.files.iter().filter(|p| p.extension().is_some_and(|e| e == "png")) {
         let Some(name) = plot.file_name() else { continue };
         let target = dir.join(name);
         if plot.canonicalize().ok() != target.canonicalize().ok() {
@@ -24,12 +26,13 @@ pub fn write(results: &Results, plots: &[PathBuf], dir: &Path) -> Result<PathBuf
         images.push(name.to_string_lossy().into_owned());
     }
     let page = dir.join("index.html");
-    std::fs::write(&page, render(results, &images)).map_err(|e| HarnessError::io(&page, e))?;
+    std::fs::write(&page, render(results, &images, &plots.notes)).map_err(|e| HarnessError::io(&page, e))?;
     Ok(page)
 }
 
-/// The page's text for `results`, showing `images` (file names beside it).
-pub fn render(results: &Results, images: &[String]) -> String {
+/// The page's text for `results`, showing `images` (file names beside it)
+/// and `notes` (figures not drawn, and why).
+pub fn render(results: &Results, images: &[String], notes: &[String]) -> String {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     let _ = writeln!(out, "<title>gossip-bench: {}</title>", escape(&results.command));
@@ -51,6 +54,9 @@ th{background:#eee}pre{background:#f6f6f6;padding:.5em;white-space:pre-wrap}img{
             let name = escape(name);
             let _ = writeln!(out, "<figure><img src=\"{name}\" alt=\"{name}\"><figcaption>{name}</figcaption></figure>");
         }
+    }
+    for note in notes {
+        let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(note));
     }
     out.push_str("</body>\n</html>\n");
     out
@@ -139,12 +145,13 @@ mod tests {
             ..Row::default()
         };
         let results = Results { command: "gossip-bench run".into(), rows: vec![row], ..Results::default() };
-        let page = render(&results, &["fanout.png".into()]);
+        let page = render(&results, &["fanout.png".into()], &["fanout: not drawn".into()]);
         assert!(page.contains("<th>fan-out</th>"), "{page}");
         assert!(page.contains("<td>3</td>"), "{page}");
         assert!(!page.contains("|---"), "separator line left in: {page}");
         assert!(page.contains("Config { a: &lt;b&gt; }"));
         assert!(page.contains("<img src=\"fanout.png\""));
+        assert!(page.contains("fanout: not drawn"));
         assert!(!page.contains("http"), "the page must not fetch anything");
     }
 }

@@ -303,10 +303,13 @@ fn report_command(args: &ReportArgs) -> Result<(), HarnessError> {
     if let Some(csv) = &args.csv {
         results.write_csv(csv)?;
     }
-    let files = plot::render_all(&results.rows, &args.plot)?;
-    println!("{} plot files in {}", files.len(), args.plot.display());
+    let plots = plot::render_all(&results.rows, &args.plot)?;
+    println!("{} plot files in {}", plots.files.len(), args.plot.display());
+    for note in &plots.notes {
+        println!("{note}");
+    }
     if let Some(dir) = &args.html {
-        let page = html::write(&results, &files, dir)?;
+        let page = html::write(&results, &plots, dir)?;
         println!("wrote {}", page.display());
     }
     Ok(())
@@ -323,10 +326,13 @@ fn finish(results: Results, output: &OutputArgs) -> Result<(), HarnessError> {
         results.write_csv(path)?;
         eprintln!("wrote {}", path.display());
     }
-    let mut plots = Vec::new();
+    let mut plots = plot::Rendered::default();
     if let Some(dir) = &output.plot {
         plots = plot::render_all(&results.rows, dir)?;
-        eprintln!("wrote {} plot files in {}", plots.len(), dir.display());
+        eprintln!("wrote {} plot files in {}", plots.files.len(), dir.display());
+        for note in &plots.notes {
+            eprintln!("{note}");
+        }
     }
     if let Some(dir) = &output.html {
         if output.plot.is_none() {

@@ -124,23 +124,19 @@ impl LiveSpec {
 }
 
 /// Memory one live node needs on `transport` regardless of the group size,
-/// and per other member it knows, in bytes: fitted to peak RSS of runs at
-/// N = 100 and 400 (README, "Memory"), rounded up.
+/// and per other member it knows, in bytes: fitted to the peak RSS of
+/// 100-message runs at two group sizes (below), rounded up.
 fn node_memory(transport: TransportKind) -> (u64, u64) {
     match transport {
-        TransportKind::Mem => (MEM_NODE_BYTES, MEM_PEER_BYTES),
-        TransportKind::Udp => (UDP_NODE_BYTES, MEM_PEER_BYTES),
-        TransportKind::Quic => (QUIC_NODE_BYTES, QUIC_PEER_BYTES),
+        // N = 100 and 400: 39 and 178 MB, so about 250 KB + 430 B per member.
+        TransportKind::Mem => (256 << 10, 512),
+        // N = 100 and 200: 57 and 116 MB, so about 410 KB + 600 B per member.
+        TransportKind::Udp => (512 << 10, 640),
+        // N = 30 and 60: 67 and 196 MB, so about 730 KB + 39 KB per member
+        // (a connection per peer).
+        TransportKind::Quic => (1 << 20, 40 << 10),
     }
 }
-
-// mem, N = 100 and 400, 100 messages: 39 and 178 MB peak, so about
-// 250 KB per node plus 430 B per node and member.
-const MEM_NODE_BYTES: u64 = 256 << 10;
-const MEM_PEER_BYTES: u64 = 512;
-const UDP_NODE_BYTES: u64 = 1 << 20;
-const QUIC_NODE_BYTES: u64 = 1 << 20;
-const QUIC_PEER_BYTES: u64 = 64 << 10;
 
 /// The estimated peak memory of the largest cluster among `specs`, in bytes.
 pub fn estimated_memory(specs: &[LiveSpec]) -> u64 {
