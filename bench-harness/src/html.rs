@@ -52,7 +52,8 @@ th{background:#eee}pre{background:#f6f6f6;padding:.5em;white-space:pre-wrap}img{
         out.push_str("<h2>Plots</h2>\n");
         for name in images {
             let name = escape(name);
-            let _ = writeln!(out, "<figure><img src=\"{name}\" alt=\"{name}\"><figcaption>{name}</figcaption></figure>");
+            let _ =
+                writeln!(out, "<figure><img src=\"{name}\" alt=\"{name}\"><figcaption>{name}</figcaption></figure>");
         }
     }
     for note in notes {

@@ -103,7 +103,8 @@ pub fn render_all(rows: &[Row], dir: &Path) -> Result<Rendered, HarnessError> {
         if losses.len() > 1 {
             render!("delivery-vs-loss", SIZE, draw_vs_loss, &no_crash);
         } else {
-            out.notes.push("delivery-vs-loss: not drawn, one loss value; sweep --loss (e.g. 0,0.1,0.3) to get it".into());
+            out.notes
+                .push("delivery-vs-loss: not drawn, one loss value; sweep --loss (e.g. 0,0.1,0.3) to get it".into());
         }
         let no_loss: Vec<&Row> = with_data.iter().copied().filter(|r| r.loss == 0.0).collect();
         let crashes = distinct(&no_loss, |r| key(r.crash));
@@ -222,7 +223,8 @@ fn legend_panel<DB: DrawingBackend>(
                 Some((len, gap)) => {
                     let mut x = 10;
                     while x < 46 {
-                        t!(area.draw(&PathElement::new(vec![(x, y), ((x + len as i32).min(46), y)], c.stroke_width(2))));
+                        t!(area
+                            .draw(&PathElement::new(vec![(x, y), ((x + len as i32).min(46), y)], c.stroke_width(2))));
                         x += (len + gap) as i32;
                     }
                 }
@@ -339,8 +341,11 @@ fn draw_cdf<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[&Row]) ->
     t!(root.fill(&WHITE));
     let root = t!(root.titled(&format!("Latency CDF ({})", title_of(rows)), ("sans-serif", 19)));
     let label = context(rows);
-    let entries: Vec<(String, Style)> =
-        rows.iter().enumerate().map(|(i, r)| (format!("b={} {}", r.fanout, label(r)).trim().to_string(), style(i))).collect();
+    let entries: Vec<(String, Style)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (format!("b={} {}", r.fanout, label(r)).trim().to_string(), style(i)))
+        .collect();
     let labels: Vec<String> = entries.iter().map(|e| e.0.clone()).collect();
     let (plot, side) = beside_legend(&root, &labels);
     let points =
@@ -549,12 +554,18 @@ fn draw_uninformed<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[&R
     let n = rows.iter().map(|r| r.nodes).max().unwrap_or(0);
     let rows: Vec<&Row> = rows.iter().copied().filter(|r| r.nodes == n && r.uninformed_by_round.is_some()).collect();
     let root = t!(root.titled(
-        &format!("Fraction of live nodes not yet reached, simulator, N={n}, {} (mean over seeds)", values(&rows, |r| r.mode.clone())),
+        &format!(
+            "Fraction of live nodes not yet reached, simulator, N={n}, {} (mean over seeds)",
+            values(&rows, |r| r.mode.clone())
+        ),
         ("sans-serif", 19)
     ));
     let label = context(&rows);
-    let entries: Vec<(String, Style)> =
-        rows.iter().enumerate().map(|(i, r)| (format!("b={} {}", r.fanout, label(r)).trim().to_string(), style(i))).collect();
+    let entries: Vec<(String, Style)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (format!("b={} {}", r.fanout, label(r)).trim().to_string(), style(i)))
+        .collect();
     let labels: Vec<String> = entries.iter().map(|e| e.0.clone()).collect();
     let (plot, side) = beside_legend(&root, &labels);
     let floor = 0.1 / f64::from(n.max(1)) / f64::from(rows.iter().filter_map(|r| r.seeds).max().unwrap_or(1));
@@ -636,7 +647,11 @@ fn draw_compare<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[&Row]
     let offset = |i: usize| -width / 2.0 + width * (i as f64 + 0.5) / protos.len().max(1) as f64;
     let name_of = |v: &f64| -> String {
         let i = v.round();
-        if (v - i).abs() < 0.01 && i >= 0.0 { names.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
+        if (v - i).abs() < 0.01 && i >= 0.0 {
+            names.get(i as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
     };
     let areas = plots.split_evenly((2, 2));
     for (area, (what, value, log)) in areas.iter().zip(metrics) {
@@ -695,7 +710,10 @@ fn draw_compare<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[&Row]
                 let c = s.color;
                 let points = pts(p, i);
                 t!(chart.draw_series(
-                    points.iter().map(|&(x, y)| Rectangle::new([(x - bar / 2.0, 0.0), (x + bar / 2.0, y)], c.mix(0.45).filled()))
+                    points.iter().map(|&(x, y)| Rectangle::new(
+                        [(x - bar / 2.0, 0.0), (x + bar / 2.0, y)],
+                        c.mix(0.45).filled()
+                    ))
                 ));
                 series(&mut chart, *s, &points, false)?;
             }

@@ -35,7 +35,8 @@ pub async fn datagram_rate(size: usize, window: Duration) -> Result<f64, Harness
             let mut first: Option<Instant> = None;
             let mut last = Instant::now();
             // The sender stops after `window`; the last datagram arrives soon after.
-            while let Ok(Ok(())) = tokio::time::timeout(Duration::from_millis(100), receiver.recv_batch(&mut got, BATCH)).await
+            while let Ok(Ok(())) =
+                tokio::time::timeout(Duration::from_millis(100), receiver.recv_batch(&mut got, BATCH)).await
             {
                 let now = Instant::now();
                 first.get_or_insert(now);

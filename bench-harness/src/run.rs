@@ -323,7 +323,13 @@ fn bind_all<T>(
     for i in 0..spec.nodes {
         transports.push(bind(i)?);
         if i % 64 == 63 || i + 1 == spec.nodes {
-            progress.set_message(format!("b={}: bound {}/{} {} transports", spec.fanout, i + 1, spec.nodes, spec.transport.name()));
+            progress.set_message(format!(
+                "b={}: bound {}/{} {} transports",
+                spec.fanout,
+                i + 1,
+                spec.nodes,
+                spec.transport.name()
+            ));
         }
     }
     Ok(transports)
@@ -343,7 +349,8 @@ fn with_faults<T: Transport>(spec: &LiveSpec, transports: Vec<T>) -> (Vec<Crasha
     (wrapped, Box::new(move |i| flags[i].store(true, Ordering::Relaxed)))
 }
 
-const LOOPBACK: std::net::SocketAddr = std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+const LOOPBACK: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
 fn quic_transport(spec: &LiveSpec, ca: &ClusterCa, i: u32) -> Result<QuicTransport, HarnessError> {
     let identity = ca.issue(&format!("node-{i}")).map_err(HarnessError::run)?;
@@ -361,15 +368,18 @@ pub async fn run_live(spec: &LiveSpec, progress: &ProgressBar) -> Result<Row, Ha
     let mut row = match spec.transport {
         TransportKind::Mem => {
             let link = LinkModel::new().with_loss(spec.loss).map_err(|e| HarnessError::Config(e.to_string()))?;
-            let net = MemNetwork::new(NetConfig { seed: spec.seed, link, inbox_capacity: 16_384, ..NetConfig::default() })
-                .map_err(HarnessError::run)?;
+            let net =
+                MemNetwork::new(NetConfig { seed: spec.seed, link, inbox_capacity: 16_384, ..NetConfig::default() })
+                    .map_err(HarnessError::run)?;
             let endpoints = bind_all(spec, progress, |i| net.bind(i).map_err(HarnessError::run))?;
             let faults = net.handle();
-            measure(cluster(spec, &config, endpoints, Box::new(move |i| faults.crash(i as u32)))?, spec, progress).await?
+            measure(cluster(spec, &config, endpoints, Box::new(move |i| faults.crash(i as u32)))?, spec, progress)
+                .await?
         }
         TransportKind::Udp => {
             let raw = crate::raw_udp::datagram_rate(spec.max_packet_size(), crate::raw_udp::WINDOW).await?;
-            let sockets = bind_all(spec, progress, |_| UdpTransport::bind(UdpConfig::new(LOOPBACK)).map_err(HarnessError::run))?;
+            let sockets =
+                bind_all(spec, progress, |_| UdpTransport::bind(UdpConfig::new(LOOPBACK)).map_err(HarnessError::run))?;
             let (transports, crash) = with_faults(spec, sockets);
             let mut row = measure(cluster(spec, &config, transports, crash)?, spec, progress).await?;
             row.raw_datagrams_per_s = Some(raw);
