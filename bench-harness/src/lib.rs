@@ -5,7 +5,7 @@
 //!
 //! The binary is a thin shell over [`execute`]; the modules hold the parts:
 //! [`cli`] (flags and their validation), [`run`] (live runs), [`sim`]
-//! (simulated runs), [`theory`] (THEORY.md's formulas and reference table),
+//! (simulated runs), [`theory`] (docs/theory.md's formulas and reference table),
 //! [`record`] (rows, JSON and CSV), [`plot`], [`table`] and [`system`] (CPU
 //! time, peak memory, machine).
 #![forbid(unsafe_code)]

@@ -364,6 +364,7 @@ fn draw_cdf<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[&Row]) ->
         .y_desc("fraction of deliveries")
         .x_labels(LOG_LABELS)
         .x_label_formatter(&|v| log_tick(*v))
+        .light_line_style(WHITE)
         .label_style(("sans-serif", 14))
         .draw());
     for (r, (_, s)) in rows.iter().zip(&entries) {
@@ -533,6 +534,7 @@ fn draw_sim_rounds<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[&R
         .y_label_formatter(&|v| plain_tick(*v))
         .x_labels(LOG_LABELS)
         .x_label_formatter(&|v| log_tick(*v))
+        .light_line_style(WHITE)
         .label_style(("sans-serif", 14))
         .draw());
     for (((mode, b, _, _), mut group), (_, s)) in groups.into_iter().zip(&entries) {

@@ -163,13 +163,13 @@ pub struct Row {
     /// Sim: 99th percentile of the rounds to reach every live node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rounds_p99: Option<f64>,
-    /// Sim: the closed-form estimate of DESIGN.md with b_eff = b(1−p)(1−f).
+    /// Sim: the closed-form estimate of docs/theory.md with b_eff = b(1−p)(1−f).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theory_rounds: Option<f64>,
-    /// Sim: THEORY.md's simulated reference mean, where the table has the cell.
+    /// Sim: the simulated reference mean of docs/theory.md, where the table has the cell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_rounds: Option<f64>,
-    /// Sim: THEORY.md's reference p99, where the table has it.
+    /// Sim: the reference p99 of docs/theory.md, where the table has it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_p99: Option<f64>,
     /// Sim: payload copies sent per node until the run stopped.

@@ -64,6 +64,7 @@ fn configs(rows: &[Row]) -> String {
     for row in rows {
         let label = row_label(row);
         match distinct.iter_mut().find(|(c, _)| *c == row.config) {
+            Some((_, labels)) if labels.contains(&label) => {}
             Some((_, labels)) => labels.push(label),
             None => distinct.push((&row.config, vec![label])),
         }
@@ -107,7 +108,7 @@ mod tests {
             config: config.into(),
             ..Row::default()
         };
-        let text = configs(&[row(1, "A"), row(2, "B"), row(3, "A")]);
+        let text = configs(&[row(1, "A"), row(2, "B"), row(3, "A"), row(3, "A")]);
         assert_eq!(text, "mem gossip N=10 b=1, mem gossip N=10 b=3: A\nmem gossip N=10 b=2: B\n");
     }
 }

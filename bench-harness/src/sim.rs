@@ -1,6 +1,6 @@
 //! Simulated runs: the textbook synchronous-rounds model in virtual time
 //! (transport-mem's simulator), rounds to full dissemination against the
-//! formulas and reference table of THEORY.md.
+//! formulas and reference table of docs/theory.md.
 
 use std::time::Duration;
 

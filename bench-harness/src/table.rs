@@ -136,7 +136,7 @@ pub fn sim(rows: &[&Row]) -> String {
         "rounds mean",
         "rounds p99",
         "theory",
-        "THEORY.md mean (p99)",
+        "reference mean (p99)",
         "msgs/node",
         "reached",
     ];
