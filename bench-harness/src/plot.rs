@@ -97,23 +97,23 @@ pub fn render_all(rows: &[Row], dir: &Path) -> Result<Rendered, HarnessError> {
         }
     }
     let with_data = if live.is_empty() { &sim } else { &live };
+    // Delivery against one fault, over the rows without the other fault.
+    macro_rules! against {
+        ($name:literal, $draw:ident, $other:ident, $swept:ident, $flag:literal, $example:literal) => {{
+            let rows: Vec<&Row> = with_data.iter().copied().filter(|r| r.$other == 0.0).collect();
+            if distinct(&rows, |r| key(r.$swept)).len() > 1 {
+                render!($name, SIZE, $draw, &rows);
+            } else {
+                out.notes.push(format!(
+                    "{}: not drawn, one {} value; sweep --{} (e.g. {}) to get it",
+                    $name, $flag, $flag, $example
+                ));
+            }
+        }};
+    }
     if !with_data.is_empty() {
-        let no_crash: Vec<&Row> = with_data.iter().copied().filter(|r| r.crash == 0.0).collect();
-        let losses = distinct(&no_crash, |r| key(r.loss));
-        if losses.len() > 1 {
-            render!("delivery-vs-loss", SIZE, draw_vs_loss, &no_crash);
-        } else {
-            out.notes
-                .push("delivery-vs-loss: not drawn, one loss value; sweep --loss (e.g. 0,0.1,0.3) to get it".into());
-        }
-        let no_loss: Vec<&Row> = with_data.iter().copied().filter(|r| r.loss == 0.0).collect();
-        let crashes = distinct(&no_loss, |r| key(r.crash));
-        if crashes.len() > 1 {
-            render!("delivery-vs-crash", SIZE, draw_vs_crash, &no_loss);
-        } else {
-            out.notes
-                .push("delivery-vs-crash: not drawn, one crash value; sweep --crash (e.g. 0,0.2,0.5) to get it".into());
-        }
+        against!("delivery-vs-loss", draw_vs_loss, crash, loss, "loss", "0,0.1,0.3");
+        against!("delivery-vs-crash", draw_vs_crash, loss, crash, "crash", "0,0.2,0.5");
     }
     let rounds: Vec<&Row> = sim.iter().copied().filter(|r| r.rounds_mean.is_some()).collect();
     if distinct(&rounds, |r| r.nodes).len() > 1 {
