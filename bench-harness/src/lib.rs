@@ -337,6 +337,9 @@ fn finish(results: Results, output: &OutputArgs) -> Result<(), HarnessError> {
     if let Some(dir) = &output.html {
         if output.plot.is_none() {
             plots = plot::render_all(&results.rows, dir)?;
+            for note in &plots.notes {
+                eprintln!("{note}");
+            }
         }
         let page = html::write(&results, &plots, dir)?;
         eprintln!("wrote {}", page.display());
