@@ -730,10 +730,11 @@ fn draw_compare<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[&Row]
 fn draw_fractions<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[&Row]) -> Draw<()> {
     t!(root.fill(&WHITE));
     let n = rows.first().map_or(0, |r| r.nodes);
+    let seeds = values(rows, |r| r.seeds.unwrap_or(0).to_string());
     let root = root
         .titled(
             &format!(
-                "Messages by fraction of live members reached, N={n} (x: 0-100%, last bar = all; y: share of messages)"
+                "Messages by fraction of live members reached, simulator, N={n}, {seeds} seeds (x: 0-100%, last bar = all; y: share of messages)"
             ),
             ("sans-serif", 20),
         )
