@@ -58,7 +58,8 @@ b_eff = b(1-p)(1-f); its simulated reference where it has the cell"
     out
 }
 
-/// Each distinct configuration once, with the rows that used it.
+/// The configurations of `rows`: the fields every row shares once, then
+/// each distinct configuration's other fields with the rows that used it.
 fn configs(rows: &[Row]) -> String {
     let mut distinct: Vec<(&str, Vec<String>)> = Vec::new();
     for row in rows {
@@ -69,12 +70,53 @@ fn configs(rows: &[Row]) -> String {
             None => distinct.push((&row.config, vec![label])),
         }
     }
+    let parsed: Vec<(&str, Vec<&str>)> = distinct.iter().map(|(c, _)| fields(c)).collect();
+    let same_type = parsed.windows(2).all(|w| w[0].0 == w[1].0);
+    let common: Vec<&str> = match parsed.first() {
+        Some((_, first)) if same_type && distinct.len() > 1 => {
+            first.iter().copied().filter(|f| parsed.iter().all(|(_, fs)| fs.contains(f))).collect()
+        }
+        _ => Vec::new(),
+    };
     let mut out = String::new();
-    for (config, labels) in distinct {
-        let config = if config.is_empty() { "(not recorded)" } else { config };
-        out.push_str(&format!("{}: {config}\n", labels.join(", ")));
+    if !common.is_empty() {
+        out.push_str(&format!("every row: {} {{ {} }}\n", parsed[0].0, common.join(", ")));
+    }
+    for ((config, labels), (_, fs)) in distinct.iter().zip(&parsed) {
+        let text = if config.is_empty() {
+            "(not recorded)".to_string()
+        } else if common.is_empty() {
+            config.to_string()
+        } else {
+            fs.iter().copied().filter(|f| !common.contains(f)).collect::<Vec<_>>().join(", ")
+        };
+        out.push_str(&format!("{}: {text}\n", labels.join(", ")));
     }
     out
+}
+
+/// `Name { a: 1, b: X { c: 2 } }` as `("Name", ["a: 1", "b: X { c: 2 }"])`:
+/// the top-level fields of a `Debug` struct (the whole text as one field
+/// when it is not one).
+fn fields(debug: &str) -> (&str, Vec<&str>) {
+    let Some((name, rest)) = debug.split_once(" { ") else { return ("", vec![debug]) };
+    let Some(body) = rest.strip_suffix(" }") else { return ("", vec![debug]) };
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    let bytes = body.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'{' | b'(' | b'[' => depth += 1,
+            b'}' | b')' | b']' => depth -= 1,
+            b',' if depth == 0 && bytes.get(i + 1) == Some(&b' ') => {
+                out.push(&body[start..i]);
+                start = i + 2;
+            }
+            _ => {}
+        }
+    }
+    out.push(&body[start..]);
+    (name, out)
 }
 
 fn row_label(r: &Row) -> String {
@@ -110,5 +152,14 @@ mod tests {
         };
         let text = configs(&[row(1, "A"), row(2, "B"), row(3, "A"), row(3, "A")]);
         assert_eq!(text, "mem gossip N=10 b=1, mem gossip N=10 b=3: A\nmem gossip N=10 b=2: B\n");
+        let text = configs(&[
+            row(1, "Config { mode: Push, fanout: 1, lifetime: Fixed { rounds: 3 } }"),
+            row(2, "Config { mode: Push, fanout: 2, lifetime: Fixed { rounds: 3 } }"),
+        ]);
+        assert_eq!(
+            text,
+            "every row: Config { mode: Push, lifetime: Fixed { rounds: 3 } }\n\
+mem gossip N=10 b=1: fanout: 1\nmem gossip N=10 b=2: fanout: 2\n"
+        );
     }
 }

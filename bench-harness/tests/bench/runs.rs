@@ -106,7 +106,9 @@ fn small_mem_run_json_has_every_key_and_report_replots_it() {
     ]);
     assert!(out.contains("| fan-out |"), "table printed: {out}");
     assert!(out.contains("load average (1, 5, 15 min): at start "), "load in the header: {out}");
-    assert!(out.contains("Config { mode: PushPull, fanout: 3"), "config in the output: {out}");
+    // The shared configuration once, then what differs per row.
+    assert!(out.contains("every row: Config { mode: PushPull,"), "config in the output: {out}");
+    assert!(out.contains("mem gossip N=10 b=3: fanout: 3\n"), "config in the output: {out}");
     let rows = rows(&json);
     assert_eq!(rows.len(), 2);
     for (row, fanout) in rows.iter().zip([2, 3]) {
