@@ -16,7 +16,6 @@ pub mod error;
 pub mod html;
 pub mod plot;
 pub mod protocols;
-pub mod raw_udp;
 pub mod record;
 pub mod run;
 pub mod sections;

@@ -4,13 +4,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use gossip_core::{Address, Config, GroupId, MessageId, Mode, Stats};
-use gossip_runtime::{Builder, Faults, FaultyTransport, Handle, StreamExt, Transport, TransportError, TransportStats};
+use gossip_runtime::{Builder, Faults, FaultyTransport, Handle, SharedLink, StreamExt, Transport};
 use indicatif::ProgressBar;
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::SmallRng};
@@ -115,7 +114,6 @@ impl LiveSpec {
             .mode(self.mode)
             .fanout(self.fanout)
             .period(self.period)
-            .member_timeout((self.period * 20).max(Duration::from_secs(10)))
             .join_retry(Duration::from_millis(100).max(self.period))
             .max_packet_size(self.max_packet_size())
             .build()
@@ -167,71 +165,30 @@ pub fn check_memory(specs: &[LiveSpec], force: bool) -> Result<(), HarnessError>
     Ok(())
 }
 
-/// Makes a transport look crashed on demand: it then sends nothing and
-/// drops everything it receives, while the node above keeps running.
-pub struct Crashable<T> {
-    inner: T,
-    crashed: Arc<AtomicBool>,
+/// Wraps node `i`'s transport in the fault decorator on the cluster's
+/// shared link model: `spec.loss`, and crashing node `i` there silences it
+/// (it then sends nothing and drops what it receives, while the node above
+/// keeps running).
+fn crashable<T: Transport>(spec: &LiveSpec, link: &SharedLink, transport: T, i: u32) -> FaultyTransport<T> {
+    FaultyTransport::new(transport, Faults::member(link, i, node_seed(spec.seed ^ 0x1055, i)))
 }
 
-impl<T> Crashable<T> {
-    /// Wraps `inner`; the flag crashes it when set.
-    pub fn new(inner: T) -> (Self, Arc<AtomicBool>) {
-        let crashed = Arc::new(AtomicBool::new(false));
-        (Crashable { inner, crashed: crashed.clone() }, crashed)
-    }
-
-    fn down(&self) -> bool {
-        self.crashed.load(Ordering::Relaxed)
-    }
-}
-
-#[async_trait]
-impl<T: Transport> Transport for Crashable<T> {
-    type Address = T::Address;
-
-    async fn send(&self, to: &Self::Address, bytes: Bytes) -> Result<(), TransportError> {
-        if self.down() { Ok(()) } else { self.inner.send(to, bytes).await }
-    }
-
-    async fn recv(&self) -> Result<(Self::Address, Bytes), TransportError> {
-        loop {
-            let item = self.inner.recv().await?;
-            if !self.down() {
-                return Ok(item);
-            }
-        }
-    }
-
-    async fn send_batch(&self, batch: &[(Self::Address, Bytes)]) -> Vec<Result<(), TransportError>> {
-        if self.down() { batch.iter().map(|_| Ok(())).collect() } else { self.inner.send_batch(batch).await }
-    }
-
-    async fn recv_batch(&self, out: &mut Vec<(Self::Address, Bytes)>, max: usize) -> Result<(), TransportError> {
-        let before = out.len();
-        loop {
-            self.inner.recv_batch(out, max).await?;
-            if !self.down() {
-                return Ok(());
-            }
-            out.truncate(before);
-        }
-    }
-
-    fn local_addr(&self) -> Self::Address {
-        self.inner.local_addr()
-    }
-
-    fn max_packet_size(&self) -> usize {
-        self.inner.max_packet_size()
-    }
-
-    fn stats(&self) -> TransportStats {
-        self.inner.stats()
-    }
+/// The shared link model of a cluster of decorated transports.
+fn cluster_link(spec: &LiveSpec) -> Result<SharedLink, HarnessError> {
+    let model = LinkModel::new().with_loss(spec.loss).map_err(|e| HarnessError::Config(e.to_string()))?;
+    Ok(SharedLink::new(model))
 }
 
 type CrashFn = Box<dyn Fn(usize) + Send + Sync>;
+
+/// Crashes node `i` of the cluster whose links `link` models.
+fn crash_in(link: SharedLink) -> CrashFn {
+    Box::new(move |i| {
+        if let Ok(i) = u32::try_from(i) {
+            link.crash(i);
+        }
+    })
+}
 
 /// Running nodes and a way to crash one.
 struct Cluster<A> {
@@ -335,19 +292,19 @@ fn bind_all<T>(
     Ok(transports)
 }
 
-/// Socket transports get loss from gossip-runtime's `FaultyTransport` and
-/// crashes from [`Crashable`]; returns them and the crash switch.
-fn with_faults<T: Transport>(spec: &LiveSpec, transports: Vec<T>) -> (Vec<Crashable<FaultyTransport<T>>>, CrashFn) {
-    let mut flags = Vec::with_capacity(transports.len());
-    let mut wrapped = Vec::with_capacity(transports.len());
-    for (i, inner) in (0u32..).zip(transports) {
-        let faulty = FaultyTransport::new(inner, Faults::loss(spec.loss, node_seed(spec.seed ^ 0x1055, i)));
-        let (transport, crashed) = Crashable::new(faulty);
-        wrapped.push(transport);
-        flags.push(crashed);
-    }
-    (wrapped, Box::new(move |i| flags[i].store(true, Ordering::Relaxed)))
+/// Socket transports get loss and crashes from gossip-runtime's fault
+/// decorator on one shared link model; returns them and the crash switch.
+fn with_faults<T: Transport>(
+    spec: &LiveSpec,
+    transports: Vec<T>,
+) -> Result<(Vec<FaultyTransport<T>>, CrashFn), HarnessError> {
+    let link = cluster_link(spec)?;
+    let wrapped = (0u32..).zip(transports).map(|(i, t)| crashable(spec, &link, t, i)).collect();
+    Ok((wrapped, crash_in(link)))
 }
+
+/// How long a UDP row first measures the raw datagram rate of its setup.
+const RAW_WINDOW: Duration = Duration::from_millis(500);
 
 const LOOPBACK: std::net::SocketAddr =
     std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
@@ -372,15 +329,18 @@ pub async fn run_live(spec: &LiveSpec, progress: &ProgressBar) -> Result<Row, Ha
                 MemNetwork::new(NetConfig { seed: spec.seed, link, inbox_capacity: 16_384, ..NetConfig::default() })
                     .map_err(HarnessError::run)?;
             let endpoints = bind_all(spec, progress, |i| net.bind(i).map_err(HarnessError::run))?;
-            let faults = net.handle();
-            measure(cluster(spec, &config, endpoints, Box::new(move |i| faults.crash(i as u32)))?, spec, progress)
-                .await?
+            let crash = crash_in(SharedLink::clone(&net.handle()));
+            measure(cluster(spec, &config, endpoints, crash)?, spec, progress).await?
         }
         TransportKind::Udp => {
-            let raw = crate::raw_udp::datagram_rate(spec.max_packet_size(), crate::raw_udp::WINDOW).await?;
+            // The same socket setup with nothing on top: transport-udp's yardstick.
+            let raw = transport_udp::raw_datagram_rate(&UdpConfig::new(LOOPBACK), spec.max_packet_size(), RAW_WINDOW)
+                .await
+                .map_err(HarnessError::run)?
+                .datagrams_per_sec;
             let sockets =
                 bind_all(spec, progress, |_| UdpTransport::bind(UdpConfig::new(LOOPBACK)).map_err(HarnessError::run))?;
-            let (transports, crash) = with_faults(spec, sockets);
+            let (transports, crash) = with_faults(spec, sockets)?;
             let mut row = measure(cluster(spec, &config, transports, crash)?, spec, progress).await?;
             row.raw_datagrams_per_s = Some(raw);
             row
@@ -388,7 +348,7 @@ pub async fn run_live(spec: &LiveSpec, progress: &ProgressBar) -> Result<Row, Ha
         TransportKind::Quic => {
             let ca = ClusterCa::generate("gossip-bench cluster CA").map_err(HarnessError::run)?;
             let endpoints = bind_all(spec, progress, |i| quic_transport(spec, &ca, i))?;
-            let (transports, crash) = with_faults(spec, endpoints);
+            let (transports, crash) = with_faults(spec, endpoints)?;
             measure(cluster(spec, &config, transports, crash)?, spec, progress).await?
         }
     };

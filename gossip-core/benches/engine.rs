@@ -43,7 +43,7 @@ fn frame(seq: u64, len: usize) -> MessageFrame {
 /// A packet of `per_packet` 64-byte messages starting at `first_seq`, in a
 /// buffer of its own as a socket read would leave it (`BytesMut` frozen).
 fn packet(first_seq: u64, per_packet: usize) -> Bytes {
-    let mut w = PacketWriter::new(1200, Header { sender: ORIGIN, heartbeat: 1 });
+    let mut w = PacketWriter::new(1200, Header { sender: ORIGIN, incarnation: 1 });
     for i in 0..per_packet as u64 {
         assert!(w.push_message(&frame(first_seq + i, 64)));
     }
@@ -52,7 +52,7 @@ fn packet(first_seq: u64, per_packet: usize) -> Bytes {
 
 /// Messages of 64 bytes that fit in one 1200-byte packet.
 fn full_batch() -> usize {
-    let mut w = PacketWriter::new(1200, Header { sender: ORIGIN, heartbeat: 1 });
+    let mut w = PacketWriter::new(1200, Header { sender: ORIGIN, incarnation: 1 });
     let mut n = 0;
     while w.push_message(&frame(n as u64 + 1, 64)) {
         n += 1;
@@ -103,7 +103,7 @@ fn benches(c: &mut Criterion) {
     let frames: Vec<MessageFrame> = (1..=batch as u64).map(|s| frame(s, 64)).collect();
     c.bench_function(&format!("encode/full 1200-byte packet ({batch} messages)"), |b| {
         b.iter(|| {
-            let mut w = PacketWriter::new(1200, Header { sender: ORIGIN, heartbeat: 1 });
+            let mut w = PacketWriter::new(1200, Header { sender: ORIGIN, incarnation: 1 });
             for f in &frames {
                 w.push_message(f);
             }

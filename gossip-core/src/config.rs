@@ -106,8 +106,19 @@ pub struct Config {
     pub(crate) dedup_window: u32,
     pub(crate) max_groups: usize,
     pub(crate) max_members: usize,
-    pub(crate) member_timeout: Duration,
-    pub(crate) member_entries: usize,
+    pub(crate) probe_interval: Duration,
+    pub(crate) probe_timeout: Duration,
+    pub(crate) indirect_probes: u32,
+    pub(crate) retransmit_mult: u32,
+    pub(crate) suspicion_mult: u32,
+    pub(crate) suspicion_max_mult: u32,
+    pub(crate) max_health: u32,
+    pub(crate) sync_interval: Duration,
+    pub(crate) reconnect_interval: Duration,
+    pub(crate) dead_retention: Duration,
+    pub(crate) max_piggyback: usize,
+    pub(crate) max_meta_len: usize,
+    pub(crate) max_new_members: u32,
     pub(crate) join_retry: Duration,
 }
 
@@ -174,11 +185,53 @@ getters! {
     max_groups: usize;
     /// Cap on known members; newcomers are ignored when full. At least 1. Default 65,536.
     max_members: usize;
-    /// A member whose heartbeat has not advanced for this long is reported
-    /// down. At least two periods. Default 5 s (LAN), 30 s (WAN).
-    member_timeout: Duration;
-    /// Membership entries piggy-backed on each packet, room permitting. 0..=64. Default 6.
-    member_entries: usize;
+    /// SWIM probe interval: each interval a node probes one member, in a
+    /// shuffled round-robin order (stretched by the local health
+    /// multiplier). At least 1 ms and more than `probe_timeout`. Default
+    /// 1 s (LAN), 5 s (WAN).
+    probe_interval: Duration;
+    /// How long a direct probe waits for its ack before asking
+    /// `indirect_probes` members to try (stretched by the local health
+    /// multiplier). At least 1 ms. Default 500 ms (LAN), 3 s (WAN).
+    probe_timeout: Duration;
+    /// `k`: members asked to probe indirectly when a direct probe failed.
+    /// 0..=16. Default 3.
+    indirect_probes: u32;
+    /// `λ`: each membership update is piggy-backed about
+    /// `λ·⌈log10(N+1)⌉` times, least-sent first. 1..=64. Default 4.
+    retransmit_mult: u32;
+    /// The shortest suspicion lasts `suspicion_mult·max(1, log10 N)` probe
+    /// intervals. 1..=64. Default 4 (LAN), 6 (WAN).
+    suspicion_mult: u32;
+    /// Lifeguard: a fresh suspicion lasts `suspicion_max_mult` times the
+    /// shortest and shrinks toward it with each independent confirmation.
+    /// 1..=64. Default 6.
+    suspicion_max_mult: u32;
+    /// Lifeguard: the local health multiplier's ceiling; probe interval and
+    /// timeout stretch by up to this factor while this node's own probes go
+    /// unanswered. 1..=64. Default 8.
+    max_health: u32;
+    /// Anti-entropy: every interval a node swaps a packet's worth of its
+    /// member table with one random member, so views converge after loss
+    /// and bulk joins. At least 1 ms. Default 5 s (LAN), 30 s (WAN).
+    sync_interval: Duration;
+    /// Every interval a node probes one dead member and contacts one seed,
+    /// so a partition heals without an operator. At least 1 ms. Default
+    /// 10 s (LAN), 60 s (WAN).
+    reconnect_interval: Duration;
+    /// How long dead and departed members are remembered (to reject their
+    /// stale entries and to try them again) before they are forgotten. At
+    /// least one probe interval. Default 60 s (LAN), 300 s (WAN).
+    dead_retention: Duration;
+    /// Cap on membership updates piggy-backed on one packet, room
+    /// permitting. 0..=255. Default 32.
+    max_piggyback: usize;
+    /// Cap on the metadata a member may set for itself, in bytes. 0..=1024.
+    /// Default 512.
+    max_meta_len: usize;
+    /// Cap on members first learned from one sender per probe interval, so
+    /// that forged entries cannot fill `max_members`. At least 1. Default 512.
+    max_new_members: u32;
     /// Interval between join attempts while no member answered. At least 1 ms. Default 1 s.
     join_retry: Duration;
 }
@@ -206,20 +259,36 @@ impl Config {
             dedup_window: 1_024,
             max_groups: 64,
             max_members: 65_536,
-            member_timeout: Duration::from_secs(5),
-            member_entries: 6,
+            probe_interval: Duration::from_secs(1),
+            probe_timeout: Duration::from_millis(500),
+            indirect_probes: 3,
+            retransmit_mult: 4,
+            suspicion_mult: 4,
+            suspicion_max_mult: 6,
+            max_health: 8,
+            sync_interval: Duration::from_secs(5),
+            reconnect_interval: Duration::from_secs(10),
+            dead_retention: Duration::from_secs(60),
+            max_piggyback: 32,
+            max_meta_len: 512,
+            max_new_members: 512,
             join_retry: Duration::from_secs(1),
         }
     }
 
     /// Preset for a wide-area network: 500 ms period, fan-out 4, longer
-    /// retention and failure timeout.
+    /// retention, probe interval and timeouts.
     pub fn wan() -> Self {
         Config {
             fanout: 4,
             period: Duration::from_millis(500),
             retention: Duration::from_secs(120),
-            member_timeout: Duration::from_secs(30),
+            probe_interval: Duration::from_secs(5),
+            probe_timeout: Duration::from_secs(3),
+            suspicion_mult: 6,
+            sync_interval: Duration::from_secs(30),
+            reconnect_interval: Duration::from_secs(60),
+            dead_retention: Duration::from_secs(300),
             ..Config::lan()
         }
     }
@@ -280,8 +349,21 @@ impl Config {
         )?;
         check((1..=256).contains(&self.max_groups), "max_groups", "must be in 1..=256")?;
         check(self.max_members >= 1, "max_members", "must be at least 1")?;
-        check(self.member_timeout >= self.period * 2, "member_timeout", "must be at least two periods")?;
-        check(self.member_entries <= 64, "member_entries", "must be at most 64")?;
+        let ms = Duration::from_millis(1);
+        check(self.probe_timeout >= ms, "probe_timeout", "must be at least 1 ms")?;
+        check(self.probe_interval > self.probe_timeout, "probe_interval", "must be longer than probe_timeout")?;
+        check(self.probe_interval <= Duration::from_secs(3600), "probe_interval", "must be at most 1 h")?;
+        check(self.indirect_probes <= 16, "indirect_probes", "must be in 0..=16")?;
+        check((1..=64).contains(&self.retransmit_mult), "retransmit_mult", "must be in 1..=64")?;
+        check((1..=64).contains(&self.suspicion_mult), "suspicion_mult", "must be in 1..=64")?;
+        check((1..=64).contains(&self.suspicion_max_mult), "suspicion_max_mult", "must be in 1..=64")?;
+        check((1..=64).contains(&self.max_health), "max_health", "must be in 1..=64")?;
+        check(self.sync_interval >= ms, "sync_interval", "must be at least 1 ms")?;
+        check(self.reconnect_interval >= ms, "reconnect_interval", "must be at least 1 ms")?;
+        check(self.dead_retention >= self.probe_interval, "dead_retention", "must be at least one probe interval")?;
+        check(self.max_piggyback <= 255, "max_piggyback", "must be in 0..=255")?;
+        check(self.max_meta_len <= crate::wire::MAX_META_LEN, "max_meta_len", "must be in 0..=1024")?;
+        check(self.max_new_members >= 1, "max_new_members", "must be at least 1")?;
         check(self.join_retry >= Duration::from_millis(1), "join_retry", "must be at least 1 ms")?;
         Ok(())
     }
@@ -355,11 +437,11 @@ mod tests {
         let err = Config::builder().dedup_window(100).build().unwrap_err();
         assert_eq!(err.field, "dedup_window");
         let err = Config::builder()
-            .period(Duration::from_secs(1))
-            .member_timeout(Duration::from_secs(1))
+            .probe_interval(Duration::from_millis(500))
+            .probe_timeout(Duration::from_millis(500))
             .build()
             .unwrap_err();
-        assert_eq!(err.field, "member_timeout");
-        assert!(err.to_string().contains("member_timeout"));
+        assert_eq!(err.field, "probe_interval");
+        assert!(err.to_string().contains("probe_timeout"));
     }
 }

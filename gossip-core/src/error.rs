@@ -40,6 +40,9 @@ pub enum DecodeError {
         /// The configured maximum.
         max: usize,
     },
+    /// The protocol keeps no member metadata.
+    #[error("this protocol keeps no member metadata")]
+    Unsupported,
 }
 
 /// Why [`multicast`](crate::Protocol::multicast) refused a message.
@@ -98,4 +101,21 @@ pub enum Error {
     /// A subscription was refused.
     #[error(transparent)]
     Subscribe(#[from] SubscribeError),
+}
+
+/// Why [`Node::set_meta`](crate::Node::set_meta) refused.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum MetaError {
+    /// The metadata is larger than `max_meta_len`.
+    #[error("metadata of {size} bytes exceeds the {max}-byte maximum")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// The protocol keeps no member metadata.
+    #[error("this protocol keeps no member metadata")]
+    Unsupported,
 }

@@ -33,31 +33,46 @@ impl Delivery {
 
 /// Why a member is considered down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DownReason {
-    /// Its heartbeat stopped advancing for `member_timeout`.
-    Timeout,
+    /// It stopped answering probes, direct and indirect, and did not refute
+    /// the suspicion within the suspicion timeout.
+    Failed,
     /// It announced that it left.
     Left,
-    /// The transport reported it unreachable.
-    Unreachable,
+    /// A new node (a restart) now answers at its address.
+    Replaced,
 }
 
 /// Something the driver should know: drained with [`poll_event`](crate::Protocol::poll_event).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event<A> {
     /// A message for one of this node's groups, delivered exactly once.
     Delivered(Delivery),
-    /// A member became known or came back.
+    /// A member became known, or came back after being declared down.
     MemberUp {
         /// Its id.
         id: NodeId,
         /// Its address.
         addr: A,
+        /// Its incarnation.
+        incarnation: u64,
+    },
+    /// A member is suspected: it did not answer a probe (this node's or
+    /// another's). It is declared down unless it refutes in time.
+    MemberSuspect {
+        /// Its id.
+        id: NodeId,
+        /// The incarnation suspected.
+        incarnation: u64,
     },
     /// A member is considered down.
     MemberDown {
         /// Its id.
         id: NodeId,
+        /// Its incarnation when it went down.
+        incarnation: u64,
         /// Why.
         reason: DownReason,
     },

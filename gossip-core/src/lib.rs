@@ -80,13 +80,13 @@ pub mod wire;
 
 pub use address::{Address, MAX_ADDRESS_LEN};
 pub use config::{Batching, Config, ConfigBuilder, Lifetime, MAX_PACKET_SIZE, MIN_PACKET_SIZE, Mode, Order, Targets};
-pub use error::{ConfigError, DecodeError, Error, MulticastError, SubscribeError};
+pub use error::{ConfigError, DecodeError, Error, MetaError, MulticastError, SubscribeError};
 pub use event::{Delivery, DownReason, Event, Transmit};
 pub use ids::{GroupId, MessageId, NodeId};
-pub use membership::SharedMembers;
+pub use membership::{Member, MemberStatus, SharedMembers};
 pub use node::{Node, Usage};
 pub use protocol::Protocol;
-pub use stats::{Drops, Stats};
+pub use stats::{Drops, MembershipStats, Stats};
 pub use time::Time;
 
 /// The RNG type nodes use unless told otherwise, re-exported so drivers need

@@ -9,20 +9,18 @@ use rand::{Rng, RngCore};
 
 use crate::address::Address;
 use crate::config::{Batching, Config, Lifetime, Mode, Order};
-use crate::error::{DecodeError, MulticastError, SubscribeError};
+use crate::error::{DecodeError, MetaError, MulticastError, SubscribeError};
 use crate::event::{Delivery, Event, Transmit};
 use crate::ids::{GroupId, MessageId, NodeId};
 use crate::lifetime::{AUTOMATIC_RESIDUE, push_rounds};
-use crate::membership::{Applied, Members, SharedMembers, View, draw};
+use crate::membership::{Member, Membership, Outgoing, SharedMembers, View, draw};
 use crate::protocol::Protocol;
 use crate::sorted_map::SortedMap;
 use crate::stats::Stats;
 use crate::store::{Store, Stored};
 use crate::time::Time;
 use crate::window::{Insert, Window, digest_contains};
-use crate::wire::{
-    self, DigestEntry, DigestFrame, Frame, Header, MAX_AGE, MemberFrame, MemberStatus, MessageFrame, PacketWriter,
-};
+use crate::wire::{self, DigestEntry, DigestFrame, Frame, Header, MAX_AGE, MessageFrame, PacketWriter};
 
 /// Candidates gathered for one pull answer at most; more than fit in one
 /// packet, so ordering still has a choice, but bounded.
@@ -41,20 +39,23 @@ pub struct Usage {
     pub queued_transmits: usize,
     /// Events waiting to be polled.
     pub queued_events: usize,
-    /// Members known alive (gossiped membership only).
+    /// Live members (alive or suspect; for a shared list, its length).
     pub members: usize,
+    /// Member entries held, dead and departed ones included (gossiped view).
+    pub known_members: usize,
+    /// Membership updates waiting to be piggy-backed (gossiped view).
+    pub membership_updates: usize,
+    /// Groups in the member index (gossiped view).
+    pub indexed_groups: usize,
+    /// Lifeguard's local health score: 0 is healthy; each step stretches
+    /// the probe interval and timeout by one more multiple.
+    pub health: u32,
 }
 
 #[derive(Debug)]
 struct Stream {
     window: Window,
     last_at: Time,
-}
-
-#[derive(Debug)]
-struct Join<A> {
-    seeds: Vec<A>,
-    next_at: Time,
 }
 
 /// The key that puts buffered messages in the configured order.
@@ -128,7 +129,6 @@ pub struct Node<A: Address, R: RngCore = SmallRng> {
     config: Arc<Config>,
     rng: R,
     view: View<A>,
-    heartbeat: u64,
     round: u64,
     next_round: Time,
     left: bool,
@@ -139,7 +139,6 @@ pub struct Node<A: Address, R: RngCore = SmallRng> {
     transmits: VecDeque<Transmit<A>>,
     events: VecDeque<Event<A>>,
     stats: Stats,
-    join: Option<Join<A>>,
     /// The last automatic lifetime computed: group, round, rounds.
     lifetime_cache: (GroupId, u64, u32),
     /// Oldest age accepted: older copies may be of messages whose stream
@@ -156,7 +155,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
     /// `config` may be shared: many nodes can hold one `Arc<Config>`.
     pub fn new(id: NodeId, config: impl Into<Arc<Config>>, rng: R) -> Self {
         let config = config.into();
-        let view = View::Gossiped(Box::new(Members::new(id, config.max_members, config.max_groups)));
+        let view = View::Gossiped(Box::new(Membership::new(id, config.clone())));
         Self::with_view(id, config, rng, view)
     }
 
@@ -197,7 +196,6 @@ impl<A: Address, R: RngCore> Node<A, R> {
             config,
             rng,
             view,
-            heartbeat: 0,
             round: 0,
             next_round: Time::ZERO,
             left: false,
@@ -208,7 +206,6 @@ impl<A: Address, R: RngCore> Node<A, R> {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
-            join: None,
             lifetime_cache: (GroupId(0), u64::MAX, 0),
             max_age,
             scratch: Vec::new(),
@@ -238,7 +235,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
     /// Other members of `group` it can send to.
     pub fn group_size(&self, group: GroupId) -> usize {
         match &self.view {
-            View::Gossiped(members) => members.group_len(group),
+            View::Gossiped(membership) => membership.group_len(group),
             View::Shared { members, .. } => {
                 let len = members.group(group).len();
                 len.saturating_sub(usize::from(self.is_subscribed(group)))
@@ -248,17 +245,48 @@ impl<A: Address, R: RngCore> Node<A, R> {
 
     /// What it holds now.
     pub fn usage(&self) -> Usage {
-        Usage {
+        let mut usage = Usage {
             buffered_messages: self.store.len(),
             buffered_bytes: self.store.bytes(),
             streams: self.streams.len(),
             queued_transmits: self.transmits.len(),
             queued_events: self.events.len(),
-            members: match &self.view {
-                View::Gossiped(members) => members.alive_len(),
-                View::Shared { members, .. } => members.len(),
-            },
+            ..Usage::default()
+        };
+        match &self.view {
+            View::Gossiped(m) => {
+                usage.members = m.live_len();
+                usage.known_members = m.known_len();
+                usage.membership_updates = m.queued_updates();
+                usage.indexed_groups = m.indexed_groups();
+                usage.health = m.health();
+            }
+            View::Shared { members, .. } => usage.members = members.len(),
         }
+        usage
+    }
+
+    /// Every member this node knows (not itself), with status, incarnation,
+    /// groups and metadata: alive and suspect ones, and dead or departed
+    /// ones until they are forgotten. Empty on a shared member list.
+    pub fn members(&self) -> Vec<Member<A>> {
+        match &self.view {
+            View::Gossiped(m) => m.members(),
+            View::Shared { .. } => Vec::new(),
+        }
+    }
+
+    /// Sets this node's metadata (opaque bytes such as a name and tags),
+    /// gossiped with its member entry. At most `max_meta_len` bytes.
+    pub fn set_meta(&mut self, _now: Time, meta: Bytes) -> Result<(), MetaError> {
+        let max = self.config.max_meta_len;
+        if meta.len() > max {
+            return Err(MetaError::TooLarge { size: meta.len(), max });
+        }
+        if let View::Gossiped(m) = &mut self.view {
+            m.set_meta(meta);
+        }
+        Ok(())
     }
 
     /// The rounds run so far.
@@ -266,8 +294,19 @@ impl<A: Address, R: RngCore> Node<A, R> {
         self.round
     }
 
+    /// Tells the membership layer this node's groups changed.
+    fn announce_groups(&mut self) {
+        if let View::Gossiped(m) = &mut self.view {
+            m.set_groups(&self.subscriptions);
+        }
+    }
+
     fn header(&self) -> Header {
-        Header { sender: self.id, heartbeat: self.heartbeat }
+        let incarnation = match &self.view {
+            View::Gossiped(m) => m.incarnation(),
+            View::Shared { .. } => 0,
+        };
+        Header { sender: self.id, incarnation }
     }
 
     fn writer(&self) -> PacketWriter {
@@ -278,39 +317,69 @@ impl<A: Address, R: RngCore> Node<A, R> {
     /// entries [`Node::finish`] may add.
     fn writer_for(&self, content: usize) -> PacketWriter {
         let membership = match &self.view {
-            View::Gossiped(_) => 48 * (self.config.member_entries + 1),
+            View::Gossiped(_) => 48 * self.config.max_piggyback,
             View::Shared { .. } => 0,
         };
         let capacity = (wire::HEADER_MAX + content + membership).min(self.config.max_packet_size);
         PacketWriter::with_capacity(self.config.max_packet_size, self.header(), capacity)
     }
 
-    fn own_entry(&self, status: MemberStatus) -> MemberFrame<A> {
-        MemberFrame { id: self.id, heartbeat: self.heartbeat, status, addr: None, groups: self.subscriptions.clone() }
-    }
-
-    /// Fills the rest of a packet with membership entries and finishes it.
+    /// Fills the rest of a data packet with membership updates and
+    /// finishes it.
     fn finish(&mut self, mut writer: PacketWriter) -> Bytes {
-        if self.config.member_entries == 0 {
-            return writer.finish();
-        }
-        let own = self.own_entry(MemberStatus::Alive);
-        if let View::Gossiped(members) = &mut self.view {
-            {
-                writer.push_member(&own);
-                let mut entries = Vec::new();
-                members.entries(self.config.member_entries, &mut self.rng, &mut entries);
-                for entry in &entries {
-                    writer.push_member(entry);
-                }
-            }
+        if let View::Gossiped(m) = &mut self.view {
+            m.piggyback(None, &mut writer);
         }
         writer.finish()
     }
 
+    /// Encodes and queues what the membership layer asked to send, and
+    /// passes on its events.
+    fn drain_membership(&mut self) {
+        loop {
+            let mut writer = self.writer();
+            let View::Gossiped(m) = &mut self.view else { return };
+            let Some(out) = m.poll_outgoing() else { break };
+            writer.push_member(&m.own_frame());
+            let to = match out {
+                Outgoing::Ping { to, seq, target } => {
+                    writer.push_ping(seq, target);
+                    to
+                }
+                Outgoing::Ack { to, seq } => {
+                    writer.push_ack(seq);
+                    to
+                }
+                Outgoing::PingReq { to, seq, target, addr } => {
+                    writer.push_ping_req(seq, target, &addr);
+                    to
+                }
+                Outgoing::Sync { to, reply } => {
+                    writer.push_sync(reply);
+                    m.write_slice(&mut writer);
+                    to
+                }
+                Outgoing::Join { to } => {
+                    writer.push_join();
+                    to
+                }
+                Outgoing::Leave { to } | Outgoing::Hello { to } => to,
+            };
+            m.piggyback(Some(&to), &mut writer);
+            let packet = writer.finish();
+            self.send(to, packet);
+        }
+        let View::Gossiped(m) = &mut self.view else { return };
+        let events: Vec<Event<A>> = m.drain_events().collect();
+        self.stats.membership = m.stats.clone();
+        for event in events {
+            self.emit(event);
+        }
+    }
+
     fn send(&mut self, to: A, bytes: Bytes) {
         if self.transmits.len() >= self.config.max_transmits {
-            self.stats.drops.transmit_queue_full += 1;
+            self.stats.drops.transmit_queue_full = self.stats.drops.transmit_queue_full.saturating_add(1);
             return;
         }
         self.stats.packets_out += 1;
@@ -338,7 +407,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
         let count = self.config.fanout as usize;
         let how = self.config.targets;
         match &self.view {
-            View::Gossiped(members) => members.targets(group, count, how, &mut self.rng, out),
+            View::Gossiped(membership) => membership.targets(group, count, how, &mut self.rng, out),
             View::Shared { members, index } => {
                 let list = members.group(group);
                 let (me, own) = (self.id, *index);
@@ -517,51 +586,6 @@ impl<A: Address, R: RngCore> Node<A, R> {
         sent
     }
 
-    /// A membership-only packet to one member when the round sent nothing
-    /// else, so that heartbeats flow, and one to a member considered down,
-    /// so that it is found again once reachable.
-    fn keepalive(&mut self, sent: bool) {
-        let mut targets = Vec::new();
-        if let View::Gossiped(members) = &self.view {
-            if !sent {
-                members.any_targets(1, &mut self.rng, &mut targets);
-            }
-            targets.extend(members.suspect(&mut self.rng));
-        }
-        if targets.is_empty() {
-            return;
-        }
-        let writer = self.writer();
-        let packet = self.finish(writer);
-        self.send_all(&targets, &[packet]);
-    }
-
-    /// Contacts the seeds: every `join_retry` while no member is known, and
-    /// one random seed every `member_timeout` after that, so that a cluster
-    /// split by a partition merges again once the network heals.
-    fn contact_seeds(&mut self, now: Time) {
-        let Some(join) = &mut self.join else { return };
-        if now < join.next_at || join.seeds.is_empty() {
-            return;
-        }
-        let alone = match &self.view {
-            View::Gossiped(members) => members.alive_len() == 0,
-            View::Shared { .. } => false,
-        };
-        let seeds = if alone {
-            join.next_at = now + self.config.join_retry;
-            join.seeds.clone()
-        } else {
-            join.next_at = now + self.config.member_timeout;
-            vec![join.seeds[self.rng.random_range(0..join.seeds.len())].clone()]
-        };
-        let mut writer = self.writer();
-        writer.push_join();
-        writer.push_member(&self.own_entry(MemberStatus::Alive));
-        let packet = writer.finish();
-        self.send_all(&seeds, &[packet]);
-    }
-
     fn expire(&mut self, now: Time) {
         let retention = self.config.retention;
         let cutoff = Time::from_micros(now.as_micros().saturating_sub(retention.as_micros() as u64));
@@ -570,22 +594,6 @@ impl<A: Address, R: RngCore> Node<A, R> {
         // copies that are too old anyway, so it is safe to forget.
         let idle = self.config.period * self.max_age.saturating_mul(2);
         self.streams.retain(|_, stream| now.saturating_duration_since(stream.last_at) <= idle);
-        if let View::Gossiped(members) = &mut self.view {
-            let mut events = Vec::new();
-            members.expire(now, self.config.member_timeout, &mut events);
-            for event in events {
-                self.emit(event);
-            }
-        }
-    }
-
-    fn apply_membership(&mut self, applied: Applied<A>) {
-        if applied.rejected_full {
-            self.stats.drops.members_full += 1;
-        }
-        if let Some(event) = applied.event {
-            self.emit(event);
-        }
     }
 
     /// Records an arriving message. Returns `None` if it was not new, else
@@ -709,23 +717,6 @@ impl<A: Address, R: RngCore> Node<A, R> {
         self.send(from.clone(), packet);
     }
 
-    fn answer_join(&mut self, from: &A) {
-        let View::Gossiped(members) = &self.view else {
-            return;
-        };
-        let mut entries = Vec::new();
-        members.sample(64, &mut self.rng, &mut entries);
-        let mut writer = self.writer();
-        writer.push_member(&self.own_entry(MemberStatus::Alive));
-        for entry in &entries {
-            if !writer.push_member(entry) {
-                break;
-            }
-        }
-        let packet = writer.finish();
-        self.send(from.clone(), packet);
-    }
-
     /// `Known` reports: a member acknowledging one of this node's messages
     /// to a group it is not in (which ends the origin's part), or, under
     /// Demers' counter, a push that reached a node already holding it.
@@ -754,14 +745,13 @@ impl<A: Address, R: RngCore> Node<A, R> {
         if sender == self.id {
             return;
         }
-        if let View::Gossiped(members) = &mut self.view {
-            let applied = members.observe(now, sender, &from, header.heartbeat);
-            self.apply_membership(applied);
+        if let View::Gossiped(m) = &mut self.view {
+            m.handle_sender(now, sender, header.incarnation, &from, &mut self.rng);
         }
         let eager = self.config.eager_push && self.config.mode.pushes();
         let mut fresh: Vec<MessageFrame> = Vec::new();
         let mut known: Vec<MessageId> = Vec::new();
-        let (mut answered_digest, mut answered_join) = (false, false);
+        let (mut answered_digest, mut answered_sync) = (false, false);
         for frame in frames.drain(..) {
             match frame {
                 Frame::Message(message) => {
@@ -786,19 +776,34 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 }
                 Frame::Digest(_) => {}
                 Frame::Known(ids) => self.handle_known(&ids),
-                Frame::Member(entry) => {
-                    if let View::Gossiped(members) = &mut self.view {
-                        let applied = members.apply(now, entry, sender, &from);
-                        self.apply_membership(applied);
+                frame => {
+                    let View::Gossiped(m) = &mut self.view else { continue };
+                    match frame {
+                        Frame::Member(entry) => m.handle_entry(now, entry, sender, &from, &mut self.rng),
+                        Frame::Ping { seq, target } => m.handle_ping(seq, target, &from),
+                        Frame::Ack { seq } => m.handle_ack(seq),
+                        Frame::PingReq { seq, target, addr } => {
+                            m.handle_ping_req(now, seq, target, addr, sender, &from)
+                        }
+                        // One table slice per packet, however many frames ask.
+                        Frame::Join if !answered_sync => {
+                            answered_sync = true;
+                            m.handle_join(&from);
+                        }
+                        Frame::Sync { reply: true } if !answered_sync => {
+                            answered_sync = true;
+                            m.handle_sync_request(sender, &from);
+                        }
+                        Frame::Sync { reply: false } => m.handle_sync_answer(),
+                        _ => {}
                     }
                 }
-                Frame::Join if !answered_join => {
-                    answered_join = true;
-                    self.answer_join(&from);
-                }
-                Frame::Join => {}
             }
         }
+        if let View::Gossiped(m) = &mut self.view {
+            m.end_packet(now, &mut self.rng);
+        }
+        self.drain_membership();
         if !known.is_empty() {
             let mut writer = self.writer();
             writer.push_known(&known);
@@ -856,21 +861,22 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
         if self.left {
             return;
         }
-        self.contact_seeds(now);
+        if let View::Gossiped(m) = &mut self.view {
+            m.handle_timeout(now, &mut self.rng);
+            self.drain_membership();
+        }
         if now < self.next_round {
             return;
         }
         let period = self.config.period;
         self.next_round = if now >= self.next_round + period { now + period } else { self.next_round + period };
         self.round += 1;
-        self.heartbeat += 1;
         self.expire(now);
         // Pull mode has active rumors too: a non-member's own messages.
-        let mut sent = self.push_round();
+        self.push_round();
         if self.config.mode.pulls() {
-            sent |= self.pull_round();
+            self.pull_round();
         }
-        self.keepalive(sent);
     }
 
     fn multicast(&mut self, now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError> {
@@ -883,8 +889,7 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
                 return Err(SubscribeError::TooManyGroups { max: self.config.max_groups });
             }
             self.subscriptions.insert(pos, group);
-            // A new heartbeat marks the changed entry as newer.
-            self.heartbeat += 1;
+            self.announce_groups();
         }
         Ok(())
     }
@@ -892,7 +897,7 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
     fn unsubscribe(&mut self, _now: Time, group: GroupId) {
         if let Ok(pos) = self.subscriptions.binary_search(&group) {
             self.subscriptions.remove(pos);
-            self.heartbeat += 1;
+            self.announce_groups();
             self.streams.retain(|(g, _), _| *g != group);
         }
     }
@@ -901,34 +906,27 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
         if self.left || seeds.is_empty() {
             return;
         }
-        self.join = Some(Join { seeds: seeds.to_vec(), next_at: now });
-        self.contact_seeds(now);
+        if let View::Gossiped(m) = &mut self.view {
+            m.join(now, seeds);
+            self.drain_membership();
+        }
     }
 
     fn leave(&mut self, _now: Time) {
         if self.left {
             return;
         }
-        self.heartbeat += 1;
-        let mut targets = Vec::new();
-        if let View::Gossiped(members) = &self.view {
-            members.any_targets(2 * self.config.fanout as usize, &mut self.rng, &mut targets);
+        if let View::Gossiped(m) = &mut self.view {
+            m.leave(&mut self.rng);
+            self.drain_membership();
         }
-        let mut writer = self.writer();
-        writer.push_member(&self.own_entry(MemberStatus::Left));
-        let packet = writer.finish();
-        self.send_all(&targets, &[packet]);
         self.left = true;
-        self.join = None;
     }
 
     fn handle_unreachable(&mut self, now: Time, addr: &A) {
-        if let View::Gossiped(members) = &mut self.view {
-            let mut events = Vec::new();
-            members.unreachable(now, addr, &mut events);
-            for event in events {
-                self.emit(event);
-            }
+        if let View::Gossiped(m) = &mut self.view {
+            m.handle_unreachable(now, addr);
+            self.drain_membership();
         }
     }
 
@@ -944,12 +942,23 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
         if self.left {
             return None;
         }
-        let join = self.join.as_ref().map(|join| join.next_at);
-        Some(join.map_or(self.next_round, |at| at.min(self.next_round)))
+        let membership = match &self.view {
+            View::Gossiped(m) => m.poll_timeout(),
+            View::Shared { .. } => None,
+        };
+        Some(membership.map_or(self.next_round, |at| at.min(self.next_round)))
     }
 
     fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    fn members(&self) -> Vec<Member<A>> {
+        Node::members(self)
+    }
+
+    fn set_meta(&mut self, now: Time, meta: Bytes) -> Result<(), MetaError> {
+        Node::set_meta(self, now, meta)
     }
 }
 

@@ -2,9 +2,10 @@
 
 use bytes::Bytes;
 
-use crate::error::{DecodeError, MulticastError, SubscribeError};
+use crate::error::{DecodeError, MetaError, MulticastError, SubscribeError};
 use crate::event::{Event, Transmit};
 use crate::ids::{GroupId, MessageId};
+use crate::membership::Member;
 use crate::stats::Stats;
 use crate::time::Time;
 
@@ -65,4 +66,17 @@ pub trait Protocol {
 
     /// Counters since start.
     fn stats(&self) -> &Stats;
+
+    /// The members this protocol knows, with status, groups and metadata
+    /// (empty for a protocol that keeps no such view).
+    fn members(&self) -> Vec<Member<Self::Address>> {
+        Vec::new()
+    }
+
+    /// Sets this node's metadata, gossiped with its member entry. A
+    /// protocol without member metadata refuses with
+    /// [`MetaError::Unsupported`].
+    fn set_meta(&mut self, _now: Time, _meta: Bytes) -> Result<(), MetaError> {
+        Err(MetaError::Unsupported)
+    }
 }

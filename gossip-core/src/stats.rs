@@ -27,6 +27,43 @@ pub struct Stats {
     pub pull_answers: u64,
     /// Drops, by reason.
     pub drops: Drops,
+    /// The failure detector and membership layer (gossiped view only).
+    pub membership: MembershipStats,
+}
+
+/// Counters of the membership layer: probes, suspicions, refutations.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MembershipStats {
+    /// Direct probes sent.
+    pub probes: u64,
+    /// Probes that got no ack, direct or indirect, by the end of their interval.
+    pub probe_failures: u64,
+    /// Indirect probe requests sent.
+    pub indirect_probes: u64,
+    /// Suspicions started (by this node's probes or others' reports).
+    pub suspicions: u64,
+    /// Independent confirmations that shortened a suspicion.
+    pub confirmations: u64,
+    /// Suspicions lifted by the member's refutation.
+    pub refuted: u64,
+    /// Members declared dead (or departed) when a suspicion ran out.
+    pub deaths: u64,
+    /// Times this node refuted a suspicion of itself.
+    pub refutations: u64,
+    /// Members replaced by a new node at their address.
+    pub replaced: u64,
+    /// Members ignored because `max_members` were known.
+    pub members_full: u64,
+    /// New members ignored because one sender introduced `max_new_members`
+    /// in one probe interval.
+    pub new_members_capped: u64,
+    /// Updates dropped from a full queue before they were sent enough.
+    pub updates_dropped: u64,
+    /// First-hand address changes refused (the member still answered at
+    /// its old address at the same incarnation).
+    pub address_refused: u64,
+    /// Indirect probe requests refused because `MAX_RELAYS` were pending.
+    pub relays_full: u64,
 }
 
 /// Things the engine threw away to stay inside its caps, by reason.
@@ -49,8 +86,6 @@ pub struct Drops {
     /// Messages older than retention allows (they could be duplicates of
     /// something forgotten).
     pub too_old: u64,
-    /// Members ignored because `max_members` were already known.
-    pub members_full: u64,
     /// Packets ignored because the node has left.
     pub after_leave: u64,
 }

@@ -10,21 +10,26 @@ use bytes::Bytes;
 use crate::address::Address;
 use crate::error::DecodeError;
 use crate::ids::{GroupId, MessageId, NodeId};
+use crate::membership::MemberStatus;
 
 /// The wire version this build speaks, carried in every packet's first byte.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 const FRAME_MESSAGE: u8 = 0x01;
 const FRAME_DIGEST: u8 = 0x02;
 const FRAME_KNOWN: u8 = 0x03;
 const FRAME_MEMBER: u8 = 0x04;
 const FRAME_JOIN: u8 = 0x05;
+const FRAME_PING: u8 = 0x06;
+const FRAME_ACK: u8 = 0x07;
+const FRAME_PING_REQ: u8 = 0x08;
+const FRAME_SYNC: u8 = 0x09;
 
 const FLAG_FEEDBACK: u8 = 0x01;
 const FLAG_ACK: u8 = 0x02;
 const FLAG_COMPLETE: u8 = 0x01;
 
-/// Largest encoded header: version, sender, heartbeat varint.
+/// Largest encoded header: version, sender, incarnation varint.
 pub const HEADER_MAX: usize = 1 + 8 + 10;
 /// Largest encoded message frame without its payload: type, flags, origin,
 /// group, seq, age, hops, priority, payload length.
@@ -35,6 +40,8 @@ pub const MAX_AGE: u32 = u16::MAX as u32;
 pub const MAX_BITMAP_BYTES: usize = 1024;
 /// Most groups listed in one member entry.
 pub const MAX_MEMBER_GROUPS: usize = 256;
+/// Longest member metadata carried, in bytes.
+pub const MAX_META_LEN: usize = 1024;
 
 /// The largest payload that fits in a packet of `max_packet_size` bytes.
 pub fn max_payload(max_packet_size: usize) -> usize {
@@ -53,8 +60,9 @@ pub fn single_message_packet_len(payload: usize) -> usize {
 pub struct Header {
     /// Who sent it.
     pub sender: NodeId,
-    /// The sender's heartbeat: a counter it advances every round.
-    pub heartbeat: u64,
+    /// The sender's incarnation: raised only by the sender itself, to
+    /// refute a suspicion or announce a change of its own entry.
+    pub incarnation: u64,
 }
 
 /// One message and its gossip state.
@@ -100,28 +108,21 @@ pub struct DigestFrame {
     pub entries: Vec<DigestEntry>,
 }
 
-/// A member's status as gossiped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MemberStatus {
-    /// Alive, as of `heartbeat`.
-    Alive,
-    /// Left the cluster at `heartbeat`.
-    Left,
-}
-
-/// A membership entry.
+/// A membership entry: one member's state at one incarnation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberFrame<A> {
     /// The member.
     pub id: NodeId,
-    /// Its heartbeat when this entry was current.
-    pub heartbeat: u64,
-    /// Alive or left.
+    /// Its incarnation when this entry was current.
+    pub incarnation: u64,
+    /// What the sender believes of it.
     pub status: MemberStatus,
     /// Its address, or `None` for the sender itself (use the packet's source).
     pub addr: Option<A>,
     /// The groups it belongs to.
     pub groups: Vec<GroupId>,
+    /// Its metadata, as it set it.
+    pub meta: Bytes,
 }
 
 /// One frame of a packet.
@@ -137,6 +138,35 @@ pub enum Frame<A> {
     Member(MemberFrame<A>),
     /// A request for a membership sample.
     Join,
+    /// A failure-detector probe: answer with an [`Frame::Ack`] of `seq`.
+    /// `target` is the member the prober means, so that a probe reaching a
+    /// new node at a reused address is not taken for an answer.
+    Ping {
+        /// The probe's number, echoed in the ack.
+        seq: u64,
+        /// The member probed.
+        target: NodeId,
+    },
+    /// The answer to a [`Frame::Ping`].
+    Ack {
+        /// The probe's number.
+        seq: u64,
+    },
+    /// Asks the receiver to probe `target` at `addr` and relay the ack.
+    PingReq {
+        /// The asker's probe number, echoed in the relayed ack.
+        seq: u64,
+        /// The member to probe.
+        target: NodeId,
+        /// Its address as the asker knows it.
+        addr: A,
+    },
+    /// Anti-entropy: the member entries in this packet are a slice of the
+    /// sender's table; with `reply`, answer with a slice of yours.
+    Sync {
+        /// Whether the sender wants a slice back.
+        reply: bool,
+    },
 }
 
 /// A decoded packet.
@@ -173,7 +203,7 @@ fn decode_frames<A: Address>(packet: &Bytes, frames: &mut Vec<Frame<A>>) -> Resu
     if version != VERSION {
         return Err(DecodeError::UnknownVersion(version));
     }
-    let header = Header { sender: NodeId(r.u64_le()?), heartbeat: r.varint()? };
+    let header = Header { sender: NodeId(r.u64_le()?), incarnation: r.varint()? };
     // Every frame takes at least one byte, which bounds the vector's growth
     // by the packet's length.
     while r.remaining() > 0 {
@@ -319,10 +349,12 @@ impl Reader<'_> {
             }
             FRAME_MEMBER => {
                 let id = NodeId(self.u64_le()?);
-                let heartbeat = self.varint()?;
+                let incarnation = self.varint()?;
                 let status = match self.u8()? {
                     0 => MemberStatus::Alive,
-                    1 => MemberStatus::Left,
+                    1 => MemberStatus::Suspect,
+                    2 => MemberStatus::Dead,
+                    3 => MemberStatus::Left,
                     _ => return Err(DecodeError::InvalidValue("member status")),
                 };
                 let addr_len = usize::from(self.u8()?);
@@ -333,9 +365,21 @@ impl Reader<'_> {
                 for _ in 0..n {
                     groups.push(self.group()?);
                 }
-                Ok(Frame::Member(MemberFrame { id, heartbeat, status, addr, groups }))
+                let meta_len = self.varint_max("member meta length", MAX_META_LEN as u64)? as usize;
+                let meta = self.take_bytes(meta_len)?;
+                Ok(Frame::Member(MemberFrame { id, incarnation, status, addr, groups, meta }))
             }
             FRAME_JOIN => Ok(Frame::Join),
+            FRAME_PING => Ok(Frame::Ping { seq: self.varint()?, target: NodeId(self.u64_le()?) }),
+            FRAME_ACK => Ok(Frame::Ack { seq: self.varint()? }),
+            FRAME_PING_REQ => {
+                let seq = self.varint()?;
+                let target = NodeId(self.u64_le()?);
+                let addr_len = usize::from(self.u8()?);
+                let addr = A::decode(self.take(addr_len)?)?;
+                Ok(Frame::PingReq { seq, target, addr })
+            }
+            FRAME_SYNC => Ok(Frame::Sync { reply: self.u8()? != 0 }),
             other => Err(DecodeError::UnknownFrame(other)),
         }
     }
@@ -344,6 +388,15 @@ impl Reader<'_> {
 /// The encoded length of `value` as a varint.
 pub fn varint_len(value: u64) -> usize {
     (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// Writes an address with its one-byte length prefix.
+fn put_addr<A: Address>(out: &mut Vec<u8>, addr: &A) {
+    let len_at = out.len();
+    out.push(0);
+    addr.encode(out);
+    let len = (out.len() - len_at - 1).min(crate::address::MAX_ADDRESS_LEN);
+    out[len_at] = len as u8;
 }
 
 fn put_varint(out: &mut Vec<u8>, mut value: u64) {
@@ -374,13 +427,16 @@ pub fn digest_entry_len(entry: &DigestEntry) -> usize {
 
 /// The encoded length of a member frame.
 pub fn member_len<A: Address>(frame: &MemberFrame<A>) -> usize {
+    let groups = &frame.groups[..frame.groups.len().min(MAX_MEMBER_GROUPS)];
     1 + 8
-        + varint_len(frame.heartbeat)
+        + varint_len(frame.incarnation)
         + 1
         + 1
         + frame.addr.as_ref().map_or(0, Address::encoded_len)
-        + varint_len(frame.groups.len() as u64)
-        + frame.groups.iter().map(|g| varint_len(u64::from(g.0))).sum::<usize>()
+        + varint_len(groups.len() as u64)
+        + groups.iter().map(|g| varint_len(u64::from(g.0))).sum::<usize>()
+        + varint_len(frame.meta.len().min(MAX_META_LEN) as u64)
+        + frame.meta.len().min(MAX_META_LEN)
 }
 
 /// Builds one packet, frame by frame, never past its size limit: every
@@ -406,7 +462,7 @@ impl PacketWriter {
         let mut buf = Vec::with_capacity(capacity.clamp(HEADER_MAX, max.max(HEADER_MAX)));
         buf.push(VERSION);
         buf.extend_from_slice(&header.sender.0.to_le_bytes());
-        put_varint(&mut buf, header.heartbeat);
+        put_varint(&mut buf, header.incarnation);
         PacketWriter { buf, max, frames: 0 }
     }
 
@@ -523,19 +579,15 @@ impl PacketWriter {
         let out = &mut self.buf;
         out.push(FRAME_MEMBER);
         out.extend_from_slice(&frame.id.0.to_le_bytes());
-        put_varint(out, frame.heartbeat);
+        put_varint(out, frame.incarnation);
         out.push(match frame.status {
             MemberStatus::Alive => 0,
-            MemberStatus::Left => 1,
+            MemberStatus::Suspect => 1,
+            MemberStatus::Dead => 2,
+            MemberStatus::Left => 3,
         });
         match &frame.addr {
-            Some(addr) => {
-                let len_at = out.len();
-                out.push(0);
-                addr.encode(out);
-                let len = (out.len() - len_at - 1).min(crate::address::MAX_ADDRESS_LEN);
-                out[len_at] = len as u8;
-            }
+            Some(addr) => put_addr(out, addr),
             None => out.push(0),
         }
         let groups = &frame.groups[..frame.groups.len().min(MAX_MEMBER_GROUPS)];
@@ -543,6 +595,56 @@ impl PacketWriter {
         for group in groups {
             put_varint(out, u64::from(group.0));
         }
+        let meta = &frame.meta[..frame.meta.len().min(MAX_META_LEN)];
+        put_varint(out, meta.len() as u64);
+        out.extend_from_slice(meta);
+        self.frames += 1;
+        true
+    }
+
+    /// Appends a probe if it fits.
+    pub fn push_ping(&mut self, seq: u64, target: NodeId) -> bool {
+        if 1 + varint_len(seq) + 8 > self.remaining() {
+            return false;
+        }
+        self.buf.push(FRAME_PING);
+        put_varint(&mut self.buf, seq);
+        self.buf.extend_from_slice(&target.0.to_le_bytes());
+        self.frames += 1;
+        true
+    }
+
+    /// Appends a probe's answer if it fits.
+    pub fn push_ack(&mut self, seq: u64) -> bool {
+        if 1 + varint_len(seq) > self.remaining() {
+            return false;
+        }
+        self.buf.push(FRAME_ACK);
+        put_varint(&mut self.buf, seq);
+        self.frames += 1;
+        true
+    }
+
+    /// Appends an indirect probe request if it fits.
+    pub fn push_ping_req<A: Address>(&mut self, seq: u64, target: NodeId, addr: &A) -> bool {
+        if 1 + varint_len(seq) + 8 + 1 + addr.encoded_len() > self.remaining() {
+            return false;
+        }
+        self.buf.push(FRAME_PING_REQ);
+        put_varint(&mut self.buf, seq);
+        self.buf.extend_from_slice(&target.0.to_le_bytes());
+        put_addr(&mut self.buf, addr);
+        self.frames += 1;
+        true
+    }
+
+    /// Appends an anti-entropy marker if it fits.
+    pub fn push_sync(&mut self, reply: bool) -> bool {
+        if 2 > self.remaining() {
+            return false;
+        }
+        self.buf.push(FRAME_SYNC);
+        self.buf.push(u8::from(reply));
         self.frames += 1;
         true
     }
@@ -576,7 +678,7 @@ mod tests {
     use super::*;
 
     fn header() -> Header {
-        Header { sender: NodeId(42), heartbeat: 300 }
+        Header { sender: NodeId(42), incarnation: 300 }
     }
 
     fn message(seq: u64, len: usize) -> MessageFrame {
@@ -617,13 +719,18 @@ mod tests {
         assert_eq!(w.push_known(&known), 1);
         let member = MemberFrame::<u32> {
             id: NodeId(8),
-            heartbeat: 77,
-            status: MemberStatus::Left,
+            incarnation: 77,
+            status: MemberStatus::Suspect,
             addr: Some(12),
             groups: vec![GroupId(1), GroupId(300)],
+            meta: Bytes::from_static(b"name=a"),
         };
         assert!(w.push_member(&member));
         assert!(w.push_join());
+        assert!(w.push_ping(u64::MAX, NodeId(3)));
+        assert!(w.push_ack(9));
+        assert!(w.push_ping_req(10, NodeId(4), &77u32));
+        assert!(w.push_sync(true));
         let bytes = w.finish();
         let packet = decode::<u32>(&bytes).unwrap();
         assert_eq!(packet.header, header());
@@ -635,6 +742,10 @@ mod tests {
                 Frame::Known(known.to_vec()),
                 Frame::Member(member),
                 Frame::Join,
+                Frame::Ping { seq: u64::MAX, target: NodeId(3) },
+                Frame::Ack { seq: 9 },
+                Frame::PingReq { seq: 10, target: NodeId(4), addr: 77 },
+                Frame::Sync { reply: true },
             ]
         );
     }

@@ -70,7 +70,12 @@ fn gossiped_membership_converges_and_push_pull_delivers_everywhere() {
         now += config.period();
     }
     for node in &net.nodes {
-        assert_eq!(node.group_size(group), 29, "every node learned every other member");
+        assert_eq!(
+            node.group_size(group),
+            29,
+            "every node learned every other member: {:?}",
+            net.nodes.iter().map(|n| (n.group_size(group), n.usage().members)).collect::<Vec<_>>()
+        );
     }
     let ids: Vec<_> = (0..10).map(|i| net.multicast(i, group, Bytes::from(vec![i as u8; 64]))).collect();
     for _ in 0..10 {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::Net;
-use gossip_core::wire::{self, DigestEntry, Header, MemberFrame, MemberStatus, MessageFrame, PacketWriter};
-use gossip_core::{Config, GroupId, MessageId, Node, NodeId, Protocol, SmallRng, Time};
+use gossip_core::wire::{self, DigestEntry, Header, MemberFrame, MessageFrame, PacketWriter};
+use gossip_core::{Config, GroupId, MemberStatus, MessageId, Node, NodeId, Protocol, SmallRng, Time};
 use proptest::prelude::*;
 use rand::SeedableRng;
 
@@ -152,7 +152,7 @@ proptest! {
     /// decoder, since every length field is attacker-chosen.
     #[test]
     fn random_frames_after_a_valid_header_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..600)) {
-        let mut raw = PacketWriter::new(1200, Header { sender: NodeId(5), heartbeat: 1 }).finish().to_vec();
+        let mut raw = PacketWriter::new(1200, Header { sender: NodeId(5), incarnation: 1 }).finish().to_vec();
         raw.extend_from_slice(&tail);
         let _ = wire::decode::<std::net::SocketAddr>(&Bytes::from(raw.clone()));
         let mut node: Node<u32> = Node::new(NodeId(1), config(), SmallRng::seed_from_u64(1));
@@ -162,22 +162,22 @@ proptest! {
     /// Encode then decode gives back every frame kind.
     #[test]
     fn every_frame_kind_round_trips(
-        sender in any::<u64>(), heartbeat in any::<u64>(),
+        sender in any::<u64>(), incarnation in any::<u64>(),
         origin in any::<u64>(), group in any::<u32>(), seq in 1..u64::MAX, age in 0..=65_535u32, hops in 0..=65_535u32,
         priority in any::<u8>(), feedback in any::<bool>(), ack in any::<bool>(), payload in proptest::collection::vec(any::<u8>(), 0..200),
         base in any::<u64>(), bitmap in proptest::collection::vec(any::<u8>(), 0..64),
         groups in proptest::collection::vec(any::<u32>(), 0..10), addr in any::<u32>(), left in any::<bool>(),
     ) {
-        let header = Header { sender: NodeId(sender), heartbeat };
+        let header = Header { sender: NodeId(sender), incarnation };
         let message = MessageFrame {
             id: MessageId { group: GroupId(group), origin: NodeId(origin), seq },
             age, hops, priority, feedback, ack, payload: Bytes::from(payload),
         };
         let entry = DigestEntry { origin: NodeId(origin), base, bitmap: Bytes::from(bitmap) };
         let member = MemberFrame {
-            id: NodeId(origin), heartbeat,
+            id: NodeId(origin), incarnation,
             status: if left { MemberStatus::Left } else { MemberStatus::Alive },
-            addr: Some(addr), groups: groups.into_iter().map(GroupId).collect(),
+            addr: Some(addr), groups: groups.into_iter().map(GroupId).collect(), meta: Bytes::from_static(b"meta"),
         };
         let mut w = PacketWriter::new(1200, header);
         prop_assert!(w.push_message(&message));

@@ -1,18 +1,33 @@
 //! A user-written transport: Unix datagram sockets, addressed by node
 //! number (node `n` listens on `<dir>/node-<n>.sock`). Three runtime nodes
-//! on it exchange messages in one group.
+//! (or `--nodes N`) on it exchange messages in one group.
 //!
-//! Run: `cargo run -p gossip-runtime --example custom_transport`
+//! Run: `cargo run -p gossip-runtime --example custom_transport -- [--nodes 3]`
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
 use bytes::Bytes;
+use clap::Parser;
 use gossip_core::GroupId;
 use gossip_runtime::{Builder, StreamExt, Transport, TransportError};
 use tokio::net::UnixDatagram;
+
+/// Runtime nodes on a user-written transport (Unix datagram sockets) each
+/// multicast three messages; every node must deliver every message once.
+#[derive(Debug, Parser)]
+#[command(name = "custom_transport")]
+struct Args {
+    /// Nodes to run (2 to 20).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=20))]
+    nodes: u32,
+}
+
+/// Messages each node multicasts.
+const PER_NODE: usize = 3;
 
 /// Datagram sockets on one host; the address is a node number (`u32`
 /// already implements `gossip_core::Address`).
@@ -76,15 +91,29 @@ impl Transport for UnixTransport {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    let args = Args::parse();
     let dir = std::env::temp_dir().join(format!("gossip-unix-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).context("creating the socket directory")?;
-    let group = GroupId::named("demo");
+    let result = match std::fs::create_dir_all(&dir).context("creating the socket directory") {
+        Ok(()) => run(&dir, args.nodes as usize).await,
+        Err(err) => Err(err),
+    };
+    std::fs::remove_dir_all(&dir).ok();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("custom_transport: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
+async fn run(dir: &Path, nodes: usize) -> anyhow::Result<()> {
+    let group = GroupId::named("demo");
     let mut handles = Vec::new();
     let mut streams = Vec::new();
-    for n in 0..3u32 {
-        let transport = UnixTransport::bind(&dir, n).context("binding a Unix socket")?;
+    for n in 0..nodes as u32 {
+        let transport = UnixTransport::bind(dir, n).context("binding a Unix socket")?;
         let handle = Builder::new(transport).seed(u64::from(n)).spawn()?;
         streams.push(handle.subscribe(group).await?);
         if n > 0 {
@@ -93,28 +122,31 @@ async fn main() -> anyhow::Result<()> {
         handles.push(handle);
     }
 
-    // Wait until every node knows the other two.
+    // Wait until every node knows all the others.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     for handle in &handles {
-        while handle.members().await?.len() < 2 {
+        while handle.members().await?.len() < nodes - 1 {
             anyhow::ensure!(tokio::time::Instant::now() < deadline, "the cluster did not form");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     for (n, handle) in handles.iter().enumerate() {
-        for i in 0..3 {
+        for i in 0..PER_NODE {
             handle.multicast(group, format!("message {i} from node {n}")).await?;
         }
     }
 
-    // Every node delivers all nine messages (its own included) exactly once.
+    // Every node delivers every message (its own included) exactly once.
+    let total = nodes * PER_NODE;
     for (n, stream) in streams.iter_mut().enumerate() {
-        for _ in 0..9 {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..total {
             let delivery = tokio::time::timeout(Duration::from_secs(10), stream.next())
                 .await
                 .context("timed out waiting for a delivery")?
                 .context("stream ended")??;
+            anyhow::ensure!(seen.insert(delivery.id), "node {n} delivered {:?} twice", delivery.id);
             println!("node {n} got {:?} (hops {})", String::from_utf8_lossy(&delivery.payload), delivery.hops);
         }
     }
@@ -122,7 +154,6 @@ async fn main() -> anyhow::Result<()> {
     for handle in &handles {
         handle.shutdown().await;
     }
-    std::fs::remove_dir_all(&dir).ok();
-    println!("done: 3 nodes, 9 messages each, over a user-written Unix datagram transport");
+    println!("done: {nodes} nodes, {total} messages each, over a user-written Unix datagram transport");
     Ok(())
 }

@@ -27,6 +27,7 @@ pub struct Builder<T: Transport> {
     pub(crate) transport: T,
     pub(crate) config: Option<Config>,
     pub(crate) seed: Option<u64>,
+    pub(crate) meta: Option<bytes::Bytes>,
     pub(crate) command_capacity: usize,
     pub(crate) send_capacity: usize,
     pub(crate) subscriber_capacity: usize,
@@ -42,6 +43,7 @@ impl<T: Transport> Builder<T> {
             transport,
             config: None,
             seed: None,
+            meta: None,
             command_capacity: 1024,
             send_capacity: 4096,
             subscriber_capacity: 1024,
@@ -57,8 +59,17 @@ impl<T: Transport> Builder<T> {
         self
     }
 
-    /// Seeds the node's random generator (and its id) for reproducible
-    /// runs. Default: seeded from the process's hash keys and the clock.
+    /// This node's metadata (a name, tags: opaque bytes, at most the
+    /// config's `max_meta_len`), gossiped with its member entry and listed
+    /// by [`Handle::members`](crate::Handle::members) on every other node.
+    pub fn meta(mut self, meta: impl Into<bytes::Bytes>) -> Self {
+        self.meta = Some(meta.into());
+        self
+    }
+
+    /// Seeds the engine's random number generator, for reproducible runs
+    /// (the node's id is drawn afresh at every start regardless).
+    /// Default: seeded from the process's hash keys and the clock.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
@@ -83,8 +94,9 @@ impl<T: Transport> Builder<T> {
         self
     }
 
-    /// How long the task waits for room in a full send queue before it
-    /// drops the datagram (and counts it). Default 100 ms.
+    /// How long one drain of the engine's transmits may wait for room in a
+    /// full send queue, in total; after that, transmits that find the
+    /// queue full are dropped (and counted) at once. Default 100 ms.
     pub fn send_wait(mut self, wait: Duration) -> Self {
         self.send_wait = wait;
         self
@@ -116,12 +128,17 @@ impl<T: Transport> Builder<T> {
             }
         };
         let seed = self.seed.unwrap_or_else(default_seed);
-        let mut rng = SmallRng::seed_from_u64(seed);
-        let id = NodeId::random(&mut rng);
+        let rng = SmallRng::seed_from_u64(seed);
+        // A fresh id at every start, whatever the seed: a restart must not
+        // reuse its sequence numbers, which peers would drop as duplicates.
+        let id = NodeId(default_seed());
         let period = config.period();
         // Packets reach max_wire_size when max_message_size exceeds a packet.
         let max = config.max_wire_size();
-        let node: Node<T::Address> = Node::new(id, config, rng);
+        let mut node: Node<T::Address> = Node::new(id, config, rng);
+        if let Some(meta) = self.meta.clone() {
+            node.set_meta(gossip_core::Time::ZERO, meta).map_err(BuildError::Meta)?;
+        }
         let linger = self.linger.unwrap_or(period * 3);
         self.spawn_protocol(node, id, max, linger)
     }
@@ -170,7 +187,6 @@ impl<T: Transport> Builder<T> {
             sender: Some(sender),
             unreachable_rx,
             groups: HashMap::new(),
-            members: HashMap::new(),
             member_events: member_events.clone(),
             shared: shared.clone(),
             subscriber_capacity: self.subscriber_capacity,

@@ -1,6 +1,6 @@
 //! Why building the runtime or calling a [`Handle`](crate::Handle) failed.
 
-use gossip_core::{MulticastError, SubscribeError};
+use gossip_core::{MetaError, MulticastError, SubscribeError};
 use thiserror::Error;
 
 /// Why the runtime could not be built.
@@ -24,6 +24,9 @@ pub enum BuildError {
     /// A capacity was zero.
     #[error("{0} must be at least 1")]
     ZeroCapacity(&'static str),
+    /// The node's metadata was refused.
+    #[error("invalid node metadata: {0}")]
+    Meta(MetaError),
 }
 
 /// Why a [`Handle`] call failed.
@@ -36,6 +39,9 @@ pub enum RuntimeError {
     /// The engine refused the subscription.
     #[error(transparent)]
     Subscribe(#[from] SubscribeError),
+    /// The engine refused the metadata.
+    #[error(transparent)]
+    Meta(#[from] MetaError),
     /// The runtime has shut down.
     #[error("the runtime has shut down")]
     Closed,

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use gossip_core::{Delivery, DownReason, GroupId, MessageId, MulticastError, NodeId, SubscribeError};
+use gossip_core::{
+    Delivery, DownReason, GroupId, Member, MessageId, MetaError, MulticastError, NodeId, SubscribeError,
+};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_stream::wrappers::BroadcastStream;
 
@@ -38,7 +40,11 @@ pub(crate) enum Command<A> {
         reply: oneshot::Sender<RuntimeStats>,
     },
     Members {
-        reply: oneshot::Sender<Vec<(NodeId, A)>>,
+        reply: oneshot::Sender<Vec<Member<A>>>,
+    },
+    SetMeta {
+        meta: Bytes,
+        reply: oneshot::Sender<Result<(), MetaError>>,
     },
     Shutdown,
 }
@@ -134,9 +140,23 @@ impl<A: gossip_core::Address> Handle<A> {
         self.call(|reply| Command::Stats { reply }).await
     }
 
-    /// The members this node currently believes alive.
-    pub async fn members(&self) -> Result<Vec<(NodeId, A)>, RuntimeError> {
+    /// Every member this node knows, with status (alive, suspect, dead or
+    /// left until forgotten), incarnation, groups and metadata.
+    pub async fn members(&self) -> Result<Vec<Member<A>>, RuntimeError> {
         self.call(|reply| Command::Members { reply }).await
+    }
+
+    /// The members this node believes live (alive or suspect).
+    pub async fn live_members(&self) -> Result<Vec<Member<A>>, RuntimeError> {
+        let mut members = self.members().await?;
+        members.retain(|m| m.status.is_live());
+        Ok(members)
+    }
+
+    /// Replaces this node's metadata; it spreads with its member entry.
+    pub async fn set_meta(&self, meta: impl Into<Bytes>) -> Result<(), RuntimeError> {
+        let meta = meta.into();
+        Ok(self.call(|reply| Command::SetMeta { meta, reply }).await??)
     }
 
     /// A stream of membership changes from now on (bounded: a listener that
@@ -164,6 +184,7 @@ impl<A: gossip_core::Address> Handle<A> {
 
 /// A membership change seen by this node.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MemberEvent<A> {
     /// A member became known or came back.
     Up {
@@ -171,11 +192,23 @@ pub enum MemberEvent<A> {
         id: NodeId,
         /// Its address.
         addr: A,
+        /// Its incarnation.
+        incarnation: u64,
+    },
+    /// A member did not answer a probe; it is declared down unless it
+    /// refutes in time.
+    Suspect {
+        /// Its id.
+        id: NodeId,
+        /// The incarnation suspected.
+        incarnation: u64,
     },
     /// A member is considered down.
     Down {
         /// Its id.
         id: NodeId,
+        /// Its incarnation when it went down.
+        incarnation: u64,
         /// Why.
         reason: DownReason,
     },

@@ -1,6 +1,7 @@
 //! The tokio driver for [`gossip_core`]: a [`Transport`] trait any network
-//! can implement, a fault-injecting decorator for tests, and the runtime
-//! task with its cloneable [`Handle`].
+//! can implement, a fault-injecting decorator for tests ([`FaultyTransport`],
+//! which applies the same [`LinkModel`] as the simulator and the in-memory
+//! network), and the runtime task with its cloneable [`Handle`].
 //!
 //! The runtime task owns the engine ([`gossip_core::Node`]) and the
 //! transport, and `select!`s over incoming datagrams, the engine's next
@@ -46,7 +47,10 @@ mod transport;
 
 pub use builder::Builder;
 pub use error::{BuildError, RuntimeError};
-pub use fault::{Delay, FaultStats, Faults, FaultyTransport};
+pub use fault::{FaultStats, Faults, FaultyTransport, run_script};
+/// The link model the fault decorator applies, from `gossip-sim`, so users
+/// of [`FaultyTransport`] need not name that crate.
+pub use gossip_sim::{DropReason, Fate, FaultAction, Latency, LinkError, LinkModel, Script, SharedLink, Verdict};
 pub use handle::{Handle, MemberEvent};
 pub use stats::RuntimeStats;
 pub use subscription::{Lagged, Subscription};

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
-use gossip_core::{Delivery, Event, GroupId, NodeId, Protocol, Time};
+use gossip_core::{Delivery, Event, GroupId, Protocol, Time};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
@@ -19,6 +19,13 @@ use crate::transport::{Transport, TransportError};
 const RECV_BATCH: usize = 64;
 /// Datagrams handed to the transport per send call, at most.
 const SEND_BATCH: usize = 64;
+/// How long shutdown lets the sender flush its queue.
+const SHUTDOWN_FLUSH: Duration = Duration::from_secs(1);
+
+/// Adds one to `counter`, saturating.
+fn saturating_inc(counter: &std::sync::atomic::AtomicU64) {
+    let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| Some(v.saturating_add(1)));
+}
 
 pub(crate) struct Task<P: Protocol, T: Transport> {
     pub(crate) protocol: P,
@@ -29,7 +36,6 @@ pub(crate) struct Task<P: Protocol, T: Transport> {
     pub(crate) sender: Option<tokio::task::JoinHandle<()>>,
     pub(crate) unreachable_rx: mpsc::Receiver<T::Address>,
     pub(crate) groups: HashMap<GroupId, broadcast::Sender<Delivery>>,
-    pub(crate) members: HashMap<NodeId, T::Address>,
     pub(crate) member_events: broadcast::Sender<MemberEvent<T::Address>>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) subscriber_capacity: usize,
@@ -54,20 +60,26 @@ where
 
     /// Moves the engine's transmits to the send queue and its events to
     /// subscribers.
+    ///
+    /// Back-pressure is bounded per drain, not per transmit: the first
+    /// time the queue is full the drain sets one deadline `send_wait`
+    /// ahead; until then it waits for room, after it every transmit that
+    /// finds the queue full is dropped (and counted) at once. A stuck
+    /// transport thus stalls the loop for at most `send_wait` per drain.
     async fn drain(&mut self) {
+        let mut deadline: Option<Instant> = None;
         while let Some(transmit) = self.protocol.poll_transmit() {
             let Some(tx) = &self.send_tx else { break };
             match tx.try_send((transmit.to, transmit.bytes)) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(item)) => {
-                    // Back-pressure, bounded: wait a little for the
-                    // transport, then drop rather than stall.
-                    match tokio::time::timeout(self.send_wait, tx.send(item)).await {
+                    let until = *deadline.get_or_insert_with(|| Instant::now() + self.send_wait);
+                    // Past the deadline this still takes room that freed
+                    // up, without waiting.
+                    match tokio::time::timeout_at(until, tx.send(item)).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => break,
-                        Err(_) => {
-                            self.shared.send_queue_full.fetch_add(1, Ordering::Relaxed);
-                        }
+                        Err(_) => saturating_inc(&self.shared.send_queue_full),
                     }
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => break,
@@ -81,14 +93,16 @@ where
                     }
                     _ => self.unobserved += 1,
                 },
-                Event::MemberUp { id, addr } => {
-                    self.members.insert(id, addr.clone());
-                    self.member_event(MemberEvent::Up { id, addr });
+                Event::MemberUp { id, addr, incarnation } => {
+                    self.member_event(MemberEvent::Up { id, addr, incarnation });
                 }
-                Event::MemberDown { id, reason } => {
-                    self.members.remove(&id);
-                    self.member_event(MemberEvent::Down { id, reason });
+                Event::MemberSuspect { id, incarnation } => {
+                    self.member_event(MemberEvent::Suspect { id, incarnation });
                 }
+                Event::MemberDown { id, incarnation, reason } => {
+                    self.member_event(MemberEvent::Down { id, incarnation, reason });
+                }
+                _ => {}
             }
         }
     }
@@ -145,7 +159,10 @@ where
                 let _ = reply.send(self.stats());
             }
             Command::Members { reply } => {
-                let _ = reply.send(self.members.iter().map(|(id, addr)| (*id, addr.clone())).collect());
+                let _ = reply.send(self.protocol.members());
+            }
+            Command::SetMeta { meta, reply } => {
+                let _ = reply.send(self.protocol.set_meta(now, meta));
             }
             Command::Shutdown => return true,
         }
@@ -228,10 +245,15 @@ where
             self.protocol.leave(now);
             self.drain().await;
         }
-        // Flush: closing the queue lets the sender task finish what is queued.
+        // Flush: closing the queue lets the sender task finish what is
+        // queued, for at most `SHUTDOWN_FLUSH`; a sender stuck on the
+        // transport is then aborted and what it still held is dropped.
         self.send_tx = None;
-        if let Some(sender) = self.sender.take() {
-            let _ = sender.await;
+        if let Some(mut sender) = self.sender.take() {
+            if tokio::time::timeout(SHUTDOWN_FLUSH, &mut sender).await.is_err() {
+                tracing::debug!("the sender did not flush within {SHUTDOWN_FLUSH:?}; dropping what it held");
+                sender.abort();
+            }
         }
         self.groups.clear();
         // Refuse later commands, and fail the ones still queued.
@@ -243,6 +265,9 @@ where
     }
 }
 
+/// Feeds the transport from the send queue: up to `SEND_BATCH` queued
+/// datagrams per [`Transport::send_batch`] call, so a transport that
+/// batches system calls (GSO, `sendmmsg`) gets whole batches.
 pub(crate) async fn send_task<T: Transport>(
     transport: Arc<T>,
     mut queue: mpsc::Receiver<(T::Address, Bytes)>,
@@ -253,19 +278,79 @@ pub(crate) async fn send_task<T: Transport>(
     while queue.recv_many(&mut batch, SEND_BATCH).await > 0 {
         let results = transport.send_batch(&batch).await;
         for ((to, _), result) in batch.drain(..).zip(results) {
-            match result {
-                Ok(()) => {}
-                Err(err) => {
-                    shared.send_errors.fetch_add(1, Ordering::Relaxed);
-                    if matches!(err, TransportError::Unreachable) {
-                        shared.unreachable.fetch_add(1, Ordering::Relaxed);
-                        let _ = unreachable.try_send(to);
-                    } else if matches!(err, TransportError::Closed) {
-                        return;
-                    }
-                    tracing::debug!(%err, "send failed");
+            let Err(err) = result else { continue };
+            saturating_inc(&shared.send_errors);
+            match err {
+                TransportError::Unreachable => {
+                    saturating_inc(&shared.unreachable);
+                    let _ = unreachable.try_send(to);
                 }
+                TransportError::Closed => return,
+                _ => {}
             }
+            tracing::debug!(%err, "send failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use async_trait::async_trait;
+    use bytes::Bytes;
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::Builder;
+
+    /// A transport whose sends never complete and that never receives.
+    struct Stuck(SocketAddr);
+
+    #[async_trait]
+    impl Transport for Stuck {
+        type Address = SocketAddr;
+
+        async fn send(&self, _: &SocketAddr, _: Bytes) -> Result<(), TransportError> {
+            std::future::pending().await
+        }
+
+        async fn recv(&self) -> Result<(SocketAddr, Bytes), TransportError> {
+            std::future::pending().await
+        }
+
+        fn local_addr(&self) -> SocketAddr {
+            self.0
+        }
+
+        fn max_packet_size(&self) -> usize {
+            1400
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stuck_transport_costs_one_send_wait_per_drain_and_shutdown_is_bounded() {
+        let wait = Duration::from_millis(100);
+        let handle = Builder::new(Stuck("127.0.0.1:1".parse().unwrap()))
+            .send_capacity(4)
+            .send_wait(wait)
+            .linger(Duration::ZERO)
+            .spawn()
+            .unwrap();
+        let seeds: Vec<SocketAddr> = (2..202).map(|port| SocketAddr::from(([127, 0, 0, 1], port))).collect();
+        let start = Instant::now();
+        handle.join(seeds).await.unwrap();
+        // The join and the first request share a turn; the second is
+        // answered after that turn's drain.
+        handle.stats().await.unwrap();
+        let stats = handle.stats().await.unwrap();
+        let elapsed = start.elapsed();
+        // 200 join transmits into a queue of 4 (plus one batch in the
+        // stuck sender): waiting per transmit would take ~190 × 100 ms.
+        assert!(elapsed <= 2 * wait, "the drain stalled for {elapsed:?}");
+        assert!(stats.send_queue_full >= 190, "dropped {} of 200", stats.send_queue_full);
+        let start = Instant::now();
+        handle.shutdown().await;
+        assert!(start.elapsed() <= SHUTDOWN_FLUSH + 2 * wait, "shutdown took {:?}", start.elapsed());
     }
 }

@@ -70,12 +70,25 @@ pub struct TransportStats {
 ///   never send to, [`TransportError::Unreachable`] when the destination is
 ///   known to be unreachable, [`TransportError::Closed`] after shutdown.
 ///   None of these are fatal for the caller except `Closed`.
-/// * **Cancel safety.** The runtime awaits [`recv`](Transport::recv) inside
-///   `tokio::select!`, so `recv` must be cancel-safe: dropping its future
-///   before it completes must not lose a datagram that was already taken
-///   off the network (or at worst lose only that one, as UDP may).
-///   `send` is awaited to completion. `send` should not wait on one slow
-///   peer for long: drop (and count) rather than block.
+/// * **Cancel safety.** The runtime awaits
+///   [`recv_batch`](Transport::recv_batch) (and a caller may await
+///   [`recv`](Transport::recv)) inside `tokio::select!`, which drops the
+///   future whenever another branch (a timer, a command) wins. Both must
+///   be cancel-safe: dropping the future before it completes must not lose
+///   a datagram already taken off the network, nor the buffers it was
+///   received into. The way to get there: keep receive buffers and any
+///   datagrams not yet handed out in the transport (`&self`), not in the
+///   future's locals, and take datagrams off the network only in a
+///   synchronous step that also hands them to the caller (for a socket:
+///   inside the readiness callback, as `tokio::net::UdpSocket::async_io`
+///   runs it). A future dropped while it waits then owns nothing; one
+///   that completes has handed everything over. A transport that receives
+///   more than the caller's `max` keeps the rest for the next call.
+///   [`send`](Transport::send) and [`send_batch`](Transport::send_batch)
+///   are awaited to completion, but the runtime aborts its sender on a
+///   bounded shutdown, so a dropped send must leave the transport usable.
+///   `send` should not wait on one slow peer for long: drop (and count)
+///   rather than block.
 /// * **Concurrency.** All methods take `&self`; one `Arc<T>` serves a task
 ///   that sends and one that receives at the same time.
 /// * [`max_packet_size`](Transport::max_packet_size) is the largest

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use gossip_core::{Config, GroupId};
 use gossip_runtime::{
-    BuildError, Builder, Delay, Faults, FaultyTransport, Lagged, RuntimeError, StreamExt, Transport, TransportError,
+    BuildError, Builder, Faults, FaultyTransport, Lagged, Latency, LinkModel, RuntimeError, SharedLink, StreamExt,
+    Transport, TransportError,
 };
 use tokio::sync::{Mutex as AsyncMutex, mpsc};
 
@@ -99,7 +100,7 @@ async fn conformance_suite_passes_through_a_fault_free_decorator() {
 
 async fn count_lost(seed: u64) -> (u64, usize) {
     let registry = Registry::default();
-    let a = FaultyTransport::new(Chan::new(&registry, 1, 1200), Faults::loss(0.3, seed));
+    let a = FaultyTransport::new(Chan::new(&registry, 1, 1200), Faults::loss(0.3, seed).unwrap());
     let b = Chan::new(&registry, 2, 1200);
     for i in 0..2000u32 {
         a.send(&2, Bytes::copy_from_slice(&i.to_le_bytes())).await.unwrap();
@@ -111,7 +112,7 @@ async fn count_lost(seed: u64) -> (u64, usize) {
     (a.fault_stats().lost, got)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn loss_is_seeded_and_counted() {
     let (lost, got) = count_lost(5).await;
     assert_eq!(lost as usize + got, 2000);
@@ -123,14 +124,14 @@ async fn loss_is_seeded_and_counted() {
 #[tokio::test(start_paused = true)]
 async fn delay_duplication_and_reordering() {
     let registry = Registry::default();
-    let faults = Faults {
-        delay: Delay::Fixed(Duration::from_millis(50)),
-        duplicate: 0.5,
-        reorder: 0.5,
-        reorder_window: Duration::from_millis(20),
-        seed: 3,
-        ..Faults::default()
-    };
+    let link = LinkModel::new()
+        .with_latency(Latency::Fixed(Duration::from_millis(50)))
+        .unwrap()
+        .with_duplicate(0.5)
+        .unwrap()
+        .with_reorder(0.5, Duration::from_millis(20))
+        .unwrap();
+    let faults = Faults::new(link, 3);
     let a = FaultyTransport::new(Chan::new(&registry, 1, 1200), faults);
     let b = Chan::new(&registry, 2, 1200);
     let start = tokio::time::Instant::now();
@@ -150,6 +151,87 @@ async fn delay_duplication_and_reordering() {
     distinct.sort_unstable();
     distinct.dedup();
     assert_eq!(distinct.len(), 200, "every datagram arrives at least once");
+}
+
+/// Receives on `rx` until nothing more can arrive (virtual time: the
+/// timeout fires only once every timer before it has run).
+async fn drain(rx: &impl Transport<Address = u32>) -> Vec<u32> {
+    let mut got = Vec::new();
+    while let Ok(Ok((_, bytes))) = tokio::time::timeout(Duration::from_secs(1), rx.recv()).await {
+        got.push(u32::from_le_bytes(bytes[..4].try_into().unwrap()));
+    }
+    got
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crashed_node_sends_and_receives_nothing_until_restarted() {
+    let registry = Registry::default();
+    let link = SharedLink::new(LinkModel::new().with_latency(Latency::Fixed(Duration::from_millis(30))).unwrap());
+    let a = FaultyTransport::new(Chan::new(&registry, 1, 1200), Faults::member(&link, 1, 1));
+    let b = FaultyTransport::new(Chan::new(&registry, 2, 1200), Faults::member(&link, 2, 2));
+    let send = async |t: &FaultyTransport<Chan>, to: u32, i: u32| {
+        t.send(&to, Bytes::copy_from_slice(&i.to_le_bytes())).await.unwrap()
+    };
+    // In flight when its sender crashes: dropped when it comes due.
+    send(&a, 2, 0).await;
+    assert!(link.crash(1));
+    send(&a, 2, 1).await;
+    assert_eq!(drain(&b).await, Vec::<u32>::new());
+    // What a crashed node is sent reaches its transport but not its caller.
+    send(&b, 1, 2).await;
+    let got = tokio::time::timeout(Duration::from_secs(1), a.recv()).await;
+    assert!(got.is_err(), "a crashed node received {got:?}");
+    assert_eq!(a.fault_stats().down, 3, "{:?}", a.fault_stats());
+    assert_eq!(a.stats().dropped, 3);
+    // Restarted: both directions work again.
+    assert!(link.restart(1));
+    send(&a, 2, 3).await;
+    send(&b, 1, 4).await;
+    assert_eq!(drain(&b).await, vec![3]);
+    assert_eq!(drain(&a).await, vec![4]);
+    assert_eq!(b.fault_stats().down, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_peer_indices_partitions_and_crashed_receivers_apply() {
+    let registry = Registry::default();
+    let link = SharedLink::new(LinkModel::new());
+    // Addresses 10, 11, 12 are nodes 0, 1, 2 of the model.
+    let index = |addr: &u32| addr.checked_sub(10).filter(|i| *i < 3);
+    let a = FaultyTransport::new(Chan::new(&registry, 10, 1200), Faults::member(&link, 0, 1)).with_peers(index);
+    let b = Chan::new(&registry, 11, 1200);
+    let c = Chan::new(&registry, 12, 1200);
+    let send = async |to: u32, i: u32| a.send(&to, Bytes::copy_from_slice(&i.to_le_bytes())).await.unwrap();
+    link.partition(&[vec![0, 1], vec![2]]);
+    send(11, 0).await;
+    send(12, 1).await;
+    link.heal();
+    link.crash(1);
+    send(11, 2).await;
+    send(12, 3).await;
+    assert_eq!(drain(&b).await, vec![0]);
+    assert_eq!(drain(&c).await, vec![3]);
+    let stats = a.fault_stats();
+    assert_eq!((stats.partitioned, stats.down), (1, 1), "{stats:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_delay_queue_is_capped_and_counts_what_it_refuses() {
+    let registry = Registry::default();
+    let link = LinkModel::new().with_latency(Latency::Fixed(Duration::from_millis(50))).unwrap();
+    let faults = Faults { max_delayed: 10, ..Faults::new(link, 9) };
+    let a = FaultyTransport::new(Chan::new(&registry, 1, 1200), faults);
+    let b = Chan::new(&registry, 2, 1200);
+    for i in 0..30u32 {
+        a.send(&2, Bytes::copy_from_slice(&i.to_le_bytes())).await.unwrap();
+    }
+    assert_eq!(drain(&b).await, (0..10).collect::<Vec<u32>>(), "the first ten wait, in order");
+    let stats = a.fault_stats();
+    assert_eq!((stats.delayed, stats.delay_queue_full), (10, 20), "{stats:?}");
+    assert_eq!(a.stats().dropped, 20);
+    // Once they went out there is room again.
+    a.send(&2, Bytes::copy_from_slice(&99u32.to_le_bytes())).await.unwrap();
+    assert_eq!(drain(&b).await, vec![99]);
 }
 
 #[tokio::test]

@@ -1,13 +1,19 @@
-//! The link model shared by the simulator and the in-memory network: loss,
-//! latency, crashed nodes and partitions, and scripts that change them over
-//! time.
+//! The link model shared by the simulator, the in-memory network and the
+//! fault-injecting transport decorator: loss, latency, duplication,
+//! reordering, crashed nodes and partitions, and scripts that change them
+//! over time.
 //!
 //! Nodes are named by their index (`u32`), which is also their address in
 //! both the simulator and `transport-mem`'s `MemNetwork`. A [`LinkModel`]
-//! decides the fate of one packet with [`LinkModel::route`]; the simulator
-//! calls it with its seeded generator in virtual time, the network with its
-//! own generator in real time, so both apply exactly the same rules.
+//! decides the fate of one packet with [`LinkModel::route`] (the packet
+//! itself) or [`LinkModel::fate`] (the packet and the extra copy a
+//! duplicating link makes). The simulator calls it with its seeded generator
+//! in virtual time, the network and `gossip-runtime`'s `FaultyTransport`
+//! with their own seeded generators under tokio's clock, so all three apply
+//! exactly the same rules. [`SharedLink`] is one model shared between
+//! threads and changed at run time.
 
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use gossip_core::Time;
@@ -119,6 +125,32 @@ pub enum Verdict {
     Drop(DropReason),
 }
 
+/// What happens to one packet and to the extra copy a duplicating link
+/// makes of it (see [`LinkModel::fate`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Fate {
+    /// The packet itself.
+    pub verdict: Verdict,
+    /// The delay of an extra copy, when the link duplicated the packet
+    /// (only ever with a [`Verdict::Deliver`]).
+    pub copy: Option<Duration>,
+    /// How many of the deliveries (the packet and its copy) were held back
+    /// by an extra delay so that later packets overtake them.
+    pub reordered: u8,
+}
+
+impl Fate {
+    /// The delay of every delivery: none when dropped, two when duplicated.
+    pub fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
+        let first = match self.verdict {
+            Verdict::Deliver(delay) => Some(delay),
+            Verdict::Drop(_) => None,
+        };
+        first.into_iter().chain(self.copy)
+    }
+}
+
 /// One change to the link model, as a script step or a run-time command.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FaultAction {
@@ -140,13 +172,17 @@ pub enum FaultAction {
     SetLatency(Latency),
 }
 
-/// Link conditions between numbered nodes: one loss probability and one
-/// latency distribution for all links, which nodes are crashed, and which
-/// side of a partition each node is on.
+/// Link conditions between numbered nodes: one loss probability, one
+/// latency distribution, one duplication and one reordering probability for
+/// all links, which nodes are crashed, and which side of a partition each
+/// node is on.
 #[derive(Clone, Debug, Default)]
 pub struct LinkModel {
     loss: f64,
     latency: Latency,
+    duplicate: f64,
+    reorder: f64,
+    reorder_window: Duration,
     /// Bit set of crashed nodes, grown on demand.
     down: Vec<u64>,
     down_count: usize,
@@ -173,9 +209,32 @@ impl LinkModel {
         Ok(self)
     }
 
+    /// This model duplicating a delivered packet with probability `duplicate`.
+    pub fn with_duplicate(mut self, duplicate: f64) -> Result<Self, LinkError> {
+        self.set_duplicate(duplicate)?;
+        Ok(self)
+    }
+
+    /// This model holding back a delivery with probability `reorder` by an
+    /// extra delay drawn uniformly from `1 µs..=window`.
+    pub fn with_reorder(mut self, reorder: f64, window: Duration) -> Result<Self, LinkError> {
+        self.set_reorder(reorder, window)?;
+        Ok(self)
+    }
+
     /// The loss probability.
     pub fn loss(&self) -> f64 {
         self.loss
+    }
+
+    /// The duplication probability.
+    pub fn duplicate(&self) -> f64 {
+        self.duplicate
+    }
+
+    /// The reordering probability and the largest extra delay.
+    pub fn reorder(&self) -> (f64, Duration) {
+        (self.reorder, self.reorder_window)
     }
 
     /// The latency distribution.
@@ -196,6 +255,30 @@ impl LinkModel {
     pub fn set_latency(&mut self, latency: Latency) -> Result<(), LinkError> {
         latency.validate()?;
         self.latency = latency;
+        Ok(())
+    }
+
+    /// Sets the probability (`0.0..=1.0`) that a delivered packet arrives twice.
+    pub fn set_duplicate(&mut self, duplicate: f64) -> Result<(), LinkError> {
+        if !(0.0..=1.0).contains(&duplicate) {
+            return Err(LinkError::InvalidDuplicate(duplicate));
+        }
+        self.duplicate = duplicate;
+        Ok(())
+    }
+
+    /// Sets the probability (`0.0..=1.0`) that a delivery is held back by an
+    /// extra delay of up to `window` (which must be positive when the
+    /// probability is).
+    pub fn set_reorder(&mut self, reorder: f64, window: Duration) -> Result<(), LinkError> {
+        if !(0.0..=1.0).contains(&reorder) {
+            return Err(LinkError::InvalidReorder(reorder));
+        }
+        if reorder > 0.0 && window.is_zero() {
+            return Err(LinkError::ZeroReorderWindow);
+        }
+        self.reorder = reorder;
+        self.reorder_window = window;
         Ok(())
     }
 
@@ -284,30 +367,164 @@ impl LinkModel {
         Ok(())
     }
 
-    /// Decides the fate of a packet from `from` to `to`: crashed ends and
-    /// partitions first, then random loss, then the delay.
+    /// Decides the fate of a packet from `from` to `to`, without its
+    /// duplicate (see [`LinkModel::fate`]): crashed ends and partitions
+    /// first, then random loss, then the delay (latency, plus a hold-back
+    /// when the packet is reordered).
+    ///
+    /// A probability at zero draws nothing from `rng`, so adding knobs to
+    /// the model does not change the runs of models that leave them off.
     pub fn route(&self, from: u32, to: u32, rng: &mut impl RngCore) -> Verdict {
+        match self.pass(from, to, rng) {
+            Err(reason) => Verdict::Drop(reason),
+            Ok(()) => Verdict::Deliver(self.delay(rng).0),
+        }
+    }
+
+    /// Decides the fate of a packet from `from` to `to` and of its
+    /// duplicate: [`LinkModel::route`], then, for a delivered packet, with
+    /// the duplication probability, an extra copy with a delay of its own.
+    pub fn fate(&self, from: u32, to: u32, rng: &mut impl RngCore) -> Fate {
+        if let Err(reason) = self.pass(from, to, rng) {
+            return Fate { verdict: Verdict::Drop(reason), copy: None, reordered: 0 };
+        }
+        let (delay, held_back) = self.delay(rng);
+        let mut fate = Fate { verdict: Verdict::Deliver(delay), copy: None, reordered: u8::from(held_back) };
+        if self.duplicate > 0.0 && rng.random::<f64>() < self.duplicate {
+            let (delay, held_back) = self.delay(rng);
+            fate.copy = Some(delay);
+            fate.reordered += u8::from(held_back);
+        }
+        fate
+    }
+
+    /// Whether the packet survives crashes, partitions and loss.
+    fn pass(&self, from: u32, to: u32, rng: &mut impl RngCore) -> Result<(), DropReason> {
         if self.down_count > 0 {
             if !self.is_up(from) {
-                return Verdict::Drop(DropReason::SenderDown);
+                return Err(DropReason::SenderDown);
             }
             if !self.is_up(to) {
-                return Verdict::Drop(DropReason::ReceiverDown);
+                return Err(DropReason::ReceiverDown);
             }
         }
         if !self.sides.is_empty() && !self.connected(from, to) {
-            return Verdict::Drop(DropReason::Partition);
+            return Err(DropReason::Partition);
         }
         if self.loss > 0.0 && rng.random::<f64>() < self.loss {
-            return Verdict::Drop(DropReason::Loss);
+            return Err(DropReason::Loss);
         }
-        Verdict::Deliver(self.latency.sample(rng))
+        Ok(())
+    }
+
+    /// One delivery's delay, and whether it was held back to reorder it.
+    fn delay(&self, rng: &mut impl RngCore) -> (Duration, bool) {
+        let latency = self.latency.sample(rng);
+        if self.reorder > 0.0 && rng.random::<f64>() < self.reorder {
+            let window = micros(self.reorder_window).max(1);
+            (latency + Duration::from_micros(rng.random_range(1..=window)), true)
+        } else {
+            (latency, false)
+        }
+    }
+}
+
+/// One [`LinkModel`] shared between threads (the endpoints of a network,
+/// the decorated transports of a cluster) and changed at run time. Cheap to
+/// clone; all clones are the same model.
+#[derive(Clone, Debug, Default)]
+pub struct SharedLink {
+    model: Arc<Mutex<LinkModel>>,
+}
+
+impl From<LinkModel> for SharedLink {
+    fn from(model: LinkModel) -> Self {
+        SharedLink { model: Arc::new(Mutex::new(model)) }
+    }
+}
+
+impl SharedLink {
+    /// A shared copy of `model`.
+    pub fn new(model: LinkModel) -> Self {
+        model.into()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LinkModel> {
+        // Every change is a single assignment: a panic elsewhere while the
+        // lock was held cannot leave the model half-changed.
+        self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A copy of the current model.
+    pub fn snapshot(&self) -> LinkModel {
+        self.lock().clone()
+    }
+
+    /// [`LinkModel::route`] on the current model.
+    pub fn route(&self, from: u32, to: u32, rng: &mut impl RngCore) -> Verdict {
+        self.lock().route(from, to, rng)
+    }
+
+    /// [`LinkModel::fate`] on the current model.
+    pub fn fate(&self, from: u32, to: u32, rng: &mut impl RngCore) -> Fate {
+        self.lock().fate(from, to, rng)
+    }
+
+    /// Whether `node` is up.
+    pub fn is_up(&self, node: u32) -> bool {
+        self.lock().is_up(node)
+    }
+
+    /// Crashes `node`: it sends and receives nothing until restarted.
+    /// Returns whether it was up.
+    pub fn crash(&self, node: u32) -> bool {
+        self.lock().crash(node)
+    }
+
+    /// Restarts `node`'s links; returns whether it was crashed.
+    pub fn restart(&self, node: u32) -> bool {
+        self.lock().restart(node)
+    }
+
+    /// Partitions the network (see [`FaultAction::Partition`]).
+    pub fn partition(&self, sets: &[Vec<u32>]) {
+        self.lock().partition(sets);
+    }
+
+    /// Removes the partition.
+    pub fn heal(&self) {
+        self.lock().heal();
+    }
+
+    /// Sets the loss probability of every link.
+    pub fn set_loss(&self, loss: f64) -> Result<(), LinkError> {
+        self.lock().set_loss(loss)
+    }
+
+    /// Sets the latency of every link.
+    pub fn set_latency(&self, latency: Latency) -> Result<(), LinkError> {
+        self.lock().set_latency(latency)
+    }
+
+    /// Sets the duplication probability of every link.
+    pub fn set_duplicate(&self, duplicate: f64) -> Result<(), LinkError> {
+        self.lock().set_duplicate(duplicate)
+    }
+
+    /// Sets the reordering probability and window of every link.
+    pub fn set_reorder(&self, reorder: f64, window: Duration) -> Result<(), LinkError> {
+        self.lock().set_reorder(reorder, window)
+    }
+
+    /// Applies one action.
+    pub fn apply(&self, action: &FaultAction) -> Result<(), LinkError> {
+        self.lock().apply(action)
     }
 }
 
 /// Fault actions to apply at given times, for the simulator (virtual time)
-/// or [`NetHandle::run_script`](crate::NetHandle::run_script) (real time
-/// since the script started).
+/// or a [`SharedLink`] driven by `gossip-runtime`'s `run_script` (tokio's
+/// clock, counted from the start of the script).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Script {
     steps: Vec<(Time, FaultAction)>,
@@ -392,6 +609,74 @@ mod tests {
         assert!((9.0..11.0).contains(&median), "median {median} ms");
         assert!(Latency::Uniform { min: Duration::from_millis(2), max: Duration::ZERO }.validate().is_err());
         assert!(Latency::LogNormal { median: Duration::ZERO, sigma: -1.0 }.validate().is_err());
+    }
+
+    #[test]
+    fn duplication_and_reordering_follow_their_probabilities() {
+        let latency = Latency::Fixed(Duration::from_millis(5));
+        let window = Duration::from_millis(2);
+        let link = LinkModel::new()
+            .with_latency(latency.clone())
+            .unwrap()
+            .with_duplicate(0.25)
+            .unwrap()
+            .with_reorder(0.5, window)
+            .unwrap();
+        let mut rng = SmallRng::seed_from_u64(3);
+        let (mut copies, mut held_back, mut deliveries) = (0, 0u32, 0);
+        for _ in 0..4_000 {
+            let fate = link.fate(0, 1, &mut rng);
+            copies += usize::from(fate.copy.is_some());
+            held_back += u32::from(fate.reordered);
+            for delay in fate.delays() {
+                deliveries += 1;
+                assert!(delay >= Duration::from_millis(5) && delay <= Duration::from_millis(7), "{delay:?}");
+            }
+        }
+        assert!((800..1_200).contains(&copies), "{copies} copies of 4000 at p = 0.25");
+        assert_eq!(deliveries, 4_000 + copies);
+        let share = f64::from(held_back) / deliveries as f64;
+        assert!((0.45..0.55).contains(&share), "held back {share} of deliveries at p = 0.5");
+        // Dropped packets have no copy.
+        let mut dead = link.clone();
+        dead.crash(1);
+        let fate = dead.fate(0, 1, &mut rng);
+        assert_eq!((fate.verdict, fate.delays().count()), (Verdict::Drop(DropReason::ReceiverDown), 0));
+        assert_eq!(LinkModel::new().with_duplicate(1.1).err(), Some(LinkError::InvalidDuplicate(1.1)));
+        assert_eq!(LinkModel::new().with_reorder(0.1, Duration::ZERO).err(), Some(LinkError::ZeroReorderWindow));
+    }
+
+    #[test]
+    fn knobs_left_off_draw_nothing() {
+        // route on a model with duplication and reordering off draws exactly
+        // what it drew before they existed: loss, then the latency.
+        let link = LinkModel::new()
+            .with_loss(0.3)
+            .unwrap()
+            .with_latency(Latency::Uniform { min: Duration::ZERO, max: Duration::from_millis(9) })
+            .unwrap();
+        let (mut a, mut b) = (SmallRng::seed_from_u64(4), SmallRng::seed_from_u64(4));
+        for _ in 0..1_000 {
+            let expected = if b.random::<f64>() < 0.3 {
+                Verdict::Drop(DropReason::Loss)
+            } else {
+                Verdict::Deliver(link.latency().sample(&mut b))
+            };
+            assert_eq!(link.fate(0, 1, &mut a).verdict, expected);
+        }
+    }
+
+    #[test]
+    fn a_shared_link_is_one_model() {
+        let shared = SharedLink::new(LinkModel::new());
+        let other = shared.clone();
+        assert!(other.crash(4));
+        let mut rng = SmallRng::seed_from_u64(5);
+        assert_eq!(shared.route(4, 0, &mut rng), Verdict::Drop(DropReason::SenderDown));
+        assert!(!shared.is_up(4) && shared.restart(4) && other.is_up(4));
+        assert!(shared.set_loss(2.0).is_err());
+        shared.apply(&FaultAction::SetLoss(1.0)).unwrap();
+        assert_eq!(other.snapshot().loss(), 1.0);
     }
 
     #[test]

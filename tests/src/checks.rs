@@ -30,7 +30,8 @@ where
 pub async fn formed<A: Address>(handles: &[Handle<A>], within: Duration) {
     let n = handles.len();
     for h in handles {
-        wait_for(within, "the cluster to form", || async { h.members().await.is_ok_and(|m| m.len() >= n - 1) }).await;
+        wait_for(within, "the cluster to form", || async { h.live_members().await.is_ok_and(|m| m.len() >= n - 1) })
+            .await;
     }
 }
 

@@ -5,12 +5,14 @@
 //!   million nodes sharing one member list, and records per message when and
 //!   at which hop every node delivered it.
 //! * [`net`]: [`MemNetwork`], an in-memory datagram network on tokio
-//!   channels in real time whose endpoints implement gossip-runtime's
-//!   `Transport`, with faults changed at run time through a [`NetHandle`]
-//!   and packets and bytes counted per link.
-//! * the link model both use ([`LinkModel`], from `gossip-sim`): loss,
-//!   latency (fixed, uniform, log-normal), crashes and restarts, partitions,
-//!   and scripts of changes.
+//!   channels (real time, or virtual time under `tokio::time::pause`) whose
+//!   endpoints implement gossip-runtime's `Transport`, with faults changed
+//!   at run time through a [`NetHandle`] and packets and bytes counted per
+//!   link.
+//! * the link model both use ([`LinkModel`], from `gossip-sim`, also
+//!   applied by gossip-runtime's `FaultyTransport`): loss, latency (fixed,
+//!   uniform, log-normal), duplication, reordering, crashes and restarts,
+//!   partitions, and scripts of changes.
 //!
 //! ```
 //! use std::time::Duration;
@@ -45,5 +47,5 @@ pub mod sim;
 
 pub use error::{NetError, SimError};
 pub use gossip_sim::LinkError;
-pub use gossip_sim::link::{DropReason, FaultAction, Latency, LinkModel, Script, Verdict};
+pub use gossip_sim::link::{DropReason, Fate, FaultAction, Latency, LinkModel, Script, SharedLink, Verdict};
 pub use net::{LinkStats, MemEndpoint, MemNetwork, NetConfig, NetHandle, NetStats};

@@ -1,30 +1,33 @@
-//! An in-memory datagram network on tokio channels, in real time, with the
-//! same [`LinkModel`] as the simulator, changed at run time through a
-//! [`NetHandle`].
+//! An in-memory datagram network on tokio channels with the same
+//! [`LinkModel`] as the simulator and gossip-runtime's `FaultyTransport`,
+//! changed at run time through a [`NetHandle`].
 //!
 //! Every endpoint ([`MemEndpoint`]) implements gossip-runtime's
 //! [`Transport`] with `u32` addresses. A datagram's fate is decided when it
-//! is sent (crashed ends, partition, loss, latency); a delayed datagram is
-//! held by one dispatcher task per network and checked again on arrival (a
-//! receiver that crashed meanwhile does not get it). Inboxes and the
-//! in-flight set are bounded; what they drop is counted.
+//! is sent (crashed ends, partition, loss, latency, duplication,
+//! reordering); a delayed datagram is held by one dispatcher task per
+//! network and checked again on arrival (a receiver that crashed meanwhile
+//! does not get it). Every timer is tokio's, so under `tokio::time::pause`
+//! the network runs in virtual time. Inboxes and the in-flight set are
+//! bounded; what they drop is counted.
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use gossip_core::SmallRng;
-use gossip_runtime::{Transport, TransportError, TransportStats};
+use gossip_runtime::{Transport, TransportError, TransportStats, run_script};
 use rand::SeedableRng;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::error::NetError;
-use gossip_sim::link::{DropReason, FaultAction, Latency, LinkModel, Script, Verdict};
+use gossip_sim::DueQueue;
+use gossip_sim::link::{DropReason, LinkModel, Script, SharedLink, Verdict};
 
 /// Settings of a [`MemNetwork`].
 #[derive(Clone, Debug)]
@@ -68,6 +71,7 @@ pub struct LinkStats {
 
 /// Whole-network counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NetStats {
     /// Datagrams sent by any endpoint.
     pub packets: u64,
@@ -83,10 +87,17 @@ pub struct NetStats {
     pub dropped_down: u64,
     /// Dropped because an inbox or the in-flight set was full.
     pub dropped_queue_full: u64,
+    /// Extra copies made by link duplication.
+    pub duplicated: u64,
+    /// Deliveries held back by link reordering.
+    pub reordered: u64,
+    /// Delayed datagrams held now (not a total: the in-flight gauge).
+    pub in_flight: u64,
+    /// Datagrams waiting in endpoints' inboxes now (a gauge).
+    pub queued: u64,
 }
 
 struct State {
-    link: LinkModel,
     rng: SmallRng,
     inboxes: HashMap<u32, mpsc::Sender<(u32, Bytes)>>,
     links: HashMap<(u32, u32), LinkStats>,
@@ -107,8 +118,8 @@ impl State {
 
     /// Puts a datagram in `to`'s inbox now, if `to` is up and has room;
     /// returns whether it did.
-    fn hand_over(&mut self, from: u32, to: u32, bytes: Bytes) -> bool {
-        if !self.link.is_up(to) {
+    fn hand_over(&mut self, link: &SharedLink, from: u32, to: u32, bytes: Bytes) -> bool {
+        if !link.is_up(to) {
             self.dropped(from, to, DropReason::ReceiverDown);
             return false;
         }
@@ -136,35 +147,17 @@ impl State {
 
 struct Delayed {
     at: Instant,
-    seq: u64,
     from: u32,
     to: u32,
     bytes: Bytes,
 }
 
-impl PartialEq for Delayed {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl Eq for Delayed {}
-impl PartialOrd for Delayed {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Delayed {
-    /// Reversed, so the max-heap pops the earliest first.
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
-}
-
 struct Inner {
     state: Mutex<State>,
+    /// Locked after `state` when both are.
+    link: SharedLink,
     config: NetConfig,
     dispatcher: OnceLock<mpsc::UnboundedSender<Delayed>>,
-    seq: AtomicU64,
 }
 
 impl Inner {
@@ -218,7 +211,6 @@ impl MemNetwork {
         }
         config.link.latency().validate()?;
         let state = State {
-            link: config.link.clone(),
             rng: SmallRng::seed_from_u64(config.seed),
             inboxes: HashMap::new(),
             links: HashMap::new(),
@@ -228,9 +220,9 @@ impl MemNetwork {
         Ok(MemNetwork {
             inner: Arc::new(Inner {
                 state: Mutex::new(state),
+                link: SharedLink::new(config.link.clone()),
                 config,
                 dispatcher: OnceLock::new(),
-                seq: AtomicU64::new(0),
             }),
         })
     }
@@ -261,6 +253,11 @@ impl MemNetwork {
 }
 
 /// Changes a [`MemNetwork`]'s link model at run time and reads its counters.
+///
+/// It dereferences to the network's [`SharedLink`], so every change the
+/// link model offers is a method here: `crash`, `restart`, `partition`,
+/// `heal`, `set_loss`, `set_latency`, `set_duplicate`, `set_reorder`,
+/// `apply`, `snapshot`.
 #[derive(Clone)]
 pub struct NetHandle {
     inner: Arc<Inner>,
@@ -272,46 +269,18 @@ impl std::fmt::Debug for NetHandle {
     }
 }
 
+impl Deref for NetHandle {
+    type Target = SharedLink;
+
+    fn deref(&self) -> &SharedLink {
+        &self.inner.link
+    }
+}
+
 impl NetHandle {
-    /// Crashes `node`: it sends and receives nothing until restarted
-    /// (datagrams in flight to it are dropped on arrival).
-    pub fn crash(&self, node: u32) {
-        self.inner.lock().link.crash(node);
-    }
-
-    /// Restarts `node`'s links.
-    pub fn restart(&self, node: u32) {
-        self.inner.lock().link.restart(node);
-    }
-
-    /// Partitions the network (see [`FaultAction::Partition`]).
-    pub fn partition(&self, sets: &[Vec<u32>]) {
-        self.inner.lock().link.partition(sets);
-    }
-
-    /// Removes the partition.
-    pub fn heal(&self) {
-        self.inner.lock().link.heal();
-    }
-
-    /// Sets the loss probability of every link.
-    pub fn set_loss(&self, loss: f64) -> Result<(), NetError> {
-        Ok(self.inner.lock().link.set_loss(loss)?)
-    }
-
-    /// Sets the latency of every link.
-    pub fn set_latency(&self, latency: Latency) -> Result<(), NetError> {
-        Ok(self.inner.lock().link.set_latency(latency)?)
-    }
-
-    /// Applies one action.
-    pub fn apply(&self, action: &FaultAction) -> Result<(), NetError> {
-        Ok(self.inner.lock().link.apply(action)?)
-    }
-
     /// A copy of the current link model.
     pub fn link(&self) -> LinkModel {
-        self.inner.lock().link.clone()
+        self.inner.link.snapshot()
     }
 
     /// Counters of the directed link `from → to`.
@@ -324,24 +293,24 @@ impl NetHandle {
         self.inner.lock().links.clone()
     }
 
-    /// Whole-network counters.
+    /// Whole-network counters, with the in-flight and inbox gauges of now.
     pub fn stats(&self) -> NetStats {
-        self.inner.lock().stats.clone()
+        let state = self.inner.lock();
+        let queued = state.inboxes.values().map(|tx| tx.max_capacity() - tx.capacity()).sum::<usize>();
+        NetStats { in_flight: state.in_flight as u64, queued: queued as u64, ..state.stats.clone() }
     }
 
-    /// Applies `script`'s steps at their times, counted from now, on a
-    /// spawned task (call from within a tokio runtime).
+    /// Whether nothing is on its way: no delayed datagram held and every
+    /// inbox empty.
+    pub fn is_drained(&self) -> bool {
+        let stats = self.stats();
+        stats.in_flight == 0 && stats.queued == 0
+    }
+
+    /// Applies `script`'s steps at their times, counted from now on tokio's
+    /// clock, on a spawned task (call from within a tokio runtime).
     pub fn run_script(&self, script: Script) -> Result<JoinHandle<()>, NetError> {
-        script.validate()?;
-        let handle = self.clone();
-        let start = Instant::now();
-        Ok(tokio::spawn(async move {
-            for (at, action) in script.steps() {
-                tokio::time::sleep_until(start + Duration::from_micros(at.as_micros())).await;
-                // Validated above.
-                let _ = handle.apply(action);
-            }
-        }))
+        Ok(run_script(self.inner.link.clone(), script)?)
     }
 }
 
@@ -376,28 +345,21 @@ impl MemEndpoint {
 /// channel but bounded in practice: senders count `in_flight` under the
 /// network lock and drop above `max_in_flight`.
 async fn dispatch(net: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Delayed>) {
-    let mut heap: BinaryHeap<Delayed> = BinaryHeap::new();
+    let mut queue: DueQueue<Instant, Delayed> = DueQueue::new();
     loop {
-        let next = heap.peek().map(|d| d.at);
+        let next = queue.next_at().copied();
         tokio::select! {
             item = rx.recv() => match item {
-                Some(item) => heap.push(item),
+                Some(item) => queue.push(item.at, item),
                 None => return,
             },
-            () = async {
-                match next {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            } => {
+            () = tokio::time::sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
                 let Some(net) = net.upgrade() else { return };
                 let now = Instant::now();
                 let mut state = net.lock();
-                while heap.peek().is_some_and(|d| d.at <= now) {
-                    if let Some(d) = heap.pop() {
-                        state.in_flight -= 1;
-                        let _ = state.hand_over(d.from, d.to, d.bytes);
-                    }
+                while let Some(d) = queue.pop_due(&now) {
+                    state.in_flight -= 1;
+                    let _ = state.hand_over(&net.link, d.from, d.to, d.bytes);
                 }
             }
         }
@@ -426,35 +388,36 @@ impl Transport for MemEndpoint {
             let link = state.links.entry((from, to)).or_default();
             link.packets += 1;
             link.bytes += bytes.len() as u64;
-            let State { link, rng, .. } = &mut *state;
-            match link.route(from, to, rng) {
-                Verdict::Drop(reason) => {
-                    state.dropped(from, to, reason);
+            let fate = self.net.link.fate(from, to, &mut state.rng);
+            if let Verdict::Drop(reason) = fate.verdict {
+                state.dropped(from, to, reason);
+                self.dropped.fetch_add(1, AtomicOrdering::Relaxed);
+                return Ok(());
+            }
+            state.stats.duplicated += u64::from(fate.copy.is_some());
+            state.stats.reordered += u64::from(fate.reordered);
+            let mut delayed = Vec::new();
+            for delay in fate.delays() {
+                if delay.is_zero() {
+                    if !state.hand_over(&self.net.link, from, to, bytes.clone()) {
+                        self.dropped.fetch_add(1, AtomicOrdering::Relaxed);
+                    }
+                } else if state.in_flight >= self.net.config.max_in_flight {
+                    state.dropped(from, to, DropReason::QueueFull);
                     self.dropped.fetch_add(1, AtomicOrdering::Relaxed);
-                    return Ok(());
-                }
-                Verdict::Deliver(delay) if delay.is_zero() => {
-                    if !state.hand_over(from, to, bytes) {
-                        self.dropped.fetch_add(1, AtomicOrdering::Relaxed);
-                    }
-                    return Ok(());
-                }
-                Verdict::Deliver(delay) => {
-                    if state.in_flight >= self.net.config.max_in_flight {
-                        state.dropped(from, to, DropReason::QueueFull);
-                        self.dropped.fetch_add(1, AtomicOrdering::Relaxed);
-                        return Ok(());
-                    }
+                } else {
                     state.in_flight += 1;
-                    let seq = self.net.seq.fetch_add(1, AtomicOrdering::Relaxed);
-                    Delayed { at: Instant::now() + delay, seq, from, to, bytes }
+                    delayed.push(Delayed { at: Instant::now() + delay, from, to, bytes: bytes.clone() });
                 }
             }
+            delayed
         };
-        if self.dispatcher().send(delayed).is_err() {
-            let mut state = self.net.lock();
-            state.in_flight -= 1;
-            state.dropped(from, to, DropReason::QueueFull);
+        for item in delayed {
+            if self.dispatcher().send(item).is_err() {
+                let mut state = self.net.lock();
+                state.in_flight -= 1;
+                state.dropped(from, to, DropReason::QueueFull);
+            }
         }
         Ok(())
     }

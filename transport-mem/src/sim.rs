@@ -1196,7 +1196,7 @@ mod tests {
 
     #[test]
     fn classifier_tells_digests_from_messages() {
-        let header = gossip_core::wire::Header { sender: NodeId(7), heartbeat: 300 };
+        let header = gossip_core::wire::Header { sender: NodeId(7), incarnation: 300 };
         let mut w = gossip_core::wire::PacketWriter::new(1200, header);
         w.push_digest(GroupId(1), true, std::iter::empty());
         assert!(is_gossip_request(&w.finish()));

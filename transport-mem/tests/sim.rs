@@ -11,15 +11,7 @@ const GROUP: GroupId = GroupId(3);
 const PERIOD: Duration = Duration::from_millis(100);
 
 fn engine(mode: Mode) -> Config {
-    Config::lan()
-        .to_builder()
-        .mode(mode)
-        .fanout(3)
-        .period(PERIOD)
-        .retention(Duration::from_secs(60))
-        .member_timeout(PERIOD * 10)
-        .build()
-        .unwrap()
+    Config::lan().to_builder().mode(mode).fanout(3).period(PERIOD).retention(Duration::from_secs(60)).build().unwrap()
 }
 
 fn lossy_events(seed: u64) -> SimConfig {

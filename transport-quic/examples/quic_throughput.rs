@@ -6,128 +6,54 @@
 //! is 1,452.
 //!
 //! `cargo run --release -p transport-quic --example quic_throughput -- [--secs 3] [--sealed-udp]`
+//!
+//! The measurement and its counters live in
+//! `gossip_example_support::throughput`; this file adds the QUIC and UDP
+//! ends and QUIC's own counters.
 
+use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use gossip_core::{Batching, Config, GroupId, Lifetime, Mode, Targets};
-use gossip_runtime::{Builder, StreamExt, Transport};
-use tokio::sync::Notify;
-use transport_quic::{ClusterCa, QuicConfig, QuicTransport};
+use clap::Parser;
+use gossip_example_support::throughput::{self, Measurement, ThroughputArgs, Workload};
+use gossip_example_support::{exit, load};
+use gossip_runtime::Transport;
+use transport_quic::{ClusterCa, ConnectionCounts, QuicConfig, QuicStats, QuicTransport};
 use transport_udp::{ClusterKey, KeyRing, UdpConfig, UdpTransport};
 
 const PACKET: usize = 1400;
+/// The gossip round.
+const PERIOD: Duration = Duration::from_millis(1);
+/// Payload bytes the sender may be ahead of the receiver.
+const WINDOW_BYTES: u64 = 4 << 20;
 
-struct Result {
-    messages_per_sec: f64,
-    packets_per_sec: f64,
-    per_packet: f64,
+/// Messages per second through two gossip nodes on loopback, QUIC against
+/// UDP, with the counters of every run.
+#[derive(Debug, Parser)]
+#[command(name = "quic_throughput")]
+struct Args {
+    #[command(flatten)]
+    run: ThroughputArgs,
+    /// Seal the UDP datagrams (ChaCha20-Poly1305), as QUIC encrypts its own.
+    #[arg(long)]
+    sealed_udp: bool,
 }
 
-fn config() -> anyhow::Result<Config> {
-    Ok(Config::lan()
-        .to_builder()
-        .mode(Mode::PushPull)
-        .fanout(1)
-        .targets(Targets::WithoutReplacement)
-        .eager_push(false)
-        .lifetime(Lifetime::Rounds(1))
-        .batching(Batching::Packed)
-        .period(Duration::from_millis(1))
-        .max_packet_size(PACKET)
-        .retention(Duration::from_millis(200))
-        .max_transmits(1 << 16)
-        .max_events(1 << 20)
-        .max_buffer_messages(1 << 16)
-        .max_buffer_bytes(64 << 20)
-        .build()?)
-}
-
-async fn gossip<T: Transport>(a: T, b: T, payload_len: usize, secs: f64) -> anyhow::Result<Result> {
-    let config = config()?;
-    let group = GroupId::named("bench");
-    let a = Builder::new(a).config(config.clone()).seed(1).send_capacity(1 << 15).spawn()?;
-    let b = Builder::new(b).config(config).seed(2).subscriber_capacity(1 << 16).spawn()?;
-    let mut sub = b.subscribe(group).await?;
-    a.join(vec![b.local_addr().clone()]).await?;
-
-    let delivered = Arc::new(AtomicU64::new(0));
-    let progress = Arc::new(Notify::new());
-    let counter = {
-        let (delivered, progress) = (delivered.clone(), progress.clone());
-        tokio::spawn(async move {
-            while let Some(item) = sub.next().await {
-                let n = match item {
-                    Ok(_) => 1,
-                    Err(lagged) => lagged.0,
-                };
-                if delivered.fetch_add(n, Ordering::Relaxed) % 512 == 0 {
-                    progress.notify_one();
-                }
-            }
-        })
-    };
-    // Wait until b is known as a member of the group.
-    while delivered.load(Ordering::Relaxed) == 0 {
-        a.multicast(group, Bytes::from(vec![0u8; payload_len])).await?;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let sender = {
-        let (a, delivered, progress, stop) = (a.clone(), delivered.clone(), progress.clone(), stop.clone());
-        tokio::spawn(async move {
-            let window = (4u64 << 20) / payload_len as u64;
-            let mut sent = 0u64;
-            let payload = Bytes::from(vec![7u8; payload_len]);
-            while !stop.load(Ordering::Relaxed) {
-                if sent.saturating_sub(delivered.load(Ordering::Relaxed)) > window {
-                    let _ = tokio::time::timeout(Duration::from_millis(2), progress.notified()).await;
-                    continue;
-                }
-                let batch = vec![payload.clone(); 256];
-                let results = a.multicast_many(group, batch).await.expect("runtime alive");
-                sent += results.iter().filter(|r| r.is_ok()).count() as u64;
-            }
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(500)).await; // warm up
-    let s0 = b.stats().await?;
-    let d0 = delivered.load(Ordering::Relaxed);
-    let t0 = Instant::now();
-    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-    let s1 = b.stats().await?;
-    let d1 = delivered.load(Ordering::Relaxed);
-    let elapsed = t0.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    let _ = sender.await;
-    a.shutdown().await;
-    b.shutdown().await;
-    counter.abort();
-    let messages = (d1 - d0) as f64;
-    let packets = (s1.engine.packets_in - s0.engine.packets_in).max(1);
-    Ok(Result {
-        messages_per_sec: messages / elapsed,
-        packets_per_sec: packets as f64 / elapsed,
-        per_packet: messages / packets as f64,
-    })
-}
-
-fn quic_pair(ca: &ClusterCa) -> anyhow::Result<(QuicTransport, QuicTransport)> {
-    let make = |name: &str| -> anyhow::Result<QuicTransport> {
+fn quic_pair(ca: &ClusterCa) -> anyhow::Result<(Arc<QuicTransport>, Arc<QuicTransport>)> {
+    let make = |name: &str| -> anyhow::Result<Arc<QuicTransport>> {
         let mut config = QuicConfig::new("127.0.0.1:0".parse()?, ca.issue(name)?);
         config.initial_mtu = 1452;
-        Ok(QuicTransport::bind(config)?)
+        Ok(Arc::new(QuicTransport::bind(config)?))
     };
     Ok((make("a")?, make("b")?))
 }
 
-fn udp_pair(sealed: bool) -> anyhow::Result<(UdpTransport, UdpTransport)> {
-    let make = || -> anyhow::Result<UdpTransport> {
+fn udp_pair(sealed: bool) -> anyhow::Result<(Arc<UdpTransport>, Arc<UdpTransport>)> {
+    let make = || -> anyhow::Result<Arc<UdpTransport>> {
         let keys = sealed.then(|| KeyRing::new(ClusterKey::from_passphrase(1, "bench")));
-        Ok(UdpTransport::bind(UdpConfig { keys, ..UdpConfig::new("127.0.0.1:0".parse()?) })?)
+        Ok(Arc::new(UdpTransport::bind(UdpConfig { keys, ..UdpConfig::new("127.0.0.1:0".parse()?) })?))
     };
     Ok((make()?, make()?))
 }
@@ -140,22 +66,37 @@ async fn quic_datagram_size(ca: &ClusterCa) -> anyhow::Result<Option<usize>> {
     Ok(a.datagram_size(&b.local_addr()))
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> anyhow::Result<()> {
-    let mut secs = 3.0;
-    let mut sealed = false;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--secs" => secs = args.next().unwrap_or_default().parse()?,
-            "--sealed-udp" => sealed = true,
-            other => anyhow::bail!("unknown argument {other}: use [--secs N] [--sealed-udp]"),
-        }
-    }
+/// Splits "lost in between" by QUIC's own counts on the connection.
+fn where_lost(sa: &QuicStats, sb: &QuicStats, ca: &ConnectionCounts, cb: &ConnectionCounts) -> Vec<String> {
+    let diff = |x: u64, y: u64| i128::from(x) - i128::from(y);
+    let read = sb.datagrams_in.saturating_add(sb.recv_queue_full);
+    vec![format!(
+        "  lost in between, by QUIC's counts on the connection: {} discarded by the sender's QUIC before \
+             sending (send buffer full while congestion control held it back); {} lost on the way ({} QUIC \
+             packets declared lost); {} discarded by the receiver's QUIC (not read in time)",
+        diff(sa.datagrams_out, ca.datagram_frames_sent),
+        diff(ca.datagram_frames_sent, cb.datagram_frames_received),
+        ca.lost_packets,
+        diff(cb.datagram_frames_received, read),
+    )]
+}
+
+fn print_row(payload: usize, name: &str, r: &Measurement, ratio: &str) {
+    println!(
+        "{:>7}B {:>6} {:>14.0} {:>14.0} {:>10.1} {:>10}",
+        payload, name, r.messages_per_sec, r.packets_per_sec, r.per_packet, ratio
+    );
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let secs = args.run.secs;
+    load::print("start");
     let ca = ClusterCa::generate("bench CA")?;
     let dgram = quic_datagram_size(&ca).await?;
     println!(
-        "engine packets {PACKET} B; QUIC datagram size {dgram:?} B; UDP sealed: {sealed}; {secs} s per run after 0.5 s warm-up"
+        "engine packets {PACKET} B; QUIC datagram size {dgram:?} B; UDP sealed: {}; {secs} s per run after {} s warm-up",
+        args.sealed_udp,
+        throughput::WARM_UP.as_secs_f64()
     );
     if dgram.is_none_or(|d| d < PACKET) {
         println!("warning: full engine packets exceed the QUIC datagram size and will travel on streams");
@@ -164,36 +105,59 @@ async fn main() -> anyhow::Result<()> {
         "{:>8} {:>6} {:>14} {:>14} {:>10} {:>10}",
         "payload", "", "messages/s", "packets/s", "msg/pkt", "QUIC/UDP"
     );
-    let mut quic_notes = Vec::new();
+    let config = throughput::engine_config(PERIOD, PACKET)?;
+    let mut notes = Vec::new();
     for payload in [64usize, 1200] {
-        let (a, b) = udp_pair(sealed)?;
-        let udp = gossip(a, b, payload, secs).await?;
+        let workload = Workload { payload, window: WINDOW_BYTES / payload as u64, secs };
+        let (a, b) = udp_pair(args.sealed_udp)?;
+        let udp = throughput::measure(a, b, config.clone(), workload).await?;
         let (a, b) = quic_pair(&ca)?;
-        let (a, b) = (Arc::new(a), Arc::new(b));
-        let quic = gossip(a.clone(), b.clone(), payload, secs).await?;
+        let quic = throughput::measure(a.clone(), b.clone(), config.clone(), workload).await?;
+        print_row(payload, "UDP", &udp, "");
+        let ratio = format!("{:.0}%", 100.0 * quic.messages_per_sec / udp.messages_per_sec.max(1.0));
+        print_row(payload, "QUIC", &quic, &ratio);
+
         let (sa, sb) = (a.quic_stats(), b.quic_stats());
-        quic_notes.push(format!(
-            "{payload} B over QUIC: sender {} datagrams, {} streams; receiver {} datagrams, {} streams; dropped {}",
+        let mut lines = vec![format!("{payload} B over QUIC, whole run:")];
+        lines.extend(quic.counters.lines().into_iter().map(|l| format!("  {l}")));
+        lines.push(format!(
+            "  of which: sender {} datagrams + {} streams; receiver {} datagrams + {} streams in, \
+             {} dropped at its full receive queue, {} streams failed",
             sa.datagrams_out,
             sa.streams_out,
             sb.datagrams_in,
             sb.streams_in,
-            sa.dropped() + sb.dropped()
+            sb.recv_queue_full,
+            sb.stream_recv_failures
         ));
-        for (name, r) in [("UDP", &udp), ("QUIC", &quic)] {
-            let ratio = if name == "QUIC" {
-                format!("{:.0}%", 100.0 * quic.messages_per_sec / udp.messages_per_sec)
-            } else {
-                String::new()
-            };
-            println!(
-                "{:>7}B {:>6} {:>14.0} {:>14.0} {:>10.1} {:>10}",
-                payload, name, r.messages_per_sec, r.packets_per_sec, r.per_packet, ratio
-            );
+        if let (Some(ca), Some(cb)) = (a.connection_counts(&b.local_addr()), b.connection_counts(&a.local_addr())) {
+            lines.extend(where_lost(&sa, &sb, &ca, &cb));
         }
+        lines.push(format!("{payload} B over UDP, whole run:"));
+        lines.extend(udp.counters.lines().into_iter().map(|l| format!("  {l}")));
+        notes.push(lines);
     }
-    for note in quic_notes {
-        println!("{note}");
+    for line in notes.into_iter().flatten() {
+        println!("{line}");
     }
+    load::print("end");
     Ok(())
+}
+
+fn main() -> ExitCode {
+    exit::run_example("quic_throughput", run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments() {
+        <Args as clap::CommandFactory>::command().debug_assert();
+        let args = Args::try_parse_from(["quic_throughput", "--secs", "1", "--sealed-udp"]).unwrap();
+        assert_eq!((args.run.secs, args.sealed_udp), (1.0, true));
+        assert!(Args::try_parse_from(["quic_throughput", "--secs", "-1"]).is_err());
+        assert!(Args::try_parse_from(["quic_throughput", "--nodes", "3"]).is_err());
+    }
 }

@@ -57,9 +57,16 @@
 
 mod certs;
 mod config;
+mod dial;
+mod peers;
+mod send;
+mod serve;
+mod shared;
+mod stats;
 mod tls;
 mod transport;
 
 pub use certs::{CertError, ClusterCa, DEFAULT_SERVER_NAME, NodeIdentity};
 pub use config::{ALPN, DEFAULT_MAX_PACKET, QuicConfig, QuicError};
-pub use transport::{QuicStats, QuicTransport};
+pub use stats::{ConnectionCounts, QuicStats};
+pub use transport::QuicTransport;

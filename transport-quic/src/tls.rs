@@ -1,9 +1,11 @@
-//! rustls (ring) and quinn configuration for mutual TLS inside a cluster.
+//! Mutual TLS inside a cluster: the rustls (ring) and quinn configuration,
+//! and how a refused handshake is recognised and reported.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
-use quinn::{IdleTimeout, MtuDiscoveryConfig, TransportConfig, VarInt};
+use quinn::{ConnectionError, IdleTimeout, MtuDiscoveryConfig, TransportConfig, VarInt};
 use rustls::RootCertStore;
 use rustls::server::WebPkiClientVerifier;
 
@@ -71,4 +73,48 @@ pub(crate) fn quinn_configs(config: &QuicConfig) -> Result<(quinn::ServerConfig,
     let mut client = quinn::ClientConfig::new(Arc::new(QuicClientConfig::try_from(client).map_err(tls)?));
     client.transport_config(transport);
     Ok((server, client))
+}
+
+/// Whether a connection error is a TLS (certificate) failure: a QUIC
+/// CRYPTO_ERROR, codes 0x100..=0x1ff, raised here or by the peer.
+pub(crate) fn is_refusal(err: &ConnectionError) -> bool {
+    let code = match err {
+        ConnectionError::TransportError(e) => u64::from(e.code),
+        ConnectionError::ConnectionClosed(c) => u64::from(c.error_code),
+        _ => return false,
+    };
+    (0x100..0x200).contains(&code)
+}
+
+/// When a TLS refusal was seen.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Stage {
+    /// While dialling the peer.
+    Dialing,
+    /// While accepting the peer's connection.
+    Accepting,
+    /// On a connection whose handshake had completed on our side (TLS 1.3:
+    /// a server checks the client's certificate after the client is done).
+    Established,
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::Dialing => "dialing",
+            Stage::Accepting => "accepting",
+            Stage::Established => "after the handshake",
+        })
+    }
+}
+
+/// Logs a TLS refusal at `warn` with the peer's address and who refused
+/// whom: an error raised here means we refused the peer's certificate, a
+/// close from the peer means it refused ours.
+pub(crate) fn warn_refusal(peer: SocketAddr, stage: Stage, err: &ConnectionError) {
+    let who = match err {
+        ConnectionError::ConnectionClosed(_) => "the peer refused our certificate",
+        _ => "we refused the peer's certificate",
+    };
+    tracing::warn!(%peer, %stage, %err, "TLS handshake refused: {who}");
 }

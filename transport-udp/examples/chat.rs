@@ -2,103 +2,69 @@
 //! printed. Works across processes and hosts:
 //!
 //! ```text
-//! cargo run -p transport-udp --example chat -- --listen 127.0.0.1:7000 --group demo
-//! cargo run -p transport-udp --example chat -- --listen 127.0.0.1:7001 --seed 127.0.0.1:7000 --group demo
+//! cargo run -p transport-udp --example chat -- --listen localhost:7000 --group demo
+//! cargo run -p transport-udp --example chat -- --listen localhost:7001 --seed localhost:7000 --group demo
 //! ```
 //!
-//! Options: `--listen ADDR` (required), `--seed ADDR` (repeatable),
-//! `--group NAME` (default `demo`), `--key PASSPHRASE` (seal datagrams;
-//! also read from `GOSSIP_KEY`), `--name NAME` (shown to others).
+//! `--help` lists the options. The flags common to every chat and the loop
+//! live in `gossip_example_support::chat`; this file adds the UDP key.
 
-use std::net::SocketAddr;
+use std::process::ExitCode;
 
-use anyhow::{Context, bail};
-use gossip_core::GroupId;
-use gossip_runtime::{Builder, StreamExt};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use anyhow::Context;
+use clap::Parser;
+use gossip_example_support::chat::{self, ChatArgs};
+use gossip_example_support::exit;
+use gossip_runtime::Builder;
 use transport_udp::{ClusterKey, KeyRing, UdpConfig, UdpTransport};
 
+/// Gossip chat over UDP: stdin lines go to the group, the others' lines
+/// are printed.
+#[derive(Debug, Parser)]
+#[command(name = "chat")]
 struct Args {
-    listen: SocketAddr,
-    seeds: Vec<SocketAddr>,
-    group: String,
+    #[command(flatten)]
+    chat: ChatArgs,
+    /// Passphrase that seals every datagram (ChaCha20-Poly1305); every
+    /// member needs the same. Without it, datagrams are neither
+    /// authenticated nor encrypted. Also read from `GOSSIP_KEY`.
+    #[arg(long, value_name = "PASSPHRASE")]
     key: Option<String>,
-    name: String,
 }
 
-fn parse() -> anyhow::Result<Args> {
-    let mut listen = None;
-    let mut seeds = Vec::new();
-    let mut group = "demo".to_owned();
-    let mut key = std::env::var("GOSSIP_KEY").ok();
-    let mut name = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--listen" => listen = Some(value()?.parse().context("--listen")?),
-            "--seed" => seeds.push(value()?.parse().context("--seed")?),
-            "--group" => group = value()?,
-            "--key" => key = Some(value()?),
-            "--name" => name = Some(value()?),
-            "-h" | "--help" => {
-                println!("usage: chat --listen ADDR [--seed ADDR]... [--group NAME] [--key PASSPHRASE] [--name NAME]");
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other} (try --help)"),
-        }
-    }
-    let listen: SocketAddr = listen.context("--listen ADDR is required")?;
-    let name = name.unwrap_or_else(|| listen.to_string());
-    Ok(Args { listen, seeds, group, key, name })
-}
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = parse()?;
+async fn run(mut args: Args) -> anyhow::Result<()> {
+    args.key = args.key.or_else(|| std::env::var("GOSSIP_KEY").ok());
     let keys = args.key.as_deref().map(|k| KeyRing::new(ClusterKey::from_passphrase(1, k)));
     if keys.is_none() {
         eprintln!("warning: no --key given: chat datagrams are neither authenticated nor encrypted");
     }
-    let transport = UdpTransport::bind(UdpConfig { keys, ..UdpConfig::new(args.listen) })
-        .with_context(|| format!("binding {}", args.listen))?;
+    let listen = args.chat.listen;
+    let transport = UdpTransport::bind(UdpConfig { keys, ..UdpConfig::new(listen) })
+        .with_context(|| format!("binding {listen}"))?;
     let handle = Builder::new(transport).spawn()?;
-    let group = GroupId::named(&args.group);
-    let mut deliveries = handle.subscribe(group).await?;
-    if !args.seeds.is_empty() {
-        handle.join(args.seeds.clone()).await?;
-    }
-    eprintln!("listening on {} in group {:?}; type lines, Ctrl-D to leave", handle.local_addr(), args.group);
-
-    let me = handle.id();
-    let printer = tokio::spawn(async move {
-        while let Some(item) = deliveries.next().await {
-            match item {
-                Ok(d) if d.id.origin == me => {} // our own line, already on screen
-                Ok(d) => println!("{}", String::from_utf8_lossy(&d.payload)),
-                Err(lagged) => eprintln!("({lagged})"),
-            }
-        }
-    });
-
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    loop {
-        tokio::select! {
-            line = lines.next_line() => match line? {
-                Some(line) if line.trim().is_empty() => {}
-                Some(line) => {
-                    let text = format!("<{}> {}", args.name, line);
-                    if let Err(err) = handle.multicast(group, text).await {
-                        eprintln!("not sent: {err}");
-                    }
-                }
-                None => break,
-            },
-            _ = tokio::signal::ctrl_c() => break,
-        }
-    }
-    eprintln!("leaving…");
-    handle.shutdown().await;
-    printer.abort();
+    let what = if args.key.is_some() { "UDP, sealed" } else { "UDP, not sealed" };
+    chat::run(handle, &args.chat, what).await?;
     Ok(())
+}
+
+fn main() -> ExitCode {
+    exit::run_example("chat", run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments() {
+        <Args as clap::CommandFactory>::command().debug_assert();
+        let args =
+            Args::try_parse_from(["chat", "--listen", "localhost:7000", "--seed", "127.0.0.1:7001", "--key", "k"])
+                .unwrap();
+        assert!(args.chat.listen.ip().is_loopback());
+        assert_eq!(args.chat.seeds, vec!["127.0.0.1:7001".parse().unwrap()]);
+        assert_eq!(args.key.as_deref(), Some("k"));
+        assert!(Args::try_parse_from(["chat"]).is_err(), "--listen is required");
+        assert!(Args::try_parse_from(["chat", "--listen", "localhost"]).is_err(), "a port is required");
+    }
 }

@@ -114,20 +114,21 @@ impl KeyRing {
         nonce
     }
 
-    /// Seals `plain` into `out`: key id, nonce, ciphertext, tag.
-    pub(crate) fn seal(&self, plain: &[u8], out: &mut Vec<u8>) {
+    /// Appends the sealed form of `plain` to `out`: key id, nonce, then
+    /// `plain` encrypted in place where it was copied, then the tag. No
+    /// allocation when `out` has room.
+    pub(crate) fn seal_into(&self, plain: &[u8], out: &mut Vec<u8>) {
         let nonce = self.next_nonce();
-        out.clear();
         out.reserve(plain.len() + OVERHEAD);
         out.push(self.sealing.id);
         out.extend_from_slice(&nonce);
+        let body = out.len();
         out.extend_from_slice(plain);
-        let start = KEY_ID_LEN + NONCE_LEN;
         let aad = [self.sealing.id];
         let tag = self
             .sealing
             .cipher
-            .encrypt_inout_detached(&Nonce::from(nonce), &aad, (&mut out[start..]).into())
+            .encrypt_inout_detached(&Nonce::from(nonce), &aad, (&mut out[body..]).into())
             .expect("ChaCha20-Poly1305 seals any datagram-sized buffer");
         out.extend_from_slice(tag.as_slice());
     }
@@ -167,8 +168,10 @@ mod tests {
         let new = ClusterKey::from_passphrase(2, "new secret");
         let sender_old = KeyRing::new(old.clone());
         let receiver = KeyRing::new(new.clone()).accept(old.clone());
-        let mut sealed = Vec::new();
-        sender_old.seal(b"hello", &mut sealed);
+        let mut sealed = vec![0xAA];
+        sender_old.seal_into(b"hello", &mut sealed);
+        // Appended after what the buffer held.
+        assert_eq!(sealed.remove(0), 0xAA);
         assert_eq!(sealed.len(), 5 + OVERHEAD);
         assert_eq!(sealed[0], 1);
         let mut copy = sealed.clone();
@@ -187,7 +190,7 @@ mod tests {
         assert_eq!(receiver.open(&mut [1u8; 10]), Err(OpenError));
         // Nonces differ between datagrams.
         let mut again = Vec::new();
-        sender_old.seal(b"hello", &mut again);
+        sender_old.seal_into(b"hello", &mut again);
         assert_ne!(again[1..13], sealed[1..13]);
     }
 }

@@ -74,8 +74,8 @@ impl Net {
                         *self.delivered[i].entry(d.id).or_default() += 1;
                         assert_eq!(self.sent.get(&d.id), Some(&d.payload), "node {i} delivered a message never sent");
                     }
-                    Event::MemberDown { id, reason } => self.downs[i].push((id, reason)),
-                    Event::MemberUp { .. } => {}
+                    Event::MemberDown { id, reason, .. } => self.downs[i].push((id, reason)),
+                    _ => {}
                 }
             }
         }

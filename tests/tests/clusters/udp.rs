@@ -14,7 +14,8 @@ use rand::{Rng, SeedableRng, rngs::SmallRng};
 /// senders reach every member exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_nodes_ten_percent_loss_exactly_once() {
-    let handles: Vec<_> = (0..20).map(|i| node(100 + i, key("cluster"), Faults::loss(0.10, 1000 + i))).collect();
+    let handles: Vec<_> =
+        (0..20).map(|i| node(100 + i, key("cluster"), Faults::loss(0.10, 1000 + i).unwrap())).collect();
     every_message_once_at_every_member(&handles, GROUP, 1000, 5).await;
 }
 
@@ -51,7 +52,7 @@ async fn wrong_cluster_key_delivers_nothing() {
     assert_eq!(stats.engine.deliveries, 0);
     assert_eq!(stats.engine.packets_in, 0, "a datagram under the wrong key reached the engine");
     assert!(intruder.members().await.unwrap().is_empty());
-    assert!(a.members().await.unwrap().iter().all(|(_, addr)| addr != intruder.local_addr()));
+    assert!(a.members().await.unwrap().iter().all(|m| m.addr != *intruder.local_addr()));
 }
 
 async fn garbage_at(keyed: bool) {
@@ -147,7 +148,7 @@ async fn graceful_shutdown_loses_no_acknowledged_message() {
     }
     // The others see it leave.
     wait_for(Duration::from_secs(10), "the leaver to be dropped from membership", || async {
-        !handles[0].members().await.unwrap().iter().any(|(_, addr)| addr == leaver.local_addr())
+        !handles[0].live_members().await.unwrap().iter().any(|m| m.addr == *leaver.local_addr())
     })
     .await;
 }

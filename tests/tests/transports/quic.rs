@@ -1,13 +1,17 @@
 //! The shared transport conformance suite against QUIC (IPv4 and IPv6),
 //! and transport-level checks of the datagram and stream paths.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
 use gossip_runtime::{Transport, TransportError};
 use gossip_tests::checks::*;
 use gossip_tests::quic::*;
+use tracing_subscriber::util::SubscriberInitExt;
 
 fn bad_v4() -> Vec<SocketAddr> {
     ["[::1]:9", "127.0.0.1:0", "0.0.0.0:9"].iter().map(|a| a.parse().unwrap()).collect()
@@ -27,6 +31,11 @@ async fn ipv4() {
 async fn ipv6() {
     let bad: Vec<SocketAddr> = ["127.0.0.1:9", "[::1]:0", "[::]:9"].iter().map(|a| a.parse().unwrap()).collect();
     gossip_runtime::conformance::run_all(|| async { (bind_v6("a"), bind_v6("b")) }, bad).await;
+}
+
+/// Polls a future once, with a waker that does nothing.
+fn poll_once<F: Future>(fut: F) -> Poll<F::Output> {
+    std::pin::pin!(fut).poll(&mut Context::from_waker(Waker::noop()))
 }
 
 fn pattern(len: usize, seed: u8) -> Bytes {
@@ -104,8 +113,9 @@ async fn stream_over_receiver_limit_is_dropped() {
 }
 
 /// A peer that does not answer: the first send is accepted (a dial
-/// starts), later sends fail fast with `Unreachable` while it backs off,
-/// and a reachable peer is served meanwhile.
+/// starts), later sends fail with `Unreachable` without awaiting anything
+/// while it backs off (no new dial, nothing queued), and a reachable peer
+/// is served meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_peer_fails_fast_and_is_counted() {
     let a = quic_with(identity("a"), |c| {
@@ -120,17 +130,20 @@ async fn unreachable_peer_fails_fast_and_is_counted() {
     a.send(&b.local_addr(), pattern(100, 8)).await.unwrap();
     assert_eq!(recv(&b).await.1, pattern(100, 8), "another peer is not held up");
     wait_for(Duration::from_secs(5), "the dial to fail", || async { a.quic_stats().dial_failures == 1 }).await;
-    let started = tokio::time::Instant::now();
-    for _ in 0..100 {
-        match a.send(&dead, pattern(100, 9)).await {
-            Err(TransportError::Unreachable) => {}
-            other => panic!("send to a peer in back-off: {other:?}"),
+    for i in 0..100 {
+        // Ready on the first poll: a send that waited for a dial, a timer
+        // or the network would be pending here.
+        match poll_once(a.send(&dead, pattern(100, 9))) {
+            Poll::Ready(Err(TransportError::Unreachable)) => {}
+            other => panic!("send {i} to a peer in back-off: {other:?}"),
         }
     }
-    assert!(started.elapsed() < Duration::from_millis(100), "failing sends took {:?}", started.elapsed());
     let s = a.quic_stats();
     assert_eq!(s.unreachable, 100);
-    assert_eq!(s.pending_dropped, 1);
+    assert_eq!(s.dials, 2, "one dial to the silent peer, one to b; none during back-off");
+    assert_eq!(s.dial_failures, 1);
+    assert_eq!(s.pending_dropped, 1, "only the packet that waited for the failed dial");
+    assert_eq!(s.pending_full, 0);
     assert_eq!(a.stats().dropped, 1);
 }
 
@@ -178,4 +191,61 @@ async fn datagram_size_follows_the_path_mtu() {
     a.send(&b.local_addr(), pattern(1200, 2)).await.unwrap();
     assert_eq!(recv(&b).await.1, pattern(1200, 2));
     wait_for(Duration::from_secs(5), "the stream to be counted", || async { a.quic_stats().streams_out == 1 }).await;
+}
+
+/// Log lines written by the code under test, for checking what it warns
+/// about.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A refused TLS handshake is logged at `warn` on both sides, each naming
+/// the other's address and who refused whom. (Current-thread runtime: the
+/// transports' tasks run on this thread, under this thread's subscriber.)
+#[tokio::test]
+async fn tls_refusal_is_logged_at_warn_on_both_sides() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let _log = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .set_default();
+    let other = transport_quic::ClusterCa::generate("another cluster CA").unwrap();
+    let a = quic(identity("a"));
+    let intruder = quic(other.issue("intruder").unwrap());
+    a.send(&intruder.local_addr(), pattern(10, 1)).await.expect("the first send starts a dial");
+    wait_for(Duration::from_secs(10), "refusals on both sides", || async {
+        a.quic_stats().auth_failures > 0 && intruder.quic_stats().auth_failures > 0
+    })
+    .await;
+    let log = captured.text();
+    let refusals: Vec<&str> =
+        log.lines().filter(|l| l.contains("WARN") && l.contains("TLS handshake refused")).collect();
+    let dialer = format!("peer={}", intruder.local_addr());
+    let acceptor = format!("peer={}", a.local_addr());
+    assert!(
+        refusals.iter().any(|l| l.contains(&dialer) && l.contains("we refused the peer's certificate")),
+        "no warning from the dialer naming the intruder:\n{log}"
+    );
+    assert!(
+        refusals.iter().any(|l| l.contains(&acceptor) && l.contains("the peer refused our certificate")),
+        "no warning from the intruder naming the dialer:\n{log}"
+    );
 }

@@ -1,0 +1,190 @@
+//! [`Prober`]: SWIM's failure detector state: whom to probe next (a
+//! shuffled round-robin, so every member is probed once per cycle and
+//! detection time is bounded), the probe in flight, the indirect probes this
+//! node relays for others, and Lifeguard's local health multiplier.
+
+use std::collections::VecDeque;
+
+use rand::{Rng, RngCore};
+
+use super::index_set::IndexSet;
+use crate::ids::NodeId;
+use crate::time::Time;
+
+/// Relayed probes kept at most; more requests are refused (and counted).
+pub(crate) const MAX_RELAYS: usize = 64;
+
+/// The probe in flight.
+#[derive(Clone, Debug)]
+pub(crate) struct Probe<A> {
+    pub(crate) target: NodeId,
+    pub(crate) addr: A,
+    pub(crate) seq: u64,
+    /// When to give up on a direct ack and ask others.
+    pub(crate) ack_deadline: Time,
+    /// When the probe ends: no ack by then means suspect.
+    pub(crate) period_end: Time,
+    pub(crate) indirect_sent: bool,
+    pub(crate) acked: bool,
+}
+
+/// A probe this node sends on another's behalf.
+#[derive(Clone, Debug)]
+struct Relay<A> {
+    seq: u64,
+    reply_to: A,
+    reply_seq: u64,
+    expires: Time,
+}
+
+#[derive(Debug)]
+pub(crate) struct Prober<A> {
+    order: Vec<NodeId>,
+    next: usize,
+    seq: u64,
+    pub(crate) current: Option<Probe<A>>,
+    pub(crate) next_at: Time,
+    health: u32,
+    relays: VecDeque<Relay<A>>,
+}
+
+impl<A: Clone> Prober<A> {
+    pub(crate) fn new() -> Self {
+        Prober {
+            order: Vec::new(),
+            next: 0,
+            seq: 0,
+            current: None,
+            next_at: Time::ZERO,
+            health: 0,
+            relays: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn next_seq(&mut self) -> u64 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    /// Lifeguard's multiplier for the probe interval and timeout: 1 when
+    /// healthy, up to the configured ceiling.
+    pub(crate) fn multiplier(&self) -> u32 {
+        self.health + 1
+    }
+
+    pub(crate) fn health(&self) -> u32 {
+        self.health
+    }
+
+    /// This node missed something it should have heard (an ack, a
+    /// refutation of itself was needed): trust its own timing less.
+    pub(crate) fn health_worse(&mut self, max: u32) {
+        self.health = (self.health + 1).min(max.saturating_sub(1));
+    }
+
+    pub(crate) fn health_better(&mut self) {
+        self.health = self.health.saturating_sub(1);
+    }
+
+    /// The next member to probe: the round-robin order over live members,
+    /// reshuffled once per full cycle (O(N) per N probes).
+    pub(crate) fn pick(&mut self, live: &IndexSet, rng: &mut impl RngCore) -> Option<NodeId> {
+        for _ in 0..=self.order.len() + 1 {
+            if self.next >= self.order.len() {
+                self.order.clear();
+                self.order.extend_from_slice(live.items());
+                for i in (1..self.order.len()).rev() {
+                    let j = rng.random_range(0..=i);
+                    self.order.swap(i, j);
+                }
+                self.next = 0;
+                if self.order.is_empty() {
+                    return None;
+                }
+            }
+            let id = self.order[self.next];
+            self.next += 1;
+            if live.contains(id) {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// Puts a new member at a random place among those not yet probed this
+    /// cycle, in O(1).
+    pub(crate) fn add(&mut self, id: NodeId, rng: &mut impl RngCore) {
+        let len = self.order.len();
+        let at = rng.random_range(self.next..=len);
+        if at == len {
+            self.order.push(id);
+        } else {
+            let moved = self.order[at];
+            self.order[at] = id;
+            self.order.push(moved);
+        }
+    }
+
+    /// Remembers a probe sent for `reply_to`; false when full.
+    pub(crate) fn relay(&mut self, now: Time, seq: u64, reply_to: A, reply_seq: u64, expires: Time) -> bool {
+        while self.relays.front().is_some_and(|r| r.expires <= now) {
+            self.relays.pop_front();
+        }
+        if self.relays.len() >= MAX_RELAYS {
+            return false;
+        }
+        self.relays.push_back(Relay { seq, reply_to, reply_seq, expires });
+        true
+    }
+
+    /// The asker to forward an ack of `seq` to, if this node relayed it.
+    pub(crate) fn take_relay(&mut self, seq: u64) -> Option<(A, u64)> {
+        let at = self.relays.iter().position(|r| r.seq == seq)?;
+        self.relays.remove(at).map(|r| (r.reply_to, r.reply_seq))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::SmallRng;
+
+    #[test]
+    fn every_live_member_is_probed_once_per_cycle() {
+        let mut rng = SmallRng::seed_from_u64(4);
+        let mut live = IndexSet::default();
+        for id in 0..10 {
+            live.insert(NodeId(id));
+        }
+        let mut p = Prober::<u32>::new();
+        let mut cycle: Vec<u64> = (0..10).map(|_| p.pick(&live, &mut rng).unwrap().0).collect();
+        cycle.sort_unstable();
+        assert_eq!(cycle, (0..10).collect::<Vec<_>>());
+        live.remove(NodeId(3));
+        live.insert(NodeId(42));
+        p.add(NodeId(42), &mut rng);
+        let mut cycle: Vec<u64> = (0..10).map(|_| p.pick(&live, &mut rng).unwrap().0).collect();
+        cycle.sort_unstable();
+        assert!(!cycle.contains(&3) && cycle.contains(&42));
+    }
+
+    #[test]
+    fn health_is_bounded_and_relays_expire() {
+        let mut p = Prober::<u32>::new();
+        for _ in 0..20 {
+            p.health_worse(8);
+        }
+        assert_eq!(p.multiplier(), 8);
+        p.health_better();
+        assert_eq!(p.multiplier(), 7);
+        assert!(p.relay(Time::ZERO, 5, 1, 9, Time::from_millis(10)));
+        assert_eq!(p.take_relay(5), Some((1, 9)));
+        assert_eq!(p.take_relay(5), None);
+        for seq in 0..MAX_RELAYS as u64 {
+            assert!(p.relay(Time::ZERO, seq, 1, 0, Time::from_millis(10)));
+        }
+        assert!(!p.relay(Time::ZERO, 99, 1, 0, Time::from_millis(10)));
+        assert!(p.relay(Time::from_millis(10), 99, 1, 0, Time::from_millis(20)), "expired relays make room");
+    }
+}

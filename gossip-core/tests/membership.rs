@@ -1,0 +1,241 @@
+//! Gossiped membership (SWIM with Lifeguard) on the hand-driven network:
+//! joins at scale, crash detection, refutation, replacement at the same
+//! address, and a property test over random crashes, loss and reordering.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::Net;
+use gossip_core::{Config, DownReason, MemberStatus, Node, NodeId, Protocol, SmallRng, Time};
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+
+fn nodes(n: usize, config: &Config, seed: u64) -> Net {
+    let nodes = (0..n)
+        .map(|i| {
+            let rng = SmallRng::seed_from_u64(seed * 10_000 + i as u64);
+            Node::new(NodeId(seed * 10_000 + i as u64 + 1), config.clone(), rng)
+        })
+        .collect();
+    Net::with_nodes(nodes)
+}
+
+/// Runs `steps` periods; packets touching a node in `down` are lost.
+fn run(net: &mut Net, period: Duration, steps: usize, down: &[u32]) {
+    for _ in 0..steps {
+        let now = net.now + period;
+        net.tick(now);
+        loop {
+            net.collect();
+            net.in_flight.retain(|p| !down.contains(&p.from) && !down.contains(&p.to));
+            if net.in_flight.is_empty() {
+                break;
+            }
+            let batch = std::mem::take(&mut net.in_flight);
+            for p in batch {
+                net.nodes[p.to as usize].handle_packet(net.now, p.from, p.bytes).expect("engine packets decode");
+            }
+        }
+    }
+}
+
+fn complete(net: &Net, live: usize) -> bool {
+    net.nodes.iter().all(|n| n.usage().members == live - 1)
+}
+
+/// 1,000 nodes join through 3 seeds with the LAN defaults: every view
+/// becomes complete, and then 30 idle seconds see no suspicion at all (the
+/// figures at 10,000 and over 1,000 idle periods come from `gossip-bench sim`).
+#[test]
+fn a_thousand_nodes_join_through_three_seeds_and_stay_up() {
+    let config = Config::lan();
+    let period = config.period();
+    let mut net = nodes(1_000, &config, 1);
+    for i in 1..1_000 {
+        let seeds: Vec<u32> = (0..3).filter(|s| *s != i).collect();
+        net.nodes[i as usize].join(Time::ZERO, &seeds);
+    }
+    let mut periods = 0;
+    while !complete(&net, 1_000) {
+        run(&mut net, period, 10, &[]);
+        periods += 10;
+        assert!(periods <= 3_000, "views incomplete after {periods} periods");
+    }
+    println!("1,000 views complete after {periods} periods of {period:?}");
+    run(&mut net, period, 300, &[]);
+    let suspicions: u64 = net.nodes.iter().map(|n| n.stats().membership.suspicions).sum();
+    assert_eq!(suspicions, 0, "no suspicion without loss or crashes");
+    assert!(net.downs.iter().all(Vec::is_empty));
+    assert!(complete(&net, 1_000));
+}
+
+fn fast() -> Config {
+    Config::builder()
+        .probe_interval(Duration::from_millis(200))
+        .probe_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap()
+}
+
+fn formed(n: usize, seed: u64) -> Net {
+    let config = fast();
+    let mut net = nodes(n, &config, seed);
+    for i in 1..n {
+        net.nodes[i].join(Time::ZERO, &[0]);
+    }
+    let mut steps = 0;
+    while !complete(&net, n) {
+        run(&mut net, config.period(), 10, &[]);
+        steps += 10;
+        assert!(steps < 2_000, "cluster of {n} did not form");
+    }
+    net
+}
+
+/// A crashed member is suspected, then declared failed by every live node,
+/// once, within the suspicion timeout and a few probe cycles.
+#[test]
+fn a_crashed_member_is_detected_everywhere_once() {
+    let mut net = formed(40, 2);
+    let crashed = net.nodes[7].id();
+    let start = net.now;
+    let mut first_down = None;
+    for _ in 0..300 {
+        run(&mut net, Duration::from_millis(100), 1, &[7]);
+        if first_down.is_none() && net.downs.iter().any(|d| !d.is_empty()) {
+            first_down = Some(net.now.saturating_duration_since(start));
+        }
+    }
+    for (i, downs) in net.downs.iter().enumerate() {
+        if i != 7 {
+            assert_eq!(downs, &vec![(crashed, DownReason::Failed)], "node {i}");
+            let status = net.nodes[i].members().into_iter().find(|m| m.id == crashed).map(|m| m.status);
+            assert_eq!(status, Some(MemberStatus::Dead), "node {i}");
+        }
+    }
+    println!("first declared failed after {first_down:?}");
+}
+
+/// A member cut off for less than the suspicion timeout is suspected but
+/// refutes, and no node ever declares it failed.
+#[test]
+fn a_member_that_comes_back_in_time_refutes() {
+    let mut net = formed(20, 3);
+    let slow = net.nodes[4].id();
+    // Three probe intervals of silence (the shortest suspicion here is
+    // 4·log10(20) intervals): several probes of it fail.
+    run(&mut net, Duration::from_millis(100), 6, &[4]);
+    run(&mut net, Duration::from_millis(100), 300, &[]);
+    let suspicions: u64 = net.nodes.iter().map(|n| n.stats().membership.suspicions).sum();
+    assert!(suspicions > 0, "the silence was noticed");
+    assert!(net.nodes[4].stats().membership.refutations > 0, "it refuted");
+    assert!(net.downs.iter().all(|d| d.iter().all(|(id, _)| *id != slow)), "{:?}", net.downs);
+    assert!(complete(&net, 20));
+}
+
+/// A new node at a crashed node's address replaces it at once.
+#[test]
+fn a_restart_at_the_same_address_replaces_the_old_member() {
+    let mut net = formed(10, 4);
+    let old = net.nodes[5].id();
+    let mut fresh: Node<u32> = Node::new(NodeId(999_999), fast(), SmallRng::seed_from_u64(99));
+    fresh.join(net.now, &[0]);
+    net.nodes[5] = fresh;
+    run(&mut net, Duration::from_millis(100), 30, &[]);
+    for (i, downs) in net.downs.iter().enumerate() {
+        if i != 5 {
+            assert_eq!(downs, &vec![(old, DownReason::Replaced)], "node {i}");
+            assert!(net.nodes[i].members().iter().any(|m| m.id == NodeId(999_999) && m.status == MemberStatus::Alive));
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Tick,
+    Crash(usize),
+    Lose(usize),
+    Reorder(usize),
+    Deliver(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => Just(Op::Tick),
+        1 => (0..8usize).prop_map(Op::Crash),
+        2 => any::<usize>().prop_map(Op::Lose),
+        2 => any::<usize>().prop_map(Op::Reorder),
+        6 => any::<usize>().prop_map(Op::Deliver),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, rng_seed: proptest::test_runner::RngSeed::Fixed(12), ..ProptestConfig::default() })]
+
+    /// Random crashes, loss and reordering among 8 nodes: incarnations
+    /// never go down in any view, only crashed nodes are declared failed
+    /// once loss has stopped and the cluster settled, and nobody is ever
+    /// reported as having left (nobody left).
+    #[test]
+    fn membership_invariants_hold(ops in proptest::collection::vec(op(), 1..400), seed in 0..1_000u64) {
+        let mut net = formed(8, 10 + seed % 5);
+        let mut crashed: Vec<u32> = Vec::new();
+        let mut seen: BTreeMap<(usize, NodeId), u64> = BTreeMap::new();
+        let mut rng = SmallRng::seed_from_u64(seed);
+        for op in ops {
+            match op {
+                Op::Tick => {
+                    let now = net.now + Duration::from_millis(100);
+                    net.tick(now);
+                }
+                Op::Crash(i) if crashed.len() < 3 && !crashed.contains(&(i as u32)) && i != 0 => crashed.push(i as u32),
+                Op::Crash(_) => {}
+                Op::Lose(pick) if !net.in_flight.is_empty() => {
+                    let at = pick % net.in_flight.len();
+                    net.in_flight.swap_remove(at);
+                }
+                Op::Reorder(pick) if net.in_flight.len() > 1 => {
+                    let a = pick % net.in_flight.len();
+                    let b = rng.random_range(0..net.in_flight.len());
+                    net.in_flight.swap(a, b);
+                }
+                Op::Deliver(pick) if !net.in_flight.is_empty() => {
+                    let at = pick % net.in_flight.len();
+                    let p = net.in_flight.remove(at);
+                    if !crashed.contains(&p.from) && !crashed.contains(&p.to) {
+                        net.nodes[p.to as usize].handle_packet(net.now, p.from, p.bytes).unwrap();
+                    }
+                    net.collect();
+                }
+                _ => {}
+            }
+            for (i, node) in net.nodes.iter().enumerate() {
+                for m in node.members() {
+                    let last = seen.entry((i, m.id)).or_insert(0);
+                    prop_assert!(m.incarnation >= *last, "node {} saw {}'s incarnation go down", i, m.id);
+                    *last = m.incarnation;
+                }
+            }
+        }
+        // Loss stops: the survivors settle.
+        run(&mut net, Duration::from_millis(100), 400, &crashed);
+        let crashed_ids: Vec<NodeId> = crashed.iter().map(|i| net.nodes[*i as usize].id()).collect();
+        for (i, downs) in net.downs.iter().enumerate() {
+            if crashed.contains(&(i as u32)) {
+                continue;
+            }
+            for (id, reason) in downs {
+                prop_assert_ne!(*reason, DownReason::Left);
+                let _ = id;
+            }
+            let node = &net.nodes[i];
+            for m in node.members() {
+                let should_be_live = !crashed_ids.contains(&m.id);
+                prop_assert_eq!(m.status.is_live(), should_be_live, "node {} sees {} as {:?}", i, m.id, m.status);
+            }
+            prop_assert_eq!(node.usage().members, 8 - 1 - crashed.len(), "node {}", i);
+        }
+    }
+}
