@@ -337,17 +337,24 @@ fn title_of(rows: &[&Row]) -> String {
     )
 }
 
+/// One legend entry per row: its fan-out and whatever else sets it apart.
+fn fanout_entries(rows: &[&Row]) -> Vec<(String, Style)> {
+    let label = context(rows);
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| (format!("b={} {}", r.fanout, label(r)).trim().to_string(), style(i)))
+        .collect()
+}
+
+fn labels_of(entries: &[(String, Style)]) -> Vec<String> {
+    entries.iter().map(|e| e.0.clone()).collect()
+}
+
 fn draw_cdf<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[&Row]) -> Draw<()> {
     t!(root.fill(&WHITE));
     let root = t!(root.titled(&format!("Latency CDF ({})", title_of(rows)), ("sans-serif", 19)));
-    let label = context(rows);
-    let entries: Vec<(String, Style)> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (format!("b={} {}", r.fanout, label(r)).trim().to_string(), style(i)))
-        .collect();
-    let labels: Vec<String> = entries.iter().map(|e| e.0.clone()).collect();
-    let (plot, side) = beside_legend(&root, &labels);
+    let entries = fanout_entries(rows);
+    let (plot, side) = beside_legend(&root, &labels_of(&entries));
     let points =
         |r: &Row| -> Vec<(f64, f64)> { r.latency_cdf.iter().map(|p| ((p[0] / 1e3).max(0.001), p[1])).collect() };
     let all: Vec<f64> = rows.iter().flat_map(|r| points(r)).map(|p| p.0).collect();
@@ -562,14 +569,8 @@ fn draw_uninformed<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[&R
         ),
         ("sans-serif", 19)
     ));
-    let label = context(&rows);
-    let entries: Vec<(String, Style)> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (format!("b={} {}", r.fanout, label(r)).trim().to_string(), style(i)))
-        .collect();
-    let labels: Vec<String> = entries.iter().map(|e| e.0.clone()).collect();
-    let (plot, side) = beside_legend(&root, &labels);
+    let entries = fanout_entries(&rows);
+    let (plot, side) = beside_legend(&root, &labels_of(&entries));
     let floor = 0.1 / f64::from(n.max(1)) / f64::from(rows.iter().filter_map(|r| r.seeds).max().unwrap_or(1));
     let longest = rows.iter().filter_map(|r| r.uninformed_by_round.as_ref()).map(Vec::len).max().unwrap_or(1);
     let mut chart = t!(ChartBuilder::on(&plot)
