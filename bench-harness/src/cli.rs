@@ -95,6 +95,24 @@ pub fn mode_name(mode: Mode) -> &'static str {
     }
 }
 
+/// Where a command writes its results besides the table on stdout (shared
+/// by `run`, `sim` and `compare`).
+#[derive(Clone, Debug, Default, Args)]
+pub struct OutputArgs {
+    /// Write the results as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the results as CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write plots (SVG and PNG) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
+    /// Write one static HTML page with every table and plot into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub html: Option<PathBuf>,
+}
+
 /// Flags of `gossip-bench run` (and of the default command).
 #[derive(Clone, Debug, Args)]
 pub struct RunArgs {
@@ -144,15 +162,12 @@ pub struct RunArgs {
     /// Give up on missing deliveries after this many milliseconds without a new one.
     #[arg(long = "quiet-ms", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(100..))]
     pub quiet_ms: u64,
-    /// Write the results as JSON to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Write the results as CSV to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub csv: Option<PathBuf>,
-    /// Write plots (SVG and PNG) into DIR.
-    #[arg(long, value_name = "DIR")]
-    pub plot: Option<PathBuf>,
+    /// Run even when the estimated memory of the cluster exceeds what the machine has available.
+    #[arg(long)]
+    pub force: bool,
+    /// Where to write the results.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 impl Default for RunArgs {
@@ -211,15 +226,9 @@ pub struct SimArgs {
     /// With --membership gossip, scenario partition: how long it lasts, in periods.
     #[arg(long, default_value_t = 100)]
     pub partition_periods: u32,
-    /// Write the results as JSON to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Write the results as CSV to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub csv: Option<PathBuf>,
-    /// Write plots (SVG and PNG) into DIR.
-    #[arg(long, value_name = "DIR")]
-    pub plot: Option<PathBuf>,
+    /// Where to write the results.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Flags of `gossip-bench compare`.
@@ -261,15 +270,9 @@ pub struct CompareArgs {
     /// Base seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Write the results as JSON to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Write the results as CSV to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub csv: Option<PathBuf>,
-    /// Write plots (SVG and PNG) into DIR.
-    #[arg(long, value_name = "DIR")]
-    pub plot: Option<PathBuf>,
+    /// Where to write the results.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Flags of `gossip-bench report`.
@@ -284,6 +287,10 @@ pub struct ReportArgs {
     /// Also write the rows as CSV to FILE.
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
+    /// Also write one static HTML page with every table and plot into DIR
+    /// (the plots are copied beside it; it reads offline).
+    #[arg(long, value_name = "DIR")]
+    pub html: Option<PathBuf>,
 }
 
 fn parse_int<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {

@@ -128,6 +128,17 @@ pub fn gossip_engine(fanout: u32) -> Result<Config, HarnessError> {
         .map_err(|e| HarnessError::Config(format!("engine config: {e}")))
 }
 
+/// The configuration of every node of `spec`'s runs, as recorded in its row.
+pub fn config_description(spec: &CompareSpec) -> String {
+    match spec.protocol {
+        ProtocolKind::Gossip => match gossip_engine(spec.fanout) {
+            Ok(config) => format!("{config:?}"),
+            Err(e) => format!("invalid: {e}"),
+        },
+        _ => format!("{:?}", baseline_config(spec.k, gossip_core::MAX_PACKET_SIZE.min(1200))),
+    }
+}
+
 fn one_run(spec: &CompareSpec, run: u32) -> Result<Outcome, HarnessError> {
     let seed = mix(spec.seed ^ mix(u64::from(run) + 1) ^ (spec.protocol as u64) << 56);
     // The same origin, crashes and slow member for every protocol of a seed.
@@ -234,7 +245,6 @@ fn drive<P: Protocol<Address = u32>>(
 
 /// Runs every seed of one cell (on all CPUs) and summarizes it in a row.
 pub fn run_cell(spec: &CompareSpec, progress: &ProgressBar) -> Result<Row, HarnessError> {
-    system::reset_peak_rss();
     let (outcomes, cpu_s) = seeds::run_seeds(spec.seeds, progress, |run| one_run(spec, run))?;
     Ok(summarize(spec, outcomes, cpu_s))
 }

@@ -5,7 +5,7 @@
 //!
 //! The binary is a thin shell over [`execute`]; the modules hold the parts:
 //! [`cli`] (flags and their validation), [`run`] (live runs), [`sim`]
-//! (simulated runs), [`theory`] (THEORY.md's formulas and reference table),
+//! (simulated runs), [`theory`] (docs/theory.md's formulas and reference table),
 //! [`record`] (rows, JSON and CSV), [`plot`], [`table`] and [`system`] (CPU
 //! time, peak memory, machine).
 #![forbid(unsafe_code)]
@@ -13,11 +13,13 @@
 pub mod cli;
 pub mod compare;
 pub mod error;
+pub mod html;
 pub mod membership;
 pub mod plot;
 pub mod protocols;
 pub mod record;
 pub mod run;
+pub mod sections;
 pub mod seeds;
 pub mod sim;
 pub mod system;
@@ -28,7 +30,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-pub use cli::{Cli, Command, CompareArgs, ReportArgs, RunArgs, SimArgs};
+pub use cli::{Cli, Command, CompareArgs, OutputArgs, ReportArgs, RunArgs, SimArgs};
 pub use error::HarnessError;
 pub use protocols::ProtocolKind;
 pub use record::{Results, Row};
@@ -50,7 +52,7 @@ fn command_line() -> String {
 
 fn bar(len: u64) -> ProgressBar {
     let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}") {
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg}") {
         bar.set_style(style);
     }
     bar.enable_steady_tick(Duration::from_millis(100));
@@ -102,14 +104,15 @@ pub fn run_live(args: &RunArgs, progress: &ProgressBar) -> Result<Vec<Row>, Harn
         .enable_all()
         .build()
         .map_err(|e| HarnessError::run(format!("tokio runtime: {e}")))?;
-    let expected: u64 = specs.iter().map(|s| s.messages * u64::from(s.nodes - s.crashed_count() - 1)).sum();
-    progress.set_length(expected);
+    // One step per node that sees the whole membership, then one per delivery.
+    let steps = |s: &run::LiveSpec| u64::from(s.nodes) + s.messages * u64::from(s.nodes - s.crashed_count() - 1);
+    progress.set_length(specs.iter().map(steps).sum());
     runtime.block_on(async {
         let mut rows = Vec::with_capacity(specs.len());
         for spec in &specs {
             let before = progress.position();
             let row = run::run_live(spec, progress).await?;
-            progress.set_position(before + spec.messages * u64::from(spec.nodes - spec.crashed_count() - 1));
+            progress.set_position(before + steps(spec));
             rows.push(row);
         }
         Ok(rows)
@@ -117,17 +120,13 @@ pub fn run_live(args: &RunArgs, progress: &ProgressBar) -> Result<Vec<Row>, Harn
 }
 
 fn run_command(args: &RunArgs) -> Result<(), HarnessError> {
-    live_specs(args)?; // validate before printing anything
+    let load_start = system::load_average();
+    let specs = live_specs(args)?; // validate before printing anything
+    run::check_memory(&specs, args.force)?;
     let progress = bar(0);
     let rows = run_live(args, &progress);
     progress.finish_and_clear();
-    let rows = rows?;
-    let refs: Vec<&Row> = rows.iter().collect();
-    println!("{}", table::live_caption(&refs));
-    println!("machine: {}", system::machine());
-    println!();
-    print!("{}", table::live(&refs));
-    finish(Results::new(command_line(), rows), args.json.as_deref(), args.csv.as_deref(), args.plot.as_deref())
+    finish(Results::new(command_line(), load_start, rows?), &args.output)
 }
 
 /// The simulated cells `args` asks for (gossip, in the textbook model).
@@ -202,11 +201,15 @@ pub fn run_sim(args: &SimArgs, progress: &ProgressBar) -> Result<Vec<Row>, Harne
     let mut rows = Vec::with_capacity(specs.len() + baseline_specs.len());
     for spec in &specs {
         progress.set_message(format!("N={} {} b={}", spec.nodes, cli::mode_name(spec.mode), spec.fanout));
-        rows.push(sim::run_cell(spec, progress)?);
+        let mut row = sim::run_cell(spec, progress)?;
+        row.config = sim::engine_description(spec);
+        rows.push(row);
     }
     for spec in &baseline_specs {
         progress.set_message(format!("N={} {} k={}", spec.nodes, spec.protocol.name(), spec.k));
-        rows.push(compare::run_cell(spec, progress)?);
+        let mut row = compare::run_cell(spec, progress)?;
+        row.config = compare::config_description(spec);
+        rows.push(row);
     }
     Ok(rows)
 }
@@ -215,41 +218,11 @@ fn sim_command(args: &SimArgs) -> Result<(), HarnessError> {
     if args.membership == cli::MembershipArg::Gossip {
         return membership::command(args);
     }
+    let load_start = system::load_average();
     let progress = bar(0);
     let rows = run_sim(args, &progress);
     progress.finish_and_clear();
-    let rows = rows?;
-    let baseline: Vec<&Row> = rows.iter().filter(|r| r.packets_per_member.is_some()).collect();
-    if !baseline.is_empty() {
-        println!("{}", table::compare_caption());
-        println!();
-        print!("{}", table::compare(&baseline));
-        println!();
-    }
-    let refs: Vec<&Row> = rows.iter().filter(|r| r.packets_per_member.is_none()).collect();
-    if refs.is_empty() {
-        return finish(
-            Results::new(command_line(), rows),
-            args.json.as_deref(),
-            args.csv.as_deref(),
-            args.plot.as_deref(),
-        );
-    }
-    println!(
-        "simulator: synchronous rounds (textbook model: targets with replacement, no eager push, newly informed nodes send from the next round), {} seeds per row",
-        args.seeds
-    );
-    println!(
-        "theory: DESIGN.md's closed forms with b_eff = b(1-p)(1-f); THEORY.md's simulated reference where it has the cell"
-    );
-    println!();
-    print!("{}", table::sim(&refs));
-    println!();
-    println!(
-        "fraction of live nodes not yet reached after each round (mean over seeds; round 0 = the multicast's round):"
-    );
-    print!("{}", table::uninformed(&refs));
-    finish(Results::new(command_line(), rows), args.json.as_deref(), args.csv.as_deref(), args.plot.as_deref())
+    finish(Results::new(command_line(), load_start, rows?), &args.output)
 }
 
 /// The compared cells `args` asks for: per group size, the scenarios
@@ -311,72 +284,68 @@ pub fn run_compare(args: &CompareArgs, progress: &ProgressBar) -> Result<Vec<Row
     let mut rows = Vec::with_capacity(specs.len());
     for spec in &specs {
         progress.set_message(format!("N={} {} {}", spec.nodes, spec.scenario(), spec.protocol.name()));
-        rows.push(compare::run_cell(spec, progress)?);
+        let mut row = compare::run_cell(spec, progress)?;
+        row.config = compare::config_description(spec);
+        rows.push(row);
     }
     Ok(rows)
 }
 
 fn compare_command(args: &CompareArgs) -> Result<(), HarnessError> {
+    let load_start = system::load_average();
     let progress = bar(0);
     let rows = run_compare(args, &progress);
     progress.finish_and_clear();
-    let rows = rows?;
-    let refs: Vec<&Row> = rows.iter().collect();
-    println!("{}", table::compare_caption());
-    println!("gossip: push-pull, fan-out {}, period 20 ms; trees: k = {}", args.fanout, args.k);
-    println!("machine: {}", system::machine());
-    println!();
-    print!("{}", table::compare(&refs));
-    println!();
-    println!("messages by the fraction of live members that delivered them (% of messages per bin):");
-    print!("{}", table::fractions(&refs));
-    finish(Results::new(command_line(), rows), args.json.as_deref(), args.csv.as_deref(), args.plot.as_deref())
+    finish(Results::new(command_line(), load_start, rows?), &args.output)
 }
 
 fn report_command(args: &ReportArgs) -> Result<(), HarnessError> {
     let results = Results::read_json(&args.file)?;
-    println!("{} (from `{}`)", args.file.display(), results.command);
-    println!("machine: {}", results.machine);
-    let live: Vec<&Row> = results.rows.iter().filter(|r| !r.is_sim()).collect();
-    let sim: Vec<&Row> = results.rows.iter().filter(|r| r.is_sim()).collect();
-    if !live.is_empty() {
-        println!("{}", table::live_caption(&live));
-        print!("{}", table::live(&live));
-    }
-    let (compared, sim): (Vec<&Row>, Vec<&Row>) = sim.into_iter().partition(|r| r.packets_per_member.is_some());
-    if !sim.is_empty() {
-        print!("{}", table::sim(&sim));
-    }
-    if !compared.is_empty() {
-        print!("{}", table::compare(&compared));
-        println!();
-        print!("{}", table::fractions(&compared));
-    }
+    println!("{} (re-read)", args.file.display());
+    sections::print(&results);
     if let Some(csv) = &args.csv {
         results.write_csv(csv)?;
     }
-    let files = plot::render_all(&results.rows, &args.plot)?;
-    println!("{} plot files in {}", files.len(), args.plot.display());
+    let plots = plot::render_all(&results.rows, &args.plot)?;
+    println!("{} plot files in {}", plots.files.len(), args.plot.display());
+    for note in &plots.notes {
+        println!("{note}");
+    }
+    if let Some(dir) = &args.html {
+        let page = html::write(&results, &plots, dir)?;
+        println!("wrote {}", page.display());
+    }
     Ok(())
 }
 
-fn finish(
-    results: Results,
-    json: Option<&std::path::Path>,
-    csv: Option<&std::path::Path>,
-    plots: Option<&std::path::Path>,
-) -> Result<(), HarnessError> {
-    if let Some(path) = json {
+/// Prints the tables of `results` and writes what `output` asks for.
+fn finish(results: Results, output: &OutputArgs) -> Result<(), HarnessError> {
+    sections::print(&results);
+    if let Some(path) = &output.json {
         results.write_json(path)?;
         eprintln!("wrote {}", path.display());
     }
-    if let Some(path) = csv {
+    if let Some(path) = &output.csv {
         results.write_csv(path)?;
         eprintln!("wrote {}", path.display());
     }
-    if let Some(dir) = plots {
-        let files = plot::render_all(&results.rows, dir)?;
-        eprintln!("wrote {} plot files in {}", files.len(), dir.display());
+    let mut plots = plot::Rendered::default();
+    if let Some(dir) = &output.plot {
+        plots = plot::render_all(&results.rows, dir)?;
+        eprintln!("wrote {} plot files in {}", plots.files.len(), dir.display());
+        for note in &plots.notes {
+            eprintln!("{note}");
+        }
+    }
+    if let Some(dir) = &output.html {
+        if output.plot.is_none() {
+            plots = plot::render_all(&results.rows, dir)?;
+            for note in &plots.notes {
+                eprintln!("{note}");
+            }
+        }
+        let page = html::write(&results, &plots, dir)?;
+        eprintln!("wrote {}", page.display());
     }
     Ok(())
 }

@@ -147,7 +147,6 @@ fn one(args: &SimArgs, scenario: Scenario, nodes: u32, seed: u64) -> Result<Memb
         Scenario::Slow => StudyFault::Slow { periods: args.slow_periods },
         Scenario::Partition => StudyFault::Partition { periods: args.partition_periods },
     };
-    system::reset_peak_rss();
     let (wall, cpu) = (Instant::now(), system::cpu_seconds());
     let report = study.run().map_err(HarnessError::run)?;
     let (wall_s, cpu_s) = (wall.elapsed().as_secs_f64(), system::cpu_seconds() - cpu);
@@ -188,7 +187,7 @@ pub fn command(args: &SimArgs) -> Result<(), HarnessError> {
             }
         }
     }
-    if let Some(path) = &args.json {
+    if let Some(path) = &args.output.json {
         let text = serde_json::to_string_pretty(&rows).map_err(HarnessError::run)?;
         std::fs::write(path, text).map_err(|e| HarnessError::io(path, e))?;
         eprintln!("wrote {}", path.display());

@@ -3,13 +3,13 @@
 //! The JSON schema is documented in the crate's README; every field of
 //! [`Row`] is a key of each row object.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::error::HarnessError;
+use crate::system::LoadAverage;
 
 /// Latency percentiles in microseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -121,8 +121,13 @@ pub struct Row {
     pub bytes_per_delivery: f64,
     /// CPU seconds (user + system) the process used during the row.
     pub cpu_s: f64,
-    /// Peak resident memory of the process during the row (VmHWM).
+    /// Peak resident memory of the process up to the end of the row
+    /// (`getrusage`'s `ru_maxrss`; the kernel keeps one peak per process).
     pub peak_rss_bytes: u64,
+    /// The configuration every node of the row ran with (the `Debug` form of
+    /// gossip-core's `Config`, or of the baselines' `BaselineConfig`).
+    #[serde(default)]
+    pub config: String,
     /// Live runs: nodes that multicast.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub senders: Option<u32>,
@@ -135,6 +140,14 @@ pub struct Row {
     /// Live runs: seconds until every node saw all N−1 others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub convergence_s: Option<f64>,
+    /// Live UDP runs: datagrams per second that one socket pair of the same
+    /// setup (`UdpConfig`, batches, payload size) moved just before the row,
+    /// with no gossip on top: the ceiling the row's delivery rate sits under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_datagrams_per_s: Option<f64>,
+    /// Live runs: process CPU microseconds per delivery (`cpu_s / deliveries`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_us_per_delivery: Option<f64>,
     /// Live runs: deliveries subscribers missed because they lagged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lagged: Option<u64>,
@@ -150,13 +163,13 @@ pub struct Row {
     /// Sim: 99th percentile of the rounds to reach every live node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rounds_p99: Option<f64>,
-    /// Sim: the closed-form estimate of DESIGN.md with b_eff = b(1−p)(1−f).
+    /// Sim: the closed-form estimate of docs/theory.md with b_eff = b(1−p)(1−f).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theory_rounds: Option<f64>,
-    /// Sim: THEORY.md's simulated reference mean, where the table has the cell.
+    /// Sim: the simulated reference mean of docs/theory.md, where the table has the cell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_rounds: Option<f64>,
-    /// Sim: THEORY.md's reference p99, where the table has it.
+    /// Sim: the reference p99 of docs/theory.md, where the table has it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_p99: Option<f64>,
     /// Sim: payload copies sent per node until the run stopped.
@@ -203,20 +216,41 @@ pub struct Results {
     pub command: String,
     /// The machine it ran on.
     pub machine: String,
+    /// The machine's load average when the command started (none where
+    /// `/proc/loadavg` cannot be read). A busy machine slows live runs.
+    #[serde(default)]
+    pub load_start: Option<LoadAverage>,
+    /// The machine's load average when the last row finished.
+    #[serde(default)]
+    pub load_end: Option<LoadAverage>,
     /// The rows.
     pub rows: Vec<Row>,
 }
 
 impl Results {
-    /// A results file for `rows` produced on this machine by `command`.
-    pub fn new(command: String, rows: Vec<Row>) -> Self {
+    /// A results file for `rows` produced on this machine by `command`,
+    /// which started at load average `load_start`; the end load is read now.
+    pub fn new(command: String, load_start: Option<LoadAverage>, rows: Vec<Row>) -> Self {
         Results {
             tool: "gossip-bench".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             command,
             machine: crate::system::machine(),
+            load_start,
+            load_end: crate::system::load_average(),
             rows,
         }
+    }
+
+    /// "load average (1, 5, 15 min): at start …, at end …", for table headers.
+    pub fn load_line(&self) -> String {
+        let show = |l: Option<LoadAverage>| l.map(|l| l.to_string()).unwrap_or_else(|| "unknown".to_string());
+        format!(
+            "load average (1, 5, 15 min): at start {}, at end {} ({} logical CPUs)",
+            show(self.load_start),
+            show(self.load_end),
+            crate::system::cpus()
+        )
     }
 
     /// Writes it as pretty JSON.
@@ -237,7 +271,19 @@ impl Results {
     /// `latency_p50_us`…; the CDF and per-round vectors are left out).
     pub fn write_csv(&self, path: &Path) -> Result<(), HarnessError> {
         create_parent(path)?;
-        std::fs::write(path, to_csv(&self.rows)).map_err(|e| HarnessError::io(path, e))
+        let text = self.to_csv().map_err(|e| HarnessError::io(path, std::io::Error::other(e)))?;
+        std::fs::write(path, text).map_err(|e| HarnessError::io(path, e))
+    }
+
+    /// The rows as CSV text, one line per row after the header, with the
+    /// results file's load averages repeated on every line.
+    pub fn to_csv(&self) -> Result<String, csv::Error> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        for row in &self.rows {
+            writer.serialize(CsvRow::new(row, self.load_start, self.load_end))?;
+        }
+        let bytes = writer.into_inner().map_err(|e| csv::Error::from(e.into_error()))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 }
 
@@ -248,68 +294,106 @@ fn create_parent(path: &Path) -> Result<(), HarnessError> {
     }
 }
 
-/// The CSV header of [`to_csv`].
-pub const CSV_HEADER: &str = "transport,protocol,mode,nodes,fanout,period_ms,payload_bytes,loss,crash,seed,messages,\
-expected_deliveries,deliveries,delivery_ratio,duplicates,duplicate_deliveries,latency_p50_us,latency_p90_us,\
-latency_p99_us,latency_p999_us,latency_max_us,latency_mean_us,duration_s,deliveries_per_s,packets_sent,bytes_sent,\
-packets_per_delivery,bytes_per_delivery,cpu_s,peak_rss_bytes,rounds_mean,rounds_p99,theory_rounds,reference_rounds,\
-messages_per_node,slow_member,last_delivery_ms,packets_per_member,sender_packets";
+/// One CSV line: the scalar fields of a [`Row`] (latency percentiles as
+/// `latency_p50_us`…, no CDF or per-round vectors) and the load averages.
+#[derive(Serialize)]
+struct CsvRow<'a> {
+    transport: &'a str,
+    protocol: &'a str,
+    mode: &'a str,
+    nodes: u32,
+    fanout: u32,
+    period_ms: f64,
+    payload_bytes: usize,
+    loss: f64,
+    crash: f64,
+    seed: u64,
+    messages: u64,
+    expected_deliveries: u64,
+    deliveries: u64,
+    delivery_ratio: f64,
+    duplicates: u64,
+    duplicate_deliveries: u64,
+    latency_p50_us: u64,
+    latency_p90_us: u64,
+    latency_p99_us: u64,
+    latency_p999_us: u64,
+    latency_max_us: u64,
+    latency_mean_us: f64,
+    duration_s: f64,
+    deliveries_per_s: f64,
+    packets_sent: u64,
+    bytes_sent: u64,
+    packets_per_delivery: f64,
+    bytes_per_delivery: f64,
+    cpu_s: f64,
+    peak_rss_bytes: u64,
+    rounds_mean: Option<f64>,
+    rounds_p99: Option<f64>,
+    theory_rounds: Option<f64>,
+    reference_rounds: Option<f64>,
+    messages_per_node: Option<f64>,
+    slow_member: Option<bool>,
+    last_delivery_ms: Option<f64>,
+    packets_per_member: Option<f64>,
+    sender_packets: Option<f64>,
+    raw_datagrams_per_s: Option<f64>,
+    cpu_us_per_delivery: Option<f64>,
+    load_start_1m: Option<f64>,
+    load_end_1m: Option<f64>,
+    config: &'a str,
+}
 
-/// The rows as CSV text with [`CSV_HEADER`].
-pub fn to_csv(rows: &[Row]) -> String {
-    fn opt(v: Option<f64>) -> String {
-        v.map(|v| format!("{v}")).unwrap_or_default()
-    }
-    let mut out = String::from(CSV_HEADER);
-    out.push('\n');
-    for r in rows {
+impl<'a> CsvRow<'a> {
+    fn new(r: &'a Row, load_start: Option<LoadAverage>, load_end: Option<LoadAverage>) -> Self {
         let l = &r.latency_us;
-        // No field holds a comma or a quote: transports and modes are fixed words.
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            r.transport,
-            r.protocol,
-            r.mode,
-            r.nodes,
-            r.fanout,
-            r.period_ms,
-            r.payload_bytes,
-            r.loss,
-            r.crash,
-            r.seed,
-            r.messages,
-            r.expected_deliveries,
-            r.deliveries,
-            r.delivery_ratio,
-            r.duplicates,
-            r.duplicate_deliveries,
-            l.p50,
-            l.p90,
-            l.p99,
-            l.p999,
-            l.max,
-            l.mean,
-            r.duration_s,
-            r.deliveries_per_s,
-            r.packets_sent,
-            r.bytes_sent,
-            r.packets_per_delivery,
-            r.bytes_per_delivery,
-            r.cpu_s,
-            r.peak_rss_bytes,
-            opt(r.rounds_mean),
-            opt(r.rounds_p99),
-            opt(r.theory_rounds),
-            opt(r.reference_rounds),
-            opt(r.messages_per_node),
-            r.slow_member.map(|s| s.to_string()).unwrap_or_default(),
-            opt(r.last_delivery_ms),
-            opt(r.packets_per_member),
-            opt(r.sender_packets),
-        );
+        CsvRow {
+            transport: &r.transport,
+            protocol: &r.protocol,
+            mode: &r.mode,
+            nodes: r.nodes,
+            fanout: r.fanout,
+            period_ms: r.period_ms,
+            payload_bytes: r.payload_bytes,
+            loss: r.loss,
+            crash: r.crash,
+            seed: r.seed,
+            messages: r.messages,
+            expected_deliveries: r.expected_deliveries,
+            deliveries: r.deliveries,
+            delivery_ratio: r.delivery_ratio,
+            duplicates: r.duplicates,
+            duplicate_deliveries: r.duplicate_deliveries,
+            latency_p50_us: l.p50,
+            latency_p90_us: l.p90,
+            latency_p99_us: l.p99,
+            latency_p999_us: l.p999,
+            latency_max_us: l.max,
+            latency_mean_us: l.mean,
+            duration_s: r.duration_s,
+            deliveries_per_s: r.deliveries_per_s,
+            packets_sent: r.packets_sent,
+            bytes_sent: r.bytes_sent,
+            packets_per_delivery: r.packets_per_delivery,
+            bytes_per_delivery: r.bytes_per_delivery,
+            cpu_s: r.cpu_s,
+            peak_rss_bytes: r.peak_rss_bytes,
+            rounds_mean: r.rounds_mean,
+            rounds_p99: r.rounds_p99,
+            theory_rounds: r.theory_rounds,
+            reference_rounds: r.reference_rounds,
+            messages_per_node: r.messages_per_node,
+            slow_member: r.slow_member,
+            last_delivery_ms: r.last_delivery_ms,
+            packets_per_member: r.packets_per_member,
+            sender_packets: r.sender_packets,
+            raw_datagrams_per_s: r.raw_datagrams_per_s,
+            cpu_us_per_delivery: r.cpu_us_per_delivery,
+            load_start_1m: load_start.map(|l| l.one),
+            load_end_1m: load_end.map(|l| l.one),
+            config: &r.config,
+        }
     }
-    out
 }
 
 /// `num / den`, or 0 when `den` is 0.
@@ -336,18 +420,38 @@ mod tests {
     }
 
     #[test]
-    fn csv_has_one_line_per_row_and_matching_columns() {
-        let rows = vec![Row { transport: "mem".into(), rounds_mean: Some(3.5), ..Row::default() }; 2];
-        let csv = to_csv(&rows);
-        let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines.len(), 3);
-        let columns = CSV_HEADER.split(',').count();
-        assert!(lines.iter().all(|l| l.split(',').count() == columns));
+    fn csv_has_a_header_one_line_per_row_and_quotes_the_config() {
+        let row = Row {
+            transport: "mem".into(),
+            rounds_mean: Some(3.5),
+            config: "Config { mode: PushPull, fanout: 3 }".into(),
+            ..Row::default()
+        };
+        let load = Some(LoadAverage { one: 1.5, five: 1.0, fifteen: 0.5 });
+        let results = Results { load_start: load, rows: vec![row.clone(), row], ..Results::default() };
+        let text = results.to_csv().unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let column = |name: &str| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no {name}"));
+        let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(records.len(), 2);
+        for r in &records {
+            assert_eq!(r.len(), header.len());
+            assert_eq!(&r[column("transport")], "mem");
+            assert_eq!(&r[column("rounds_mean")], "3.5");
+            assert_eq!(&r[column("rounds_p99")], "", "an absent value is an empty cell");
+            assert_eq!(&r[column("load_start_1m")], "1.5");
+            assert_eq!(&r[column("config")], "Config { mode: PushPull, fanout: 3 }", "commas survive quoting");
+        }
     }
 
     #[test]
     fn json_round_trips() {
-        let results = Results::new("test".into(), vec![Row { transport: "sim".into(), ..Row::default() }]);
+        let results = Results::new(
+            "test".into(),
+            crate::system::load_average(),
+            vec![Row { transport: "sim".into(), config: "Config {}".into(), ..Row::default() }],
+        );
         let text = serde_json::to_string(&results).unwrap();
         let back: Results = serde_json::from_str(&text).unwrap();
         assert_eq!(back, results);

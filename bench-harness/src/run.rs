@@ -121,6 +121,50 @@ impl LiveSpec {
     }
 }
 
+/// Memory one live node needs on `transport` regardless of the group size,
+/// and per other member it knows, in bytes: fitted to the peak RSS of
+/// 100-message runs at two group sizes (below), rounded up.
+fn node_memory(transport: TransportKind) -> (u64, u64) {
+    match transport {
+        // N = 100 and 400: 39 and 178 MB, so about 250 KB + 430 B per member.
+        TransportKind::Mem => (256 << 10, 512),
+        // N = 100 and 200: 57 and 116 MB, so about 410 KB + 600 B per member.
+        TransportKind::Udp => (512 << 10, 640),
+        // N = 30 and 60: 67 and 196 MB, so about 730 KB + 39 KB per member
+        // (a connection per peer).
+        TransportKind::Quic => (1 << 20, 40 << 10),
+    }
+}
+
+/// The estimated peak memory of the largest cluster among `specs`, in bytes.
+pub fn estimated_memory(specs: &[LiveSpec]) -> u64 {
+    specs
+        .iter()
+        .map(|s| {
+            let (node, peer) = node_memory(s.transport);
+            let n = u64::from(s.nodes);
+            n.saturating_mul(node.saturating_add(peer.saturating_mul(n - 1)))
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Refuses `specs` when their estimated memory exceeds what the machine has
+/// available (`MemAvailable`), unless `force`.
+pub fn check_memory(specs: &[LiveSpec], force: bool) -> Result<(), HarnessError> {
+    let (Some(available), false) = (system::available_memory_bytes(), force) else { return Ok(()) };
+    let need = estimated_memory(specs);
+    if need > available {
+        let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
+        return Err(HarnessError::Config(format!(
+            "this run needs about {:.1} GiB but {:.1} GiB is available; use fewer --nodes, or --force to run anyway",
+            gib(need),
+            gib(available)
+        )));
+    }
+    Ok(())
+}
+
 /// Wraps node `i`'s transport in the fault decorator on the cluster's
 /// shared link model: `spec.loss`, and crashing node `i` there silences it
 /// (it then sends nothing and drops what it receives, while the node above
@@ -195,104 +239,82 @@ fn subscriber_capacity(spec: &LiveSpec) -> usize {
     usize::try_from(spec.messages).unwrap_or(usize::MAX).clamp(1024, 1 << 20) + 64
 }
 
-fn mem_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<u32>, HarnessError> {
-    let link = LinkModel::new().with_loss(spec.loss).map_err(|e| HarnessError::Config(e.to_string()))?;
-    let net = MemNetwork::new(NetConfig { seed: spec.seed, link, inbox_capacity: 16_384, ..NetConfig::default() })
-        .map_err(HarnessError::run)?;
-    let mut handles = Vec::with_capacity(spec.nodes as usize);
-    if spec.protocol != ProtocolKind::Gossip {
-        let addrs: Vec<u32> = (0..spec.nodes).collect();
-        let members = member_list(spec, &addrs);
-        for i in 0..spec.nodes {
-            let endpoint = net.bind(i).map_err(HarnessError::run)?;
-            handles.push(spawn_baseline(spec, endpoint, i, &members)?);
-        }
-        return Ok(Cluster { handles, crash: crash_in(SharedLink::clone(&net.handle())), preformed: true });
-    }
-    for i in 0..spec.nodes {
-        let endpoint = net.bind(i).map_err(HarnessError::run)?;
-        let handle = Builder::new(endpoint)
-            .config(config.clone())
-            .seed(node_seed(spec.seed, i))
-            .subscriber_capacity(subscriber_capacity(spec))
-            .linger(spec.period)
-            .spawn()
-            .map_err(HarnessError::run)?;
+/// The one cluster builder: a node per transport of `transports` (node `i`
+/// on `transports[i]`), gossip joined later through node 0 or a baseline
+/// given the member list, and `crash` to crash node `i`.
+fn cluster<T: Transport>(
+    spec: &LiveSpec,
+    config: &Config,
+    transports: Vec<T>,
+    crash: CrashFn,
+) -> Result<Cluster<T::Address>, HarnessError> {
+    let preformed = spec.protocol != ProtocolKind::Gossip;
+    let members = preformed.then(|| {
+        let addrs: Vec<T::Address> = transports.iter().map(Transport::local_addr).collect();
+        member_list(spec, &addrs)
+    });
+    let mut handles = Vec::with_capacity(transports.len());
+    for (i, transport) in (0u32..).zip(transports) {
+        let handle = match &members {
+            Some(members) => spawn_baseline(spec, transport, i, members)?,
+            None => Builder::new(transport)
+                .config(config.clone())
+                .seed(node_seed(spec.seed, i))
+                .subscriber_capacity(subscriber_capacity(spec))
+                .linger(spec.period)
+                .spawn()
+                .map_err(HarnessError::run)?,
+        };
         handles.push(handle);
     }
-    Ok(Cluster { handles, crash: crash_in(SharedLink::clone(&net.handle())), preformed: false })
+    Ok(Cluster { handles, crash, preformed })
 }
 
-fn udp_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::SocketAddr>, HarnessError> {
-    let mut handles = Vec::with_capacity(spec.nodes as usize);
-    let link = cluster_link(spec)?;
-    let bind: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
-    if spec.protocol != ProtocolKind::Gossip {
-        let mut transports = Vec::with_capacity(spec.nodes as usize);
-        for _ in 0..spec.nodes {
-            transports.push(UdpTransport::bind(UdpConfig::new(bind)).map_err(HarnessError::run)?);
-        }
-        let addrs: Vec<std::net::SocketAddr> = transports.iter().map(|t| t.local_addr()).collect();
-        let members = member_list(spec, &addrs);
-        for (i, udp) in transports.into_iter().enumerate() {
-            let transport = crashable(spec, &link, udp, i as u32);
-            handles.push(spawn_baseline(spec, transport, i as u32, &members)?);
-        }
-        return Ok(Cluster { handles, crash: crash_in(link), preformed: true });
-    }
+/// Binds `spec.nodes` transports with `bind(i)`, moving the bar one step per node.
+fn bind_all<T>(
+    spec: &LiveSpec,
+    progress: &ProgressBar,
+    mut bind: impl FnMut(u32) -> Result<T, HarnessError>,
+) -> Result<Vec<T>, HarnessError> {
+    let mut transports = Vec::with_capacity(spec.nodes as usize);
     for i in 0..spec.nodes {
-        let udp = UdpTransport::bind(UdpConfig::new(bind)).map_err(HarnessError::run)?;
-        let transport = crashable(spec, &link, udp, i);
-        let handle = Builder::new(transport)
-            .config(config.clone())
-            .seed(node_seed(spec.seed, i))
-            .subscriber_capacity(subscriber_capacity(spec))
-            .linger(spec.period)
-            .spawn()
-            .map_err(HarnessError::run)?;
-        handles.push(handle);
+        transports.push(bind(i)?);
+        if i % 64 == 63 || i + 1 == spec.nodes {
+            progress.set_message(format!(
+                "b={}: bound {}/{} {} transports",
+                spec.fanout,
+                i + 1,
+                spec.nodes,
+                spec.transport.name()
+            ));
+        }
     }
-    Ok(Cluster { handles, crash: crash_in(link), preformed: false })
+    Ok(transports)
 }
 
-fn quic_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::SocketAddr>, HarnessError> {
-    let ca = ClusterCa::generate("gossip-bench cluster CA").map_err(HarnessError::run)?;
-    let mut handles = Vec::with_capacity(spec.nodes as usize);
+/// Socket transports get loss and crashes from gossip-runtime's fault
+/// decorator on one shared link model; returns them and the crash switch.
+fn with_faults<T: Transport>(
+    spec: &LiveSpec,
+    transports: Vec<T>,
+) -> Result<(Vec<FaultyTransport<T>>, CrashFn), HarnessError> {
     let link = cluster_link(spec)?;
-    let bind: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
-    let quic_transport = |i: u32| -> Result<QuicTransport, HarnessError> {
-        let identity = ca.issue(&format!("node-{i}")).map_err(HarnessError::run)?;
-        let mut quic = QuicConfig::new(bind, identity);
-        quic.max_connections = (spec.nodes as usize).max(quic.max_connections);
-        quic.dial_timeout = Duration::from_millis(500);
-        QuicTransport::bind(quic).map_err(HarnessError::run)
-    };
-    if spec.protocol != ProtocolKind::Gossip {
-        let mut transports = Vec::with_capacity(spec.nodes as usize);
-        for i in 0..spec.nodes {
-            transports.push(quic_transport(i)?);
-        }
-        let addrs: Vec<std::net::SocketAddr> = transports.iter().map(|t| t.local_addr()).collect();
-        let members = member_list(spec, &addrs);
-        for (i, quic) in transports.into_iter().enumerate() {
-            let transport = crashable(spec, &link, quic, i as u32);
-            handles.push(spawn_baseline(spec, transport, i as u32, &members)?);
-        }
-        return Ok(Cluster { handles, crash: crash_in(link), preformed: true });
-    }
-    for i in 0..spec.nodes {
-        let transport = quic_transport(i)?;
-        let transport = crashable(spec, &link, transport, i);
-        let handle = Builder::new(transport)
-            .config(config.clone())
-            .seed(node_seed(spec.seed, i))
-            .subscriber_capacity(subscriber_capacity(spec))
-            .linger(spec.period)
-            .spawn()
-            .map_err(HarnessError::run)?;
-        handles.push(handle);
-    }
-    Ok(Cluster { handles, crash: crash_in(link), preformed: false })
+    let wrapped = (0u32..).zip(transports).map(|(i, t)| crashable(spec, &link, t, i)).collect();
+    Ok((wrapped, crash_in(link)))
+}
+
+/// How long a UDP row first measures the raw datagram rate of its setup.
+const RAW_WINDOW: Duration = Duration::from_millis(500);
+
+const LOOPBACK: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
+fn quic_transport(spec: &LiveSpec, ca: &ClusterCa, i: u32) -> Result<QuicTransport, HarnessError> {
+    let identity = ca.issue(&format!("node-{i}")).map_err(HarnessError::run)?;
+    let mut quic = QuicConfig::new(LOOPBACK, identity);
+    quic.max_connections = (spec.nodes as usize).max(quic.max_connections);
+    quic.dial_timeout = Duration::from_millis(500);
+    QuicTransport::bind(quic).map_err(HarnessError::run)
 }
 
 /// Runs one live scenario to completion (or to its quiet deadline) and
@@ -300,11 +322,42 @@ fn quic_cluster(spec: &LiveSpec, config: &Config) -> Result<Cluster<std::net::So
 pub async fn run_live(spec: &LiveSpec, progress: &ProgressBar) -> Result<Row, HarnessError> {
     spec.validate()?;
     let config = spec.engine_config()?;
-    match spec.transport {
-        TransportKind::Mem => measure(mem_cluster(spec, &config)?, spec, progress).await,
-        TransportKind::Udp => measure(udp_cluster(spec, &config)?, spec, progress).await,
-        TransportKind::Quic => measure(quic_cluster(spec, &config)?, spec, progress).await,
-    }
+    let mut row = match spec.transport {
+        TransportKind::Mem => {
+            let link = LinkModel::new().with_loss(spec.loss).map_err(|e| HarnessError::Config(e.to_string()))?;
+            let net =
+                MemNetwork::new(NetConfig { seed: spec.seed, link, inbox_capacity: 16_384, ..NetConfig::default() })
+                    .map_err(HarnessError::run)?;
+            let endpoints = bind_all(spec, progress, |i| net.bind(i).map_err(HarnessError::run))?;
+            let crash = crash_in(SharedLink::clone(&net.handle()));
+            measure(cluster(spec, &config, endpoints, crash)?, spec, progress).await?
+        }
+        TransportKind::Udp => {
+            // The same socket setup with nothing on top: transport-udp's yardstick.
+            let raw = transport_udp::raw_datagram_rate(&UdpConfig::new(LOOPBACK), spec.max_packet_size(), RAW_WINDOW)
+                .await
+                .map_err(HarnessError::run)?
+                .datagrams_per_sec;
+            let sockets =
+                bind_all(spec, progress, |_| UdpTransport::bind(UdpConfig::new(LOOPBACK)).map_err(HarnessError::run))?;
+            let (transports, crash) = with_faults(spec, sockets)?;
+            let mut row = measure(cluster(spec, &config, transports, crash)?, spec, progress).await?;
+            row.raw_datagrams_per_s = Some(raw);
+            row
+        }
+        TransportKind::Quic => {
+            let ca = ClusterCa::generate("gossip-bench cluster CA").map_err(HarnessError::run)?;
+            let endpoints = bind_all(spec, progress, |i| quic_transport(spec, &ca, i))?;
+            let (transports, crash) = with_faults(spec, endpoints)?;
+            measure(cluster(spec, &config, transports, crash)?, spec, progress).await?
+        }
+    };
+    row.config = if spec.protocol == ProtocolKind::Gossip {
+        format!("{config:?}")
+    } else {
+        format!("{:?}", baseline_config(spec.fanout, spec.max_packet_size()))
+    };
+    Ok(row)
 }
 
 #[derive(Clone, Copy, Default)]
@@ -339,6 +392,7 @@ async fn measure<A: Address>(
     spec: &LiveSpec,
     progress: &ProgressBar,
 ) -> Result<Row, HarnessError> {
+    let start_pos = progress.position();
     let n = spec.nodes as usize;
     let senders = spec.senders as usize;
     let handles = &cluster.handles;
@@ -396,6 +450,8 @@ async fn measure<A: Address>(
                 formed += 1;
             }
         }
+        progress.set_position(start_pos + formed as u64);
+        progress.set_message(format!("b={}: forming, {formed}/{n} nodes see everyone", spec.fanout));
         if formed == n {
             break;
         }
@@ -418,7 +474,6 @@ async fn measure<A: Address>(
         base.push(counters(handle).await);
     }
     let mut frozen: HashMap<usize, Counters> = HashMap::new();
-    system::reset_peak_rss();
     let cpu_start = system::cpu_seconds();
 
     // Steady phase, then the burst.
@@ -482,13 +537,14 @@ async fn measure<A: Address>(
     // Wait for every expected delivery, or until nothing new arrives for `quiet`.
     let expected = spec.messages * (alive as u64 - 1);
     progress.set_message(format!("b={}: waiting", spec.fanout));
-    let base_pos = progress.position();
+    let base_pos = start_pos + n as u64;
     let mut last = delivered.load(Ordering::Relaxed);
     let mut last_change = Instant::now();
     let hard_deadline = Instant::now() + spec.quiet * 20;
     loop {
         let now = delivered.load(Ordering::Relaxed);
         progress.set_position(base_pos + now.min(expected));
+        progress.set_message(format!("b={}: {}/{expected} deliveries", spec.fanout, now.min(expected)));
         if now >= expected {
             break;
         }
@@ -581,6 +637,7 @@ async fn measure<A: Address>(
         packets_per_delivery: ratio(total.packets as f64, deliveries as f64),
         bytes_per_delivery: ratio(total.bytes as f64, deliveries as f64),
         cpu_s,
+        cpu_us_per_delivery: (deliveries > 0).then(|| cpu_s * 1e6 / deliveries as f64),
         peak_rss_bytes: peak_rss,
         senders: Some(spec.senders),
         rate: Some(spec.rate),

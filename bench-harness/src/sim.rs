@@ -1,6 +1,6 @@
 //! Simulated runs: the textbook synchronous-rounds model in virtual time
 //! (transport-mem's simulator), rounds to full dissemination against the
-//! formulas and reference table of THEORY.md.
+//! formulas and reference table of docs/theory.md.
 
 use std::time::Duration;
 
@@ -65,6 +65,14 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// The engine configuration of every node of `spec`'s runs, as recorded in its row.
+pub fn engine_description(spec: &SimSpec) -> String {
+    match textbook_engine(spec.mode, spec.fanout, PERIOD) {
+        Ok(config) => format!("{config:?}"),
+        Err(e) => format!("invalid: {e}"),
+    }
+}
+
 fn one_run(spec: &SimSpec, run: u32) -> Result<Outcome, HarnessError> {
     let seed = mix(spec.seed ^ mix(u64::from(run) + 1));
     let mut config = SimConfig::rounds(seed, PERIOD);
@@ -121,7 +129,6 @@ fn one_run(spec: &SimSpec, run: u32) -> Result<Outcome, HarnessError> {
 
 /// Runs every seed of one cell (on all CPUs) and summarizes it in a row.
 pub fn run_cell(spec: &SimSpec, progress: &ProgressBar) -> Result<Row, HarnessError> {
-    system::reset_peak_rss();
     let (outcomes, cpu_s) = seeds::run_seeds(spec.seeds, progress, |run| one_run(spec, run))?;
     Ok(summarize(spec, outcomes, cpu_s))
 }

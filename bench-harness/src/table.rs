@@ -16,10 +16,10 @@ fn ms(us: u64) -> String {
 }
 
 fn render(header: &[&str], lines: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for line in lines {
         for (w, cell) in widths.iter_mut().zip(line) {
-            *w = (*w).max(cell.len());
+            *w = (*w).max(cell.chars().count());
         }
     }
     let mut out = String::new();
@@ -45,8 +45,10 @@ fn render(header: &[&str], lines: &[Vec<String>]) -> String {
 }
 
 /// The table of live rows (a Markdown table): fan-out × throughput,
-/// latency percentiles, delivery ratio, packets per delivery.
+/// latency percentiles, delivery ratio, packets per delivery, CPU per
+/// delivery, and, on UDP, the raw datagram rate of the same socket setup.
 pub fn live(rows: &[&Row]) -> String {
+    let raw = rows.iter().any(|r| r.raw_datagrams_per_s.is_some());
     let faults = rows.iter().any(|r| r.loss != 0.0 || r.crash != 0.0);
     let several = rows.iter().any(|r| r.transport != rows[0].transport || r.mode != rows[0].mode);
     let protocols = rows.iter().any(|r| r.protocol != rows[0].protocol) || rows[0].protocol != "gossip";
@@ -61,7 +63,19 @@ pub fn live(rows: &[&Row]) -> String {
     if faults {
         header.extend(["loss", "crash"]);
     }
-    header.extend(["deliveries/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "delivery ratio", "packets/delivery"]);
+    if raw {
+        header.push("raw datagrams/s");
+    }
+    header.extend([
+        "deliveries/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "max ms",
+        "delivery ratio",
+        "packets/delivery",
+        "CPU µs/delivery",
+    ]);
     let lines: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -76,6 +90,9 @@ pub fn live(rows: &[&Row]) -> String {
             if faults {
                 cells.extend([format!("{}", r.loss), format!("{}", r.crash)]);
             }
+            if raw {
+                cells.push(opt(r.raw_datagrams_per_s, 0));
+            }
             cells.extend([
                 format!("{:.0}", r.deliveries_per_s),
                 ms(r.latency_us.p50),
@@ -84,6 +101,7 @@ pub fn live(rows: &[&Row]) -> String {
                 ms(r.latency_us.max),
                 format!("{:.4}", r.delivery_ratio),
                 format!("{:.2}", r.packets_per_delivery),
+                opt(r.cpu_us_per_delivery, 1),
             ]);
             cells
         })
@@ -136,7 +154,7 @@ pub fn sim(rows: &[&Row]) -> String {
         "rounds mean",
         "rounds p99",
         "theory",
-        "THEORY.md mean (p99)",
+        "reference mean (p99)",
         "msgs/node",
         "reached",
     ];

@@ -1,4 +1,4 @@
-//! The yardsticks of `DESIGN.md` and `THEORY.md`: closed-form estimates of
+//! The yardsticks of `docs/design.md` and `docs/theory.md`: closed-form estimates of
 //! the rounds to inform all `N` nodes, and the simulated reference table.
 
 use gossip_core::Mode;
@@ -14,7 +14,7 @@ fn log(base: f64, x: f64) -> f64 {
 }
 
 /// Rounds to inform all `n` nodes in the synchronous model, from the
-/// formulas of `DESIGN.md`, with `b` replaced by the effective fan-out:
+/// formulas of `docs/theory.md`, with `b` replaced by the effective fan-out:
 ///
 /// * push: `log_{b+1} N + (ln N)/b + 1`
 /// * push-pull: `log_{1+2b} N + log_{1+b}(ln N)`
@@ -35,7 +35,7 @@ pub fn rounds(mode: Mode, n: u32, fanout: u32, loss: f64, crash: f64) -> f64 {
 }
 
 /// Rounds after which push has reached everyone with 99% probability
-/// (`THEORY.md`): `log_{1+b} N + (ln N + 4.6)/b + 1`.
+/// (`docs/theory.md`): `log_{1+b} N + (ln N + 4.6)/b + 1`.
 pub fn push_rounds_99(n: u32, fanout: u32, loss: f64, crash: f64) -> f64 {
     let n = f64::from(n.max(2));
     let b = effective_fanout(fanout, loss, crash).max(1e-9);
@@ -60,7 +60,7 @@ pub fn push_uninformed(n: u32, fanout: u32, loss: f64, crash: f64, max_rounds: u
 const SIZES: [u32; 4] = [100, 1_000, 10_000, 100_000];
 const FANOUTS: [u32; 5] = [1, 2, 3, 4, 6];
 
-/// THEORY.md, push: (mean, p99) by N (rows) and b (columns).
+/// docs/theory.md, push: (mean, p99) by N (rows) and b (columns).
 const PUSH: [[(f64, u32); 5]; 4] = [
     [(12.3, 16), (7.4, 9), (5.7, 7), (4.9, 6), (4.0, 5)],
     [(18.0, 22), (10.7, 13), (8.2, 10), (7.0, 8), (5.5, 6)],
@@ -68,7 +68,7 @@ const PUSH: [[(f64, u32); 5]; 4] = [
     [(29.2, 33), (17.2, 20), (13.1, 14), (11.0, 12), (8.8, 9)],
 ];
 
-/// THEORY.md, push-pull: (mean, p99) by N (rows) and b (columns).
+/// docs/theory.md, push-pull: (mean, p99) by N (rows) and b (columns).
 const PUSH_PULL: [[(f64, u32); 5]; 4] = [
     [(6.5, 8), (4.5, 5), (3.9, 4), (3.2, 4), (3.0, 3)],
     [(9.2, 10), (6.2, 7), (5.1, 6), (4.9, 5), (4.0, 4)],
@@ -76,15 +76,15 @@ const PUSH_PULL: [[(f64, u32); 5]; 4] = [
     [(14.0, 15), (9.6, 10), (8.0, 8), (7.0, 7), (6.0, 6)],
 ];
 
-/// THEORY.md, pull, b = 1: mean by N.
+/// docs/theory.md, pull, b = 1: mean by N.
 const PULL_B1: [f64; 4] = [9.8, 13.8, 17.5, 21.2];
 
-/// THEORY.md, push, N = 10^4, b = 2, by loss.
+/// docs/theory.md, push, N = 10^4, b = 2, by loss.
 const PUSH_LOSS: [(f64, f64); 4] = [(0.0, 14.0), (0.1, 15.0), (0.3, 18.2), (0.5, 23.8)];
-/// THEORY.md, push, N = 10^4, b = 2, by crashed fraction.
+/// docs/theory.md, push, N = 10^4, b = 2, by crashed fraction.
 const PUSH_CRASH: [(f64, f64); 3] = [(0.2, 16.1), (0.5, 22.2), (0.8, 44.6)];
 
-/// A cell of THEORY.md's simulated reference table.
+/// A cell of docs/theory.md's simulated reference table.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Reference {
     /// Mean rounds to inform everyone.
@@ -97,7 +97,7 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-9
 }
 
-/// THEORY.md's simulated mean (and p99) for this cell, if the table has it.
+/// docs/theory.md's simulated mean (and p99) for this cell, if the table has it.
 pub fn reference(mode: Mode, n: u32, fanout: u32, loss: f64, crash: f64) -> Option<Reference> {
     let row = SIZES.iter().position(|&s| s == n);
     let col = FANOUTS.iter().position(|&b| b == fanout);

@@ -14,7 +14,7 @@ pub const START_MARGIN: u32 = 2;
 /// The recurrence follows the mean, and the start of an epidemic is noisy
 /// (one unlucky early round delays everything after it), so two rounds are
 /// added as a margin; at N = 10^4, b = 2 this gives 18 rounds against the
-/// 99% stopping rule's 17.6 in THEORY.md.
+/// 99% stopping rule's 17.6 in docs/theory.md.
 ///
 /// Returns at least 1; groups of one or two need one round.
 pub fn push_rounds(n: usize, b: u32, residue: f64) -> u32 {
@@ -43,7 +43,7 @@ mod tests {
         let r10k = push_rounds(10_000, 2, AUTOMATIC_RESIDUE);
         assert!(r10k > r100);
         assert!(push_rounds(10_000, 6, AUTOMATIC_RESIDUE) < r10k);
-        // The 99% stopping rule of THEORY.md is log_{1+b} N + (ln N + 4.6)/b + 1
+        // The 99% stopping rule of docs/theory.md is log_{1+b} N + (ln N + 4.6)/b + 1
         // = 17.6 at N = 10^4, b = 2; a residue of 10^-6 asks for more.
         assert!((18..=30).contains(&r10k), "{r10k}");
     }

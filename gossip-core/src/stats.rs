@@ -5,6 +5,7 @@
 /// (through [`ProtocolStats::common`]): packets and bytes each way, decode
 /// errors, and the multicast outcome. Cumulative since the node started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct CommonStats {
     /// Packets handed to `handle_packet`.
@@ -34,6 +35,17 @@ pub struct CommonStats {
 pub trait ProtocolStats: Clone + std::fmt::Debug {
     /// The counters every driver reads.
     fn common(&self) -> CommonStats;
+
+    /// Drops by reason (names in `snake_case`), for drivers that export
+    /// them; empty when the protocol does not break them down.
+    fn drops_by_reason(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
+
+    /// The membership layer's counters, when the protocol has one.
+    fn membership(&self) -> Option<MembershipStats> {
+        None
+    }
 }
 
 impl ProtocolStats for CommonStats {
@@ -55,6 +67,28 @@ impl ProtocolStats for Stats {
             duplicates: self.duplicates,
             dropped: self.drops.total(),
         }
+    }
+
+    fn drops_by_reason(&self) -> Vec<(&'static str, u64)> {
+        let (d, m) = (&self.drops, &self.membership);
+        vec![
+            ("transmit_queue_full", d.transmit_queue_full),
+            ("event_queue_full", d.event_queue_full),
+            ("buffer_evicted", d.buffer_evicted),
+            ("streams_full", d.streams_full),
+            ("window_skipped", d.window_skipped),
+            ("not_member", d.not_member),
+            ("too_old", d.too_old),
+            ("after_leave", d.after_leave),
+            ("members_full", m.members_full),
+            ("new_members_capped", m.new_members_capped),
+            ("updates_dropped", m.updates_dropped),
+            ("relays_full", m.relays_full),
+        ]
+    }
+
+    fn membership(&self) -> Option<MembershipStats> {
+        Some(self.membership.clone())
     }
 }
 

@@ -1,5 +1,5 @@
 //! Push gossip driven by hand in synchronous rounds (eager push off): the
-//! periodic textbook model, checked against THEORY.md.
+//! periodic textbook model, checked against docs/theory.md.
 
 mod common;
 
@@ -50,7 +50,7 @@ fn rounds_to_everyone(seed: u64) -> u32 {
 fn push_b2_reaches_all_100_members_in_the_reference_rounds() {
     let rounds: Vec<u32> = (0..20).map(rounds_to_everyone).collect();
     let mean = rounds.iter().sum::<u32>() as f64 / rounds.len() as f64;
-    // THEORY.md: push, b = 2, N = 100 → 7.4 rounds on average.
+    // docs/theory.md: push, b = 2, N = 100 → 7.4 rounds on average.
     println!("rounds per seed: {rounds:?}, mean {mean:.2} (reference 7.4)");
     assert!((mean - 7.4).abs() <= 1.5, "mean {mean} is not within 1.5 of 7.4");
 }

@@ -67,14 +67,15 @@ impl Recorder {
         counter!("gossip_packets_total", "direction" => "out").absolute(e.packets_out);
         counter!("gossip_bytes_total", "direction" => "in").absolute(e.bytes_in);
         counter!("gossip_bytes_total", "direction" => "out").absolute(e.bytes_out);
-        let m = &e.membership;
-        counter!("gossip_probes_total", "kind" => "direct").absolute(m.probes);
-        counter!("gossip_probes_total", "kind" => "indirect").absolute(m.indirect_probes);
-        counter!("gossip_probe_failures_total").absolute(m.probe_failures);
-        counter!("gossip_suspicions_total").absolute(m.suspicions);
-        counter!("gossip_suspicions_refuted_total").absolute(m.refuted);
-        counter!("gossip_deaths_total").absolute(m.deaths);
-        counter!("gossip_refutations_total").absolute(m.refutations);
+        if let Some(m) = &s.membership {
+            counter!("gossip_probes_total", "kind" => "direct").absolute(m.probes);
+            counter!("gossip_probes_total", "kind" => "indirect").absolute(m.indirect_probes);
+            counter!("gossip_probe_failures_total").absolute(m.probe_failures);
+            counter!("gossip_suspicions_total").absolute(m.suspicions);
+            counter!("gossip_suspicions_refuted_total").absolute(m.refuted);
+            counter!("gossip_deaths_total").absolute(m.deaths);
+            counter!("gossip_refutations_total").absolute(m.refutations);
+        }
         for (reason, n) in drops(s) {
             counter!("gossip_drops_total", "reason" => reason).absolute(n);
         }
@@ -97,25 +98,14 @@ impl Recorder {
 
 /// Every drop the runtime knows of, by reason: the engine's, the
 /// transport's and the runtime's own.
-fn drops(s: &RuntimeStats) -> [(&'static str, u64); 17] {
-    let d = &s.engine.drops;
-    [
-        ("transmit_queue_full", d.transmit_queue_full),
-        ("event_queue_full", d.event_queue_full),
-        ("buffer_evicted", d.buffer_evicted),
-        ("streams_full", d.streams_full),
-        ("window_skipped", d.window_skipped),
-        ("not_member", d.not_member),
-        ("too_old", d.too_old),
-        ("members_full", s.engine.membership.members_full),
-        ("new_members_capped", s.engine.membership.new_members_capped),
-        ("updates_dropped", s.engine.membership.updates_dropped),
-        ("relays_full", s.engine.membership.relays_full),
-        ("after_leave", d.after_leave),
+fn drops(s: &RuntimeStats) -> Vec<(&'static str, u64)> {
+    let mut all = s.engine_drops.clone();
+    all.extend([
         ("auth_failure", s.transport.auth_failures),
         ("transport", s.transport.dropped),
         ("send_queue_full", s.send_queue_full),
         ("send_error", s.send_errors),
         ("subscriber_lagged", s.lagged),
-    ]
+    ]);
+    all
 }

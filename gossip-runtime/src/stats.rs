@@ -2,7 +2,7 @@
 
 use std::sync::atomic::AtomicU64;
 
-use gossip_core::CommonStats;
+use gossip_core::{CommonStats, MembershipStats};
 
 use crate::transport::TransportStats;
 
@@ -13,6 +13,12 @@ pub struct RuntimeStats {
     /// The protocol's counters every protocol keeps (its own, fuller
     /// counters are [`Protocol::stats`](gossip_core::Protocol::stats)).
     pub engine: CommonStats,
+    /// The engine's drops by reason (empty for a protocol that does not
+    /// break them down).
+    pub engine_drops: Vec<(&'static str, u64)>,
+    /// The engine's membership counters, for a protocol with a membership
+    /// layer.
+    pub membership: Option<MembershipStats>,
     /// The transport's counters (authentication failures and the like).
     pub transport: TransportStats,
     /// Deliveries that subscribers missed because they fell behind

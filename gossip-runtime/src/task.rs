@@ -136,6 +136,8 @@ where
         let s = &self.shared;
         RuntimeStats {
             engine: self.protocol.stats().common(),
+            engine_drops: self.protocol.stats().drops_by_reason(),
+            membership: self.protocol.stats().membership(),
             transport: self.transport.stats(),
             lagged: s.lagged.load(Ordering::Relaxed),
             lag_events: s.lag_events.load(Ordering::Relaxed),

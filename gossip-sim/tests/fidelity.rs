@@ -1,5 +1,5 @@
 //! Fidelity: in synchronous rounds the simulator reproduces the textbook
-//! model, so mean rounds to inform all N = 1,000 nodes match THEORY.md.
+//! model, so mean rounds to inform all N = 1,000 nodes match docs/theory.md.
 
 use std::time::Duration;
 
@@ -40,17 +40,17 @@ fn check(mode: Mode, reference: &[(u32, f64)]) {
             failures.push(format!("b={fanout}: {mean:.2} vs {expected:.1}"));
         }
     }
-    assert!(failures.is_empty(), "{mode:?} outside 0.5 of THEORY.md: {failures:?}");
+    assert!(failures.is_empty(), "{mode:?} outside 0.5 of docs/theory.md: {failures:?}");
 }
 
 #[test]
 fn push_matches_the_reference_means() {
-    // THEORY.md, push, N = 1,000.
+    // docs/theory.md, push, N = 1,000.
     check(Mode::Push, &[(1, 18.0), (2, 10.7), (3, 8.2), (4, 7.0), (6, 5.5)]);
 }
 
 #[test]
 fn push_pull_matches_the_reference_means() {
-    // THEORY.md, push-pull, N = 1,000.
+    // docs/theory.md, push-pull, N = 1,000.
     check(Mode::PushPull, &[(1, 9.2), (2, 6.2), (3, 5.1), (4, 4.9), (6, 4.0)]);
 }

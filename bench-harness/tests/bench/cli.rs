@@ -1,11 +1,7 @@
 //! Argument validation: every invalid value gets a one-line error and exit
 //! code 2 from the built binary, never a panic.
 
-use std::process::{Command, Output};
-
-fn bench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gossip-bench")).args(args).output().expect("the binary runs")
-}
+use super::bench_output as bench;
 
 fn assert_rejected(args: &[&str], mention: &str) {
     let out = bench(args);
@@ -52,6 +48,13 @@ fn inconsistent_values_exit_2_with_one_line() {
     assert_rejected(&["run", "--messages", "10", "--burst", "20"], "burst (20) must not exceed messages (10)");
     assert_rejected(&["run", "--nodes", "3", "--senders", "5"], "senders (5) must not exceed nodes (3)");
     assert_rejected(&["run", "--transport", "quic", "--payload", "1100"], "payload must be at most");
+}
+
+#[test]
+fn a_run_larger_than_the_machine_is_refused_unless_forced() {
+    // A million nodes, each knowing every other: far beyond any machine's memory.
+    assert_rejected(&["run", "--nodes", "1000000"], "--force");
+    assert_rejected(&["run", "--transport", "quic", "--nodes", "100000"], "GiB is available");
 }
 
 #[test]
