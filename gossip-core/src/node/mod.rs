@@ -1,0 +1,504 @@
+//! The gossip node: the [`Protocol`] implementation this crate is about.
+
+mod packets;
+mod pull;
+mod push;
+mod receive;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rand::rngs::SmallRng;
+use rand::{Rng, RngCore};
+
+use crate::address::Address;
+use crate::config::{Batching, Config, Lifetime, Mode, Order};
+use crate::error::{DecodeError, MetaError, MulticastError, SubscribeError};
+use crate::event::{Delivery, Event, Transmit, TransmitKind};
+use crate::ids::{GroupId, MessageId, NodeId};
+use crate::lifetime::{AUTOMATIC_RESIDUE, push_rounds};
+use crate::membership::{Member, Membership, Outgoing, SharedMembers, View, draw};
+use crate::protocol::Protocol;
+use crate::sorted_map::SortedMap;
+use crate::stats::Stats;
+use crate::store::{Store, Stored};
+use crate::time::Time;
+use crate::window::{Insert, Window, digest_contains};
+use crate::wire::{self, DigestEntry, DigestFrame, Frame, Header, MAX_AGE, MessageFrame, PacketWriter};
+
+/// Candidates gathered for one pull answer at most; more than fit in one
+/// packet, so ordering still has a choice, but bounded.
+const MAX_PULL_CANDIDATES: usize = 1024;
+
+/// How much state a node holds right now, to compare against its caps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Messages in the buffer.
+    pub buffered_messages: usize,
+    /// Payload bytes in the buffer.
+    pub buffered_bytes: usize,
+    /// Streams tracked for duplicate suppression.
+    pub streams: usize,
+    /// Transmits waiting to be polled.
+    pub queued_transmits: usize,
+    /// Events waiting to be polled.
+    pub queued_events: usize,
+    /// Live members (alive or suspect; for a shared list, its length).
+    pub members: usize,
+    /// Member entries held, dead and departed ones included (gossiped view).
+    pub known_members: usize,
+    /// Membership updates waiting to be piggy-backed (gossiped view).
+    pub membership_updates: usize,
+    /// Groups in the member index (gossiped view).
+    pub indexed_groups: usize,
+    /// Lifeguard's local health score: 0 is healthy; each step stretches
+    /// the probe interval and timeout by one more multiple.
+    pub health: u32,
+}
+
+#[derive(Debug)]
+struct Stream {
+    window: Window,
+    last_at: Time,
+}
+
+/// The key that puts buffered messages in the configured order.
+fn sort_key(order: Order, stored: &Stored) -> (u8, u64) {
+    match order {
+        Order::Fifo => (0, stored.arrival),
+        Order::NewestFirst => (0, u64::MAX - stored.arrival),
+        Order::Priority => (u8::MAX - stored.priority, stored.arrival),
+    }
+}
+
+/// The copy of a buffered message to send at `age`.
+/// A message still awaiting its first member's acknowledgement goes out at
+/// age 0, asking for one.
+fn frame_of(id: MessageId, stored: &Stored, age: u32, feedback: bool) -> MessageFrame {
+    let (age, ack) = if stored.awaiting_ack { (0, true) } else { (age, false) };
+    MessageFrame {
+        id,
+        age,
+        hops: stored.send_hops,
+        priority: stored.priority,
+        feedback,
+        ack,
+        payload: stored.payload.clone(),
+    }
+}
+
+/// A gossip multicast node: a pure state machine driven through [`Protocol`].
+///
+/// `A` is the transport's address type; `R` the injected random number
+/// generator (seed it for reproducible runs).
+///
+/// ```
+/// use bytes::Bytes;
+/// use gossip_core::{Config, Event, GroupId, Node, NodeId, Protocol, Time};
+/// use rand::{SeedableRng, rngs::SmallRng};
+///
+/// let group = GroupId::named("demo");
+/// let config = Config::lan();
+/// let mut a: Node<u32> = Node::new(NodeId(1), config.clone(), SmallRng::seed_from_u64(1));
+/// let mut b: Node<u32> = Node::new(NodeId(2), config, SmallRng::seed_from_u64(2));
+/// b.subscribe(Time::ZERO, group).unwrap();
+/// a.join(Time::ZERO, &[2]);
+/// // Move packets by hand: address 1 is `a`, address 2 is `b`.
+/// let mut now = Time::ZERO;
+/// let mut sent = false;
+/// for _ in 0..50 {
+///     a.handle_timeout(now);
+///     b.handle_timeout(now);
+///     if !sent && a.group_size(group) > 0 {
+///         a.multicast(now, group, Bytes::from_static(b"hello")).unwrap();
+///         sent = true;
+///     }
+///     while let Some(t) = a.poll_transmit() {
+///         let _ = b.handle_packet(now, 1, t.bytes);
+///     }
+///     while let Some(t) = b.poll_transmit() {
+///         let _ = a.handle_packet(now, 2, t.bytes);
+///     }
+///     now += config_period();
+/// }
+/// # fn config_period() -> std::time::Duration { Config::lan().period() }
+/// let delivered: Vec<_> = std::iter::from_fn(|| b.poll_event())
+///     .filter_map(|e| match e { Event::Delivered(d) => Some(d.payload), _ => None })
+///     .collect();
+/// assert_eq!(delivered, vec![Bytes::from_static(b"hello")]);
+/// ```
+#[derive(Debug)]
+pub struct Node<A: Address, R: RngCore = SmallRng> {
+    id: NodeId,
+    config: Arc<Config>,
+    rng: R,
+    view: View<A>,
+    round: u64,
+    next_round: Time,
+    left: bool,
+    subscriptions: Vec<GroupId>,
+    next_seq: BTreeMap<GroupId, u64>,
+    streams: SortedMap<(GroupId, NodeId), Stream>,
+    store: Store,
+    transmits: VecDeque<Transmit<A>>,
+    events: VecDeque<Event<A>>,
+    stats: Stats,
+    /// The last automatic lifetime computed: group, round, rounds.
+    lifetime_cache: (GroupId, u64, u32),
+    /// Oldest age accepted: older copies may be of messages whose stream
+    /// was already forgotten.
+    max_age: u32,
+    /// Reused between packets so that decoding does not allocate.
+    scratch: Vec<Frame<A>>,
+}
+
+impl<A: Address, R: RngCore> Node<A, R> {
+    /// A node that learns its membership by gossip (start it with
+    /// [`join`](Protocol::join)).
+    ///
+    /// `config` may be shared: many nodes can hold one `Arc<Config>`.
+    pub fn new(id: NodeId, config: impl Into<Arc<Config>>, rng: R) -> Self {
+        let config = config.into();
+        let view = View::Gossiped(Box::new(Membership::new(id, config.clone())));
+        Self::with_view(id, config, rng, view)
+    }
+
+    /// A node that draws targets from a fixed member list shared with other
+    /// nodes, and gossips no membership. Its own subscriptions decide what it
+    /// delivers; keep them consistent with the list. It never draws the
+    /// entry with its own id; see [`Node::at_index`] for a node whose id the
+    /// list does not hold.
+    pub fn with_shared_members(
+        id: NodeId,
+        config: impl Into<Arc<Config>>,
+        rng: R,
+        members: Arc<SharedMembers<A>>,
+    ) -> Self {
+        Self::with_view(id, config.into(), rng, View::Shared { members, index: None })
+    }
+
+    /// Tells a node on a shared member list which entry is its own, so that
+    /// it never draws itself even under an id the list does not hold (a
+    /// restarted node draws a new id). No effect on a gossiped view.
+    pub fn at_index(mut self, own: u32) -> Self {
+        if let View::Shared { index, .. } = &mut self.view {
+            *index = Some(own);
+        }
+        self
+    }
+
+    fn with_view(id: NodeId, config: Arc<Config>, rng: R, view: View<A>) -> Self {
+        let retention_rounds =
+            u64::try_from(config.retention.as_micros().div_ceil(config.period.as_micros().max(1))).unwrap_or(u64::MAX);
+        let lifetime_cap = match config.lifetime {
+            Lifetime::Rounds(r) => r,
+            Lifetime::Automatic | Lifetime::Counter(_) => 4 * push_rounds(1 << 20, config.fanout, AUTOMATIC_RESIDUE),
+        };
+        let max_age = u64::from(lifetime_cap).saturating_add(retention_rounds).min(u64::from(MAX_AGE)) as u32;
+        Node {
+            id,
+            config,
+            rng,
+            view,
+            round: 0,
+            next_round: Time::ZERO,
+            left: false,
+            subscriptions: Vec::new(),
+            next_seq: BTreeMap::new(),
+            streams: SortedMap::default(),
+            store: Store::default(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            lifetime_cache: (GroupId(0), u64::MAX, 0),
+            max_age,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The groups it belongs to, sorted.
+    pub fn subscriptions(&self) -> &[GroupId] {
+        &self.subscriptions
+    }
+
+    /// Whether it belongs to `group`.
+    pub fn is_subscribed(&self, group: GroupId) -> bool {
+        self.subscriptions.binary_search(&group).is_ok()
+    }
+
+    /// Other members of `group` it can send to.
+    pub fn group_size(&self, group: GroupId) -> usize {
+        match &self.view {
+            View::Gossiped(membership) => membership.group_len(group),
+            View::Shared { members, .. } => {
+                let len = members.group(group).len();
+                len.saturating_sub(usize::from(self.is_subscribed(group)))
+            }
+        }
+    }
+
+    /// What it holds now.
+    pub fn usage(&self) -> Usage {
+        let mut usage = Usage {
+            buffered_messages: self.store.len(),
+            buffered_bytes: self.store.bytes(),
+            streams: self.streams.len(),
+            queued_transmits: self.transmits.len(),
+            queued_events: self.events.len(),
+            ..Usage::default()
+        };
+        match &self.view {
+            View::Gossiped(m) => {
+                usage.members = m.live_len();
+                usage.known_members = m.known_len();
+                usage.membership_updates = m.queued_updates();
+                usage.indexed_groups = m.indexed_groups();
+                usage.health = m.health();
+            }
+            View::Shared { members, .. } => usage.members = members.len(),
+        }
+        usage
+    }
+
+    /// Every member this node knows (not itself), with status, incarnation,
+    /// groups and metadata: alive and suspect ones, and dead or departed
+    /// ones until they are forgotten. Empty on a shared member list.
+    pub fn members(&self) -> Vec<Member<A>> {
+        match &self.view {
+            View::Gossiped(m) => m.members(),
+            View::Shared { .. } => Vec::new(),
+        }
+    }
+
+    /// Sets this node's metadata (opaque bytes such as a name and tags),
+    /// gossiped with its member entry. At most `max_meta_len` bytes.
+    pub fn set_meta(&mut self, _now: Time, meta: Bytes) -> Result<(), MetaError> {
+        let max = self.config.max_meta_len;
+        if meta.len() > max {
+            return Err(MetaError::TooLarge { size: meta.len(), max });
+        }
+        if let View::Gossiped(m) = &mut self.view {
+            m.set_meta(meta);
+        }
+        Ok(())
+    }
+
+    /// The rounds run so far.
+    pub fn round(&self) -> u64 {
+        self.round
+    }
+
+    /// Tells the membership layer this node's groups changed.
+    fn announce_groups(&mut self) {
+        if let View::Gossiped(m) = &mut self.view {
+            m.set_groups(&self.subscriptions);
+        }
+    }
+}
+
+impl<A: Address, R: RngCore> Protocol for Node<A, R> {
+    type Address = A;
+    type Stats = Stats;
+    type Error = DecodeError;
+    type Custom = std::convert::Infallible;
+
+    fn handle_packet(&mut self, now: Time, from: A, packet: Bytes) -> Result<(), DecodeError> {
+        self.stats.packets_in += 1;
+        self.stats.bytes_in += packet.len() as u64;
+        if self.left {
+            self.stats.drops.after_leave += 1;
+            return Ok(());
+        }
+        let max = self.config.max_wire_size();
+        if packet.len() > max {
+            self.stats.decode_errors += 1;
+            return Err(DecodeError::Oversized { len: packet.len(), max });
+        }
+        let mut frames = std::mem::take(&mut self.scratch);
+        let header = match wire::decode_into::<A>(&packet, &mut frames) {
+            Ok(header) => header,
+            Err(err) => {
+                self.scratch = frames;
+                self.stats.decode_errors += 1;
+                return Err(err);
+            }
+        };
+        self.handle_frames(now, from, header, &mut frames);
+        frames.clear();
+        // Keep the buffer unless a pathological packet made it large.
+        if frames.capacity() <= 64 {
+            self.scratch = frames;
+        }
+        Ok(())
+    }
+
+    fn handle_timeout(&mut self, now: Time) {
+        if self.left {
+            return;
+        }
+        if let View::Gossiped(m) = &mut self.view {
+            m.handle_timeout(now, &mut self.rng);
+            self.drain_membership();
+        }
+        if now < self.next_round {
+            return;
+        }
+        let period = self.config.period;
+        self.next_round = if now >= self.next_round + period { now + period } else { self.next_round + period };
+        self.round += 1;
+        self.expire(now);
+        // Pull mode has active rumors too: a non-member's own messages.
+        self.push_round();
+        if self.config.mode.pulls() {
+            self.pull_round();
+        }
+    }
+
+    fn multicast(&mut self, now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError> {
+        self.multicast_with_priority(now, group, payload, 0)
+    }
+
+    fn subscribe(&mut self, _now: Time, group: GroupId) -> Result<(), SubscribeError> {
+        if let Err(pos) = self.subscriptions.binary_search(&group) {
+            if self.subscriptions.len() >= self.config.max_groups {
+                return Err(SubscribeError::TooManyGroups { max: self.config.max_groups });
+            }
+            self.subscriptions.insert(pos, group);
+            self.announce_groups();
+        }
+        Ok(())
+    }
+
+    fn unsubscribe(&mut self, _now: Time, group: GroupId) {
+        if let Ok(pos) = self.subscriptions.binary_search(&group) {
+            self.subscriptions.remove(pos);
+            self.announce_groups();
+            self.streams.retain(|(g, _), _| *g != group);
+        }
+    }
+
+    fn join(&mut self, now: Time, seeds: &[A]) {
+        if self.left || seeds.is_empty() {
+            return;
+        }
+        if let View::Gossiped(m) = &mut self.view {
+            m.join(now, seeds);
+            self.drain_membership();
+        }
+    }
+
+    fn leave(&mut self, _now: Time) {
+        if self.left {
+            return;
+        }
+        if let View::Gossiped(m) = &mut self.view {
+            m.leave(&mut self.rng);
+            self.drain_membership();
+        }
+        self.left = true;
+    }
+
+    fn handle_unreachable(&mut self, now: Time, addr: &A) {
+        if let View::Gossiped(m) = &mut self.view {
+            m.handle_unreachable(now, addr);
+            self.drain_membership();
+        }
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit<A>> {
+        self.transmits.pop_front()
+    }
+
+    fn poll_event(&mut self) -> Option<Event<A>> {
+        self.events.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Time> {
+        if self.left {
+            return None;
+        }
+        let membership = match &self.view {
+            View::Gossiped(m) => m.poll_timeout(),
+            View::Shared { .. } => None,
+        };
+        Some(membership.map_or(self.next_round, |at| at.min(self.next_round)))
+    }
+
+    fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    fn members(&self) -> Vec<Member<A>> {
+        Node::members(self)
+    }
+
+    fn set_meta(&mut self, now: Time, meta: Bytes) -> Result<(), MetaError> {
+        Node::set_meta(self, now, meta)
+    }
+}
+
+impl<A: Address, R: RngCore> Node<A, R> {
+    /// Multicasts with a priority: with [`Order::Priority`], higher goes
+    /// first when not everything fits in a packet. [`Protocol::multicast`]
+    /// uses priority 0.
+    pub fn multicast_with_priority(
+        &mut self,
+        now: Time,
+        group: GroupId,
+        payload: Bytes,
+        priority: u8,
+    ) -> Result<MessageId, MulticastError> {
+        if self.left {
+            return Err(MulticastError::Left);
+        }
+        let max = self.config.max_payload();
+        if payload.len() > max {
+            return Err(MulticastError::PayloadTooLarge { size: payload.len(), max });
+        }
+        let seq = self.next_seq.entry(group).or_insert(0);
+        *seq += 1;
+        let id = MessageId { group, origin: self.id, seq: *seq };
+        self.stats.multicasts += 1;
+        let member = self.is_subscribed(group);
+        if member {
+            self.stats.deliveries += 1;
+            self.emit(Event::Delivered(Delivery { id, payload: payload.clone(), hops: 0 }));
+        }
+        // Members pull from members only, so a sender outside the group
+        // hands its message over: it sends it every round until a member
+        // acknowledges it. A member's own message spreads as any other.
+        let pull_only = self.config.mode == Mode::Pull;
+        let stored = Stored {
+            payload,
+            priority,
+            send_hops: 0,
+            age_at: 0,
+            round_at: self.round,
+            misses: 0,
+            active: !pull_only || !member,
+            unsent_own: true,
+            awaiting_ack: !member,
+            arrival: 0,
+        };
+        let first = frame_of(id, &stored, 0, self.wants_feedback());
+        self.buffer(now, id, stored);
+        let inject = !member || (!pull_only && self.config.eager_push);
+        if inject && self.push_now(group, &[first]) {
+            if let Some(stored) = self.store.get_mut(&id) {
+                stored.unsent_own = false;
+            }
+        }
+        Ok(id)
+    }
+}

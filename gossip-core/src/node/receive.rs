@@ -1,0 +1,180 @@
+//! Receiving: acting on a decoded packet's frames, duplicate suppression
+//! and buffering of new messages, feedback, and expiry.
+
+use super::*;
+
+impl<A: Address, R: RngCore> Node<A, R> {
+    pub(super) fn expire(&mut self, now: Time) {
+        let retention = self.config.retention;
+        let cutoff = Time::from_micros(now.as_micros().saturating_sub(retention.as_micros() as u64));
+        self.store.expire(cutoff);
+        // A stream idle for twice the oldest accepted age can only receive
+        // copies that are too old anyway, so it is safe to forget.
+        let idle = self.config.period * self.max_age.saturating_mul(2);
+        self.streams.retain(|_, stream| now.saturating_duration_since(stream.last_at) <= idle);
+    }
+
+    /// Records an arriving message. Returns `None` if it was not new, else
+    /// `Some` with a copy to forward at once when `forward` is set.
+    pub(super) fn accept(&mut self, now: Time, frame: MessageFrame, forward: bool) -> Option<Option<MessageFrame>> {
+        let id = frame.id;
+        if id.origin == self.id {
+            self.stats.duplicates += 1;
+            return None;
+        }
+        if !self.is_subscribed(id.group) {
+            self.stats.drops.not_member += 1;
+            return None;
+        }
+        if frame.age > self.max_age {
+            self.stats.drops.too_old += 1;
+            return None;
+        }
+        let room = self.streams.len() < self.config.max_streams;
+        let fresh = || room.then(|| Stream { window: Window::default(), last_at: now });
+        let Some(stream) = self.streams.get_or_try_insert((id.group, id.origin), fresh) else {
+            self.stats.drops.streams_full += 1;
+            return None;
+        };
+        match stream.window.insert(id.seq, self.config.dedup_window) {
+            Insert::Duplicate => {
+                self.stats.duplicates += 1;
+                None
+            }
+            Insert::New { skipped } => {
+                stream.last_at = now;
+                self.stats.drops.window_skipped += skipped;
+                self.stats.deliveries += 1;
+                self.emit(Event::Delivered(Delivery { id, payload: frame.payload.clone(), hops: frame.hops }));
+                let copy =
+                    forward.then(|| MessageFrame { hops: frame.hops.saturating_add(1), ack: false, ..frame.clone() });
+                let active = self.config.mode.pushes() && frame.age < self.lifetime(id.group);
+                let stored = Stored {
+                    payload: frame.payload,
+                    priority: frame.priority,
+                    send_hops: frame.hops.saturating_add(1),
+                    age_at: frame.age,
+                    round_at: self.round,
+                    misses: 0,
+                    active,
+                    unsent_own: false,
+                    awaiting_ack: false,
+                    arrival: 0,
+                };
+                self.buffer(now, id, stored);
+                Some(copy)
+            }
+        }
+    }
+
+    pub(super) fn buffer(&mut self, now: Time, id: MessageId, stored: Stored) {
+        let evicted = self.store.insert(now, id, stored, self.config.max_buffer_messages, self.config.max_buffer_bytes);
+        self.stats.drops.buffer_evicted += evicted;
+    }
+
+    /// `Known` reports: a member acknowledging one of this node's messages
+    /// to a group it is not in (which ends the origin's part), or, under
+    /// Demers' counter, a push that reached a node already holding it.
+    pub(super) fn handle_known(&mut self, ids: &[MessageId]) {
+        let counter = match self.config.lifetime {
+            Lifetime::Counter(k) => Some(k),
+            _ => None,
+        };
+        for id in ids {
+            let Some(stored) = self.store.get_mut(id) else { continue };
+            if stored.awaiting_ack {
+                stored.awaiting_ack = false;
+                stored.active = false;
+            } else if let Some(k) = counter {
+                stored.misses += 1;
+                if stored.misses >= k {
+                    stored.active = false;
+                }
+            }
+        }
+    }
+
+    /// Acts on a decoded packet's frames.
+    pub(super) fn handle_frames(&mut self, now: Time, from: A, header: Header, frames: &mut Vec<Frame<A>>) {
+        let sender = header.sender;
+        if sender == self.id {
+            return;
+        }
+        if let View::Gossiped(m) = &mut self.view {
+            m.handle_sender(now, sender, header.incarnation, &from, &mut self.rng);
+        }
+        let eager = self.config.eager_push && self.config.mode.pushes();
+        let mut fresh: Vec<MessageFrame> = Vec::new();
+        let mut known: Vec<MessageId> = Vec::new();
+        let (mut answered_digest, mut answered_sync) = (false, false);
+        for frame in frames.drain(..) {
+            match frame {
+                Frame::Message(message) => {
+                    let (id, feedback) = (message.id, message.feedback);
+                    let ack = message.ack && self.is_subscribed(id.group);
+                    let new = match self.accept(now, message, eager) {
+                        Some(forward) => {
+                            fresh.extend(forward);
+                            true
+                        }
+                        None => false,
+                    };
+                    if ack || (feedback && !new) {
+                        known.push(id);
+                    }
+                }
+                // One answer of each kind per packet, however many frames
+                // ask: a packet must not buy more than a packet's worth.
+                Frame::Digest(digest) if !answered_digest => {
+                    answered_digest = true;
+                    self.answer_digest(&from, &digest);
+                }
+                Frame::Digest(_) => {}
+                Frame::Known(ids) => self.handle_known(&ids),
+                frame => {
+                    let View::Gossiped(m) = &mut self.view else { continue };
+                    match frame {
+                        Frame::Member(entry) => m.handle_entry(now, entry, sender, &from, &mut self.rng),
+                        Frame::Ping { seq, target } => m.handle_ping(seq, target, &from),
+                        Frame::Ack { seq } => m.handle_ack(seq),
+                        Frame::PingReq { seq, target, addr } => {
+                            m.handle_ping_req(now, seq, target, addr, sender, &from)
+                        }
+                        // One table slice per packet, however many frames ask.
+                        Frame::Join if !answered_sync => {
+                            answered_sync = true;
+                            m.handle_join(&from);
+                        }
+                        Frame::Sync { reply: true } if !answered_sync => {
+                            answered_sync = true;
+                            m.handle_sync_request(sender, &from);
+                        }
+                        Frame::Sync { reply: false } => m.handle_sync_answer(),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if let View::Gossiped(m) = &mut self.view {
+            m.end_packet(now, &mut self.rng);
+        }
+        self.drain_membership();
+        if !known.is_empty() {
+            let mut writer = self.writer();
+            writer.push_known(&known);
+            let packet = writer.finish();
+            self.send(from, packet, TransmitKind::Answer);
+        }
+        if !fresh.is_empty() {
+            fresh.sort_by_key(|frame| frame.id.group);
+            while let Some(group) = fresh.first().map(|frame| frame.id.group) {
+                let end = fresh.iter().take_while(|f| f.id.group == group).count();
+                let lifetime = self.lifetime(group);
+                let frames: Vec<MessageFrame> = fresh.drain(..end).filter(|f| f.age < lifetime).collect();
+                if !frames.is_empty() {
+                    self.push_now(group, &frames);
+                }
+            }
+        }
+    }
+}
