@@ -20,7 +20,7 @@ async fn intruder_is_refused(intruder_identity: NodeIdentity, seed: u64) {
     let b = node(seed + 1, identity("b"), Faults::default());
     let intruder = node_arc(seed + 2, i_t.clone(), Faults::default(), config());
     let (b_progress, _) = collect(b.subscribe(GROUP).await.unwrap());
-    let (intruder_progress, _) = collect(intruder.subscribe(GROUP).await.unwrap());
+    let (mut intruder_progress, _) = collect(intruder.subscribe(GROUP).await.unwrap());
     a.subscribe(GROUP).await.unwrap();
     // a seeds from both (so a dials the intruder); the intruder seeds from
     // a (so it dials a).
@@ -37,6 +37,9 @@ async fn intruder_is_refused(intruder_identity: NodeIdentity, seed: u64) {
         a_t.quic_stats().auth_failures > 0 && i_t.quic_stats().auth_failures > 0
     })
     .await;
+    // Its own message reaches its collector; wait for that count before
+    // checking that nothing else arrived.
+    reaches(&mut intruder_progress, 1, Duration::from_secs(10), "the intruder's own message").await;
     let stats = intruder.stats().await.unwrap();
     assert_eq!(*intruder_progress.borrow(), 1, "the intruder delivered something besides its own message");
     assert_eq!(stats.engine.deliveries, 1, "only its own message");
