@@ -121,3 +121,35 @@ pub async fn every_message_once_at_every_member<A: Address>(
         assert!(seen.values().all(|&c| c == 1));
     }
 }
+
+/// The last of `handles` multicasts 300 messages to `group` and shuts down
+/// at once: every other node still delivers all of them (nothing
+/// `multicast` acknowledged is lost), a multicast after shutdown fails, and
+/// the first node drops the leaver from its live members. The nodes join
+/// through the first one.
+pub async fn shutdown_loses_no_acknowledged_message<A: Address>(handles: &[Handle<A>], group: gossip_core::GroupId) {
+    let n = handles.len();
+    let mut collectors = Vec::new();
+    for h in handles {
+        collectors.push(collect(h.subscribe(group).await.unwrap()));
+    }
+    let seed = handles[0].local_addr().clone();
+    for h in &handles[1..] {
+        h.join(vec![seed.clone()]).await.unwrap();
+    }
+    formed(handles, Duration::from_secs(10)).await;
+    let leaver = handles[n - 1].clone();
+    let total = 300;
+    for i in 0..total {
+        leaver.multicast(group, format!("last words {i}")).await.unwrap();
+    }
+    leaver.shutdown().await;
+    assert!(leaver.multicast(group, "too late").await.is_err(), "multicast after shutdown");
+    for (i, (progress, _)) in collectors.iter_mut().enumerate().take(n - 1) {
+        reaches(progress, total, Duration::from_secs(15), &format!("node {i}")).await;
+    }
+    wait_for(Duration::from_secs(10), "the leaver to be dropped from membership", || async {
+        !handles[0].live_members().await.unwrap().iter().any(|m| m.addr == *leaver.local_addr())
+    })
+    .await;
+}
