@@ -34,12 +34,20 @@ impl<A: Address, R: RngCore> Node<A, R> {
     }
 
     /// Answers a pull digest with the buffered messages the asker lacks:
-    /// only to a live member at its known address, and, until that address
-    /// is proven (a packet from it there lately), with
-    /// at most [`UNPROVEN_ANSWER_FACTOR`] times the digest's `request_len`.
-    pub(super) fn answer_digest(&mut self, sender: NodeId, from: &A, digest: &DigestFrame, request_len: usize) {
+    /// only to a sender that was a live member at this address before the
+    /// digest arrived (`known`), and, until that address is proven (an
+    /// earlier packet from it there lately), with at most
+    /// [`UNPROVEN_ANSWER_FACTOR`] times the digest's `request_len`.
+    pub(super) fn answer_digest(
+        &mut self,
+        sender: NodeId,
+        known: bool,
+        from: &A,
+        digest: &DigestFrame,
+        request_len: usize,
+    ) {
         let budget = match &self.view {
-            View::Gossiped(m) if !m.is_member_at(sender, from) => None,
+            View::Gossiped(_) if !known => None,
             View::Gossiped(_) if !self.proven(sender) => Some(request_len.saturating_mul(UNPROVEN_ANSWER_FACTOR)),
             _ => Some(self.config.max_packet_size),
         };

@@ -145,9 +145,16 @@ impl<A: Address, R: RngCore> Node<A, R> {
         if sender == self.id {
             return;
         }
-        if let View::Gossiped(m) = &mut self.view {
-            m.handle_sender(now, sender, header.incarnation, &from, &mut self.rng);
-        }
+        // Whether the sender was a live member at this address before this
+        // packet (the header alone makes a stranger a member).
+        let was_member = match &mut self.view {
+            View::Gossiped(m) => {
+                let known = m.is_member_at(sender, &from);
+                m.handle_sender(now, sender, header.incarnation, &from, &mut self.rng);
+                known
+            }
+            View::Shared { .. } => true,
+        };
         let eager = self.config.eager_push && self.config.mode.pushes();
         let mut fresh: Vec<MessageFrame> = Vec::new();
         let mut known: Vec<MessageId> = Vec::new();
@@ -173,7 +180,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 // ask: a packet must not buy more than a packet's worth.
                 Frame::Digest(digest) if !answered_digest => {
                     answered_digest = true;
-                    self.answer_digest(sender, &from, &digest, packet_len);
+                    self.answer_digest(sender, was_member, &from, &digest, packet_len);
                 }
                 Frame::Digest(_) => {}
                 Frame::Known(ids) => self.handle_known(&ids),
@@ -203,7 +210,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
         }
         if let View::Gossiped(m) = &mut self.view {
             m.end_packet(now, &mut self.rng);
-            if m.is_member_at(sender, &from) {
+            if was_member && m.is_member_at(sender, &from) {
                 self.heard.heard(sender, self.round.max(1));
             }
         }
