@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use gossip_core::{
-    DownReason, GroupId, Member, MessageId, MetaError, MulticastError, NodeId, SubscribeError,
+    DownReason, GroupId, Member, MessageId, MetaError, MulticastError, NodeId, SubscribeError, SubscribeFrom,
 };
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_stream::wrappers::BroadcastStream;
@@ -29,6 +29,7 @@ pub(crate) enum Command<A> {
     },
     Subscribe {
         group: GroupId,
+        from: SubscribeFrom,
         reply: oneshot::Sender<Result<broadcast::Receiver<Arrival>, SubscribeError>>,
     },
     Unsubscribe {
@@ -118,7 +119,14 @@ impl<A: gossip_core::Address> Handle<A> {
     /// Joins `group` and returns a stream of its deliveries from now on.
     /// Several subscriptions to one group each get every delivery.
     pub async fn subscribe(&self, group: GroupId) -> Result<Subscription, RuntimeError> {
-        let rx = self.call(|reply| Command::Subscribe { group, reply }).await??;
+        self.subscribe_from(group, SubscribeFrom::Now).await
+    }
+
+    /// Joins `group` and returns a stream of its deliveries from `from` on
+    /// ([`SubscribeFrom::Buffered`] also fetches what members still buffer,
+    /// for a group this node was not in yet).
+    pub async fn subscribe_from(&self, group: GroupId, from: SubscribeFrom) -> Result<Subscription, RuntimeError> {
+        let rx = self.call(|reply| Command::Subscribe { group, from, reply }).await??;
         Ok(Subscription { group, inner: BroadcastStream::new(rx), lagged: 0, shared: Some(self.inner.shared.clone()) })
     }
 

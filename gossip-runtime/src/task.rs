@@ -170,8 +170,8 @@ where
                 let results = payloads.into_iter().map(|p| self.protocol.multicast(now, group, p)).collect();
                 let _ = reply.send(results);
             }
-            Command::Subscribe { group, reply } => {
-                let result = self.protocol.subscribe(now, group).map(|()| {
+            Command::Subscribe { group, from, reply } => {
+                let result = self.protocol.subscribe_from(now, group, from).map(|()| {
                     let capacity = self.subscriber_capacity;
                     self.groups.entry(group).or_insert_with(|| broadcast::channel(capacity).0).subscribe()
                 });
