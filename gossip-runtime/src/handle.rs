@@ -10,6 +10,7 @@ use gossip_core::{
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_stream::wrappers::BroadcastStream;
 
+use crate::error::TryMulticastError;
 use crate::subscription::Arrival;
 
 use crate::error::RuntimeError;
@@ -21,6 +22,10 @@ pub(crate) enum Command<A> {
         group: GroupId,
         payload: Bytes,
         reply: oneshot::Sender<Result<MessageId, MulticastError>>,
+    },
+    Publish {
+        group: GroupId,
+        payload: Bytes,
     },
     MulticastMany {
         group: GroupId,
@@ -104,6 +109,20 @@ impl<A: gossip_core::Address> Handle<A> {
     pub async fn multicast(&self, group: GroupId, payload: impl Into<Bytes>) -> Result<MessageId, RuntimeError> {
         let payload = payload.into();
         Ok(self.call(|reply| Command::Multicast { group, payload, reply }).await??)
+    }
+
+    /// Queues a multicast to `group` without waiting for the task: no round
+    /// trip per message, so a publisher under load is limited by the
+    /// engine, not by replies. Fails at once with [`TryMulticastError::Full`]
+    /// when the command queue (`Builder::command_capacity`) is full (back
+    /// off and retry), or [`TryMulticastError::Closed`]. The engine may
+    /// still refuse the message (a payload too large, the node left): such
+    /// refusals are counted in `RuntimeStats::publish_errors` and logged.
+    pub fn try_multicast(&self, group: GroupId, payload: impl Into<Bytes>) -> Result<(), TryMulticastError> {
+        self.inner.commands.try_send(Command::Publish { group, payload: payload.into() }).map_err(|err| match err {
+            mpsc::error::TrySendError::Full(_) => TryMulticastError::Full,
+            mpsc::error::TrySendError::Closed(_) => TryMulticastError::Closed,
+        })
     }
 
     /// Multicasts several payloads to `group` with one round trip to the
