@@ -12,7 +12,7 @@ use gossip_core::{
 };
 use rand::Rng;
 
-use crate::wire::{DATA_HEADER, Packet, WireError};
+use crate::wire::{DATA_HEADER, Data, Packet, WireError};
 
 /// How a message first travels from its origin to the group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,6 +159,21 @@ impl ProtocolStats for BaselineStats {
     }
 }
 
+/// Everything a baseline node is built from: who it is, where it sits in
+/// the shared member list, the settings and its random source.
+pub struct Seat<A> {
+    /// This node's id.
+    pub id: NodeId,
+    /// This node's position in `members`.
+    pub index: u32,
+    /// The member list every node shares.
+    pub members: Arc<SharedMembers<A>>,
+    /// The settings every node shares.
+    pub config: Arc<BaselineConfig>,
+    /// This node's random source (seeded by the driver).
+    pub rng: SmallRng,
+}
+
 #[derive(Default)]
 struct Stream {
     /// Every sequence number up to here was delivered (or skipped).
@@ -187,13 +202,8 @@ pub(crate) struct Core<A> {
 }
 
 impl<A: Address> Core<A> {
-    pub fn new(
-        id: NodeId,
-        index: u32,
-        members: Arc<SharedMembers<A>>,
-        config: Arc<BaselineConfig>,
-        rng: SmallRng,
-    ) -> Self {
+    pub fn new(seat: Seat<A>) -> Self {
+        let Seat { id, index, members, config, rng } = seat;
         Core {
             id,
             index,
@@ -231,8 +241,16 @@ impl<A: Address> Core<A> {
         self.groups.contains(&group)
     }
 
+    /// Starts a message of this node's own: checks the payload, assigns the
+    /// next id of this node's stream and delivers it here (if a member).
+    pub fn start_message(&mut self, group: GroupId, payload: &Bytes) -> Result<MessageId, MulticastError> {
+        let id = self.next_message(group, payload)?;
+        self.accept(id, payload, 0);
+        Ok(id)
+    }
+
     /// Checks the payload and assigns the next id of this node's stream.
-    pub fn new_message(&mut self, group: GroupId, payload: &Bytes) -> Result<MessageId, MulticastError> {
+    fn next_message(&mut self, group: GroupId, payload: &Bytes) -> Result<MessageId, MulticastError> {
         if self.left {
             return Err(MulticastError::Left);
         }
@@ -289,6 +307,37 @@ impl<A: Address> Core<A> {
             self.stats.not_member += 1;
         }
         true
+    }
+
+    /// Delivers a received copy unless it was delivered before, and keeps
+    /// it for repair; returns whether it is new.
+    pub fn accept_and_keep(&mut self, data: &Data) -> bool {
+        let new = self.accept(data.id, &data.payload, u32::from(data.hops));
+        if new {
+            self.store(data.id, data.payload.clone(), data.origin_index, data.root);
+        }
+        new
+    }
+
+    /// The first copy of this node's own message `id`, as it leaves the
+    /// origin (`forward`: whether receivers pass it down the tree).
+    pub fn own_data(&self, id: MessageId, payload: Bytes, forward: bool) -> Data {
+        Data {
+            forward,
+            repair: false,
+            id,
+            origin_index: self.index,
+            root: self.own_root(id.group),
+            sender: self.index,
+            hops: 0,
+            payload,
+        }
+    }
+
+    /// Keeps this node's own message `id` for repair.
+    pub fn keep_own(&mut self, id: MessageId, payload: Bytes) {
+        let root = self.own_root(id.group);
+        self.store(id, payload, self.index, root);
     }
 
     /// Whether `id` was delivered (or given up on).
@@ -498,7 +547,8 @@ mod tests {
         let mut list = SharedMembers::new();
         list.push(NodeId(1), 0u32, &[GroupId(1)]);
         let config = Arc::new(BaselineConfig { max_dedup: 2, ..BaselineConfig::default() });
-        let mut core = Core::new(NodeId(1), 0, Arc::new(list), config, SmallRng::seed_from_u64(1));
+        let seat = Seat { id: NodeId(1), index: 0, members: Arc::new(list), config, rng: SmallRng::seed_from_u64(1) };
+        let mut core = Core::new(seat);
         core.subscribe(GroupId(1)).unwrap();
         let id = |seq| MessageId { group: GroupId(1), origin: NodeId(9), seq };
         let payload = Bytes::from_static(b"x");

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use baselines::{BaselineConfig, Rmtp, Srm, Tree, Unicast, tree_children};
+use baselines::{BaselineConfig, Rmtp, Seat, Srm, Tree, Unicast, tree_children};
 use bytes::Bytes;
 use gossip_core::{GroupId, Protocol, ProtocolStats, SmallRng, Time};
 use gossip_sim::{Factory, SimConfig, Simulator, Spawn, Stop, Timing, node_id, one_group};
@@ -14,18 +14,18 @@ use rand::SeedableRng;
 
 const GROUP: GroupId = GroupId(9);
 
-type Build<P> = fn(gossip_core::NodeId, u32, Arc<gossip_core::SharedMembers<u32>>, Arc<BaselineConfig>, SmallRng) -> P;
+type Build<P> = fn(Seat<u32>) -> P;
 
 fn factory<P: Protocol<Address = u32> + 'static>(build: Build<P>, config: BaselineConfig) -> Factory<P> {
     let config = Arc::new(config);
     Box::new(move |spawn: &Spawn<'_>| {
-        let mut node = build(
-            node_id(spawn.index, spawn.incarnation),
-            spawn.index,
-            spawn.members.clone(),
-            config.clone(),
-            SmallRng::seed_from_u64(spawn.seed),
-        );
+        let mut node = build(Seat {
+            id: node_id(spawn.index, spawn.incarnation),
+            index: spawn.index,
+            members: spawn.members.clone(),
+            config: config.clone(),
+            rng: SmallRng::seed_from_u64(spawn.seed),
+        });
         node.subscribe(spawn.now, GROUP).expect("one group");
         node
     })

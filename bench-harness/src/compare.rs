@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use baselines::Seat;
 use bytes::Bytes;
 use gossip_core::{Config, GroupId, Mode, Protocol, ProtocolStats, SmallRng, Time};
 use gossip_sim::{Factory, SimConfig, Simulator, Spawn, Timing, gossip_factory, node_id, one_group};
@@ -171,10 +172,14 @@ fn one_run(spec: &CompareSpec, run: u32) -> Result<Outcome, HarnessError> {
         kind => {
             let cfg = std::sync::Arc::new(baseline_config(spec.k, gossip_core::MAX_PACKET_SIZE.min(1200)));
             let factory: Factory<Slow<Baseline<u32>>> = Box::new(move |s: &Spawn<'_>| {
-                let rng = SmallRng::seed_from_u64(s.seed);
-                let id = node_id(s.index, s.incarnation);
-                let mut node = Baseline::new(kind, id, s.index, s.members.clone(), cfg.clone(), rng)
-                    .expect("not gossip: a baseline");
+                let seat = Seat {
+                    id: node_id(s.index, s.incarnation),
+                    index: s.index,
+                    members: s.members.clone(),
+                    config: cfg.clone(),
+                    rng: SmallRng::seed_from_u64(s.seed),
+                };
+                let mut node = Baseline::new(kind, seat).expect("not gossip: a baseline");
                 let _ = node.subscribe(s.now, GROUP);
                 Slow::new(node, delay_of(s.index))
             });

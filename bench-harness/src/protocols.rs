@@ -3,17 +3,13 @@
 //! transports, and [`Slow`], a wrapper that makes one member slow.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::Duration;
 
 use baselines::wire::WireError;
-use baselines::{BaselineConfig, BaselineStats, Rmtp, Srm, Tree, Unicast};
+use baselines::{BaselineConfig, BaselineStats, Rmtp, Seat, Srm, Tree, Unicast};
 use bytes::Bytes;
 use clap::ValueEnum;
-use gossip_core::{
-    Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, SubscribeError, Time,
-    Transmit,
-};
+use gossip_core::{Event, GroupId, MessageId, MulticastError, Protocol, SubscribeError, Time, Transmit};
 
 /// Which protocol to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
@@ -71,21 +67,14 @@ pub enum Baseline<A> {
 }
 
 impl<A: gossip_core::Address> Baseline<A> {
-    /// Builds node `index` of `members` as `kind` (which must not be gossip).
-    pub fn new(
-        kind: ProtocolKind,
-        id: NodeId,
-        index: u32,
-        members: Arc<SharedMembers<A>>,
-        config: Arc<BaselineConfig>,
-        rng: SmallRng,
-    ) -> Option<Self> {
+    /// Builds the node taking `seat` as `kind` (which must not be gossip).
+    pub fn new(kind: ProtocolKind, seat: Seat<A>) -> Option<Self> {
         Some(match kind {
             ProtocolKind::Gossip => return None,
-            ProtocolKind::Unicast => Baseline::Unicast(Unicast::new(id, index, members, config, rng)),
-            ProtocolKind::Tree => Baseline::Tree(Tree::new(id, index, members, config, rng)),
-            ProtocolKind::Srm => Baseline::Srm(Srm::new(id, index, members, config, rng)),
-            ProtocolKind::Rmtp => Baseline::Rmtp(Rmtp::new(id, index, members, config, rng)),
+            ProtocolKind::Unicast => Baseline::Unicast(Unicast::new(seat)),
+            ProtocolKind::Tree => Baseline::Tree(Tree::new(seat)),
+            ProtocolKind::Srm => Baseline::Srm(Srm::new(seat)),
+            ProtocolKind::Rmtp => Baseline::Rmtp(Rmtp::new(seat)),
         })
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use baselines::Seat;
 use bytes::Bytes;
 use gossip_core::{Address, CommonStats, Config, GroupId, MessageId, Mode};
 use gossip_runtime::{Builder, Faults, FaultyTransport, Handle, SharedLink, StreamExt, Transport};
@@ -218,11 +219,15 @@ fn spawn_baseline<T: Transport>(
     i: u32,
     members: &Arc<gossip_core::SharedMembers<T::Address>>,
 ) -> Result<Handle<T::Address>, HarnessError> {
-    let config = Arc::new(baseline_config(spec.fanout, spec.max_packet_size()));
     let id = baseline_id(spec, i);
-    let rng = SmallRng::seed_from_u64(node_seed(spec.seed, i));
-    let protocol = Baseline::new(spec.protocol, id, i, members.clone(), config, rng)
-        .ok_or_else(|| HarnessError::run("gossip is not a baseline"))?;
+    let seat = Seat {
+        id,
+        index: i,
+        members: members.clone(),
+        config: Arc::new(baseline_config(spec.fanout, spec.max_packet_size())),
+        rng: SmallRng::seed_from_u64(node_seed(spec.seed, i)),
+    };
+    let protocol = Baseline::new(spec.protocol, seat).ok_or_else(|| HarnessError::run("gossip is not a baseline"))?;
     Builder::new(transport)
         .seed(node_seed(spec.seed, i))
         .subscriber_capacity(subscriber_capacity(spec))
