@@ -19,7 +19,7 @@ use transport_mem::{FaultAction, Latency, LinkModel};
 
 use crate::cell::{self, Measured};
 use crate::error::HarnessError;
-use crate::protocols::{Baseline, ProtocolKind, Slow, baseline_config};
+use crate::protocols::{Baseline, ProtocolKind, baseline_config};
 use crate::record::{Row, ratio};
 use crate::seeds;
 
@@ -128,9 +128,9 @@ pub fn config_description(spec: &CompareSpec) -> String {
 }
 
 fn one_run(spec: &CompareSpec, run: u32) -> Result<Outcome, HarnessError> {
-    let seed = seeds::run_seed(spec.seed, run) ^ (spec.protocol as u64) << 56;
+    let seed = seeds::run_seed(spec.seed, run, (spec.protocol as u64) << 56);
     // The same origin, crashes and slow member for every protocol of a seed.
-    let mut rng = SmallRng::seed_from_u64(seeds::run_seed(spec.seed, run) ^ 0x0416);
+    let mut rng = SmallRng::seed_from_u64(seeds::run_seed(spec.seed, run, 0) ^ 0x0416);
     let n = spec.nodes;
     let origin = rng.random_range(0..n);
     let list: Vec<u32> = (0..n).collect();
@@ -143,22 +143,24 @@ fn one_run(spec: &CompareSpec, run: u32) -> Result<Outcome, HarnessError> {
     let mut config = SimConfig::events(seed, RECORD_PERIOD);
     // Timers from time zero: with jitter a node's first timer waits up to a record period.
     config.timing = Timing::Events { start_jitter: false };
-    config.link = LinkModel::new()
+    let link = LinkModel::new()
         .with_loss(spec.loss)
         .and_then(|l| l.with_latency(latency()))
         .map_err(|e| HarnessError::Config(e.to_string()))?;
+    // The slow member: every packet to it takes SLOW_DELAY more.
+    config.link = match slow {
+        Some(node) => link.with_slow(node, SLOW_DELAY),
+        None => link,
+    };
     config.max_rounds = (spec.max_time.as_micros() / RECORD_PERIOD.as_micros()).max(1) as u32;
-    let delay_of = move |index: u32| if Some(index) == slow { SLOW_DELAY } else { Duration::ZERO };
     match spec.protocol {
         ProtocolKind::Gossip => {
-            let mut inner = gossip_factory(gossip_engine(spec.fanout)?, vec![GROUP]);
-            let factory: Factory<Slow<gossip_core::Node<u32>>> =
-                Box::new(move |s: &Spawn<'_>| Slow::new(inner(s), delay_of(s.index)));
+            let factory = gossip_factory(gossip_engine(spec.fanout)?, vec![GROUP]);
             drive(spec, config, factory, origin, &crashed)
         }
         kind => {
             let cfg = std::sync::Arc::new(baseline_config(spec.k, gossip_core::MAX_PACKET_SIZE.min(1200)));
-            let factory: Factory<Slow<Baseline<u32>>> = Box::new(move |s: &Spawn<'_>| {
+            let factory: Factory<Baseline<u32>> = Box::new(move |s: &Spawn<'_>| {
                 let seat = Seat {
                     id: node_id(s.index, s.incarnation),
                     index: s.index,
@@ -168,7 +170,7 @@ fn one_run(spec: &CompareSpec, run: u32) -> Result<Outcome, HarnessError> {
                 };
                 let mut node = Baseline::new(kind, seat).expect("not gossip: a baseline");
                 let _ = node.subscribe(s.now, GROUP);
-                Slow::new(node, delay_of(s.index))
+                node
             });
             drive(spec, config, factory, origin, &crashed)
         }

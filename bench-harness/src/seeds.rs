@@ -56,10 +56,10 @@ where
     Ok((outcomes.into_iter().map(|(_, o)| o).collect(), cpu_s))
 }
 
-/// The seed of run `run` of a cell whose base seed is `base`: the runs of
-/// one cell are independent, and the same for every protocol compared.
-pub(crate) fn run_seed(base: u64, run: u32) -> u64 {
-    mix(base ^ mix(u64::from(run) + 1))
+/// The seed of run `run` of a cell whose base seed is `base`, for whatever
+/// `salt` names (0, or a protocol): the runs of one cell are independent.
+pub(crate) fn run_seed(base: u64, run: u32, salt: u64) -> u64 {
+    mix(base ^ mix(u64::from(run) + 1) ^ salt)
 }
 
 /// SplitMix64's finaliser: spreads every bit of `x` over the result.

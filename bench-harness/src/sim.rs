@@ -61,7 +61,7 @@ pub fn engine_description(spec: &SimSpec) -> String {
 }
 
 fn one_run(spec: &SimSpec, run: u32) -> Result<Outcome, HarnessError> {
-    let seed = seeds::run_seed(spec.seed, run);
+    let seed = seeds::run_seed(spec.seed, run, 0);
     let mut config = SimConfig::rounds(seed, PERIOD);
     config.link = LinkModel::new().with_loss(spec.loss).map_err(|e| HarnessError::Config(e.to_string()))?;
     config.max_rounds = 2_000;
