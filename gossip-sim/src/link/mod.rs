@@ -1,7 +1,7 @@
 //! The link model shared by the simulator, the in-memory network and the
 //! fault-injecting transport decorator: loss, latency, duplication,
-//! reordering, crashed nodes and partitions, and scripts that change them
-//! over time.
+//! reordering, slow nodes, crashed nodes and partitions, and scripts that
+//! change them over time (`latency`, `script`, `shared` beside the model).
 //!
 //! Nodes are named by their index (`u32`), which is also their address in
 //! both the simulator and `transport-mem`'s `MemNetwork`. A [`LinkModel`]
@@ -368,6 +368,7 @@ impl LinkModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gossip_core::Time;
     use rand::SeedableRng;
     use rand::rngs::SmallRng;
 
