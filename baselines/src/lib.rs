@@ -24,15 +24,19 @@
 #![deny(missing_docs)]
 
 mod common;
+mod config;
 pub mod rmtp;
 pub mod srm;
+mod stats;
 pub mod tree;
 pub mod unicast;
 pub mod wire;
 
-pub use common::{BaselineConfig, BaselineStats, Dissemination, Seat, tree_children, tree_parent};
+pub use common::{Seat, tree_children, tree_parent};
+pub use config::{BaselineConfig, Dissemination};
 pub use rmtp::Rmtp;
 pub use srm::Srm;
+pub use stats::BaselineStats;
 pub use tree::Tree;
 pub use unicast::Unicast;
 

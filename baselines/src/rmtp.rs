@@ -25,7 +25,8 @@ use gossip_core::{
     Address, Event, GroupId, MessageId, MulticastError, Protocol, SubscribeError, Time, Transmit, TransmitKind,
 };
 
-use crate::common::{BaselineStats, Core, Seat};
+use crate::BaselineStats;
+use crate::common::{Core, Seat};
 use crate::tree;
 use crate::wire::{Ack, Data, MAX_IDS, Packet, WireError};
 

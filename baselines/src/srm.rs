@@ -27,9 +27,10 @@ use gossip_core::{
     Address, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SubscribeError, Time, Transmit,
 };
 
-use crate::common::{BaselineStats, Core, Dissemination, Seat};
+use crate::common::{Core, Seat};
 use crate::tree;
 use crate::wire::{Data, MAX_IDS, Nack, Packet, Session, WireError};
+use crate::{BaselineStats, Dissemination};
 
 /// Largest gap a receiver starts NACK timers for at once, per stream.
 const MAX_GAP: u64 = 128;

@@ -8,7 +8,8 @@
 use bytes::Bytes;
 use gossip_core::{Address, Event, GroupId, MessageId, MulticastError, Protocol, SubscribeError, Time, Transmit};
 
-use crate::common::{BaselineStats, Core, Seat, hops16};
+use crate::BaselineStats;
+use crate::common::{Core, Seat, hops16};
 use crate::wire::{Data, Packet, WireError};
 
 /// A spanning-tree node. See the [module docs](self).

@@ -6,7 +6,8 @@
 use bytes::Bytes;
 use gossip_core::{Address, Event, GroupId, MessageId, MulticastError, Protocol, SubscribeError, Time, Transmit};
 
-use crate::common::{BaselineStats, Core, Seat};
+use crate::BaselineStats;
+use crate::common::{Core, Seat};
 use crate::wire::{Packet, WireError};
 
 /// A unicast-loop node. See the [module docs](self).

@@ -137,22 +137,23 @@ fn rmtp_serves_the_subtree_of_a_crashed_interior_node() {
     assert!(missing.iter().all(Vec::is_empty), "{missing:?}");
 }
 
-#[test]
-fn srm_recovers_from_ten_percent_loss() {
+/// Every live member delivers every message under 10% loss, for three seeds.
+fn recovers_from_ten_percent_loss<P: Protocol<Address = u32> + 'static>(build: Build<P>) {
     for seed in 1..=3 {
-        let mut sim = sim::<Srm<u32>>(Srm::new, 300, 0.1, seed);
+        let mut sim = sim(build, 300, 0.1, seed);
         let missing = run(&mut sim, 5, 4);
         assert!(missing.iter().all(Vec::is_empty), "seed {seed}: {missing:?}");
     }
 }
 
 #[test]
+fn srm_recovers_from_ten_percent_loss() {
+    recovers_from_ten_percent_loss::<Srm<u32>>(Srm::new);
+}
+
+#[test]
 fn rmtp_recovers_from_ten_percent_loss() {
-    for seed in 1..=3 {
-        let mut sim = sim::<Rmtp<u32>>(Rmtp::new, 300, 0.1, seed);
-        let missing = run(&mut sim, 5, 4);
-        assert!(missing.iter().all(Vec::is_empty), "seed {seed}: {missing:?}");
-    }
+    recovers_from_ten_percent_loss::<Rmtp<u32>>(Rmtp::new);
 }
 
 #[test]
