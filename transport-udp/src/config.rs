@@ -118,7 +118,7 @@ impl UdpConfig {
     pub(crate) fn validate(&self) -> Result<(), UdpError> {
         let min = gossip_core::MIN_PACKET_SIZE + self.overhead();
         if self.max_datagram > MAX_UDP_PAYLOAD || self.max_datagram < min {
-            return Err(UdpError::BadMaxDatagram(self.max_datagram));
+            return Err(UdpError::BadMaxDatagram { len: self.max_datagram, min });
         }
         if self.replay_senders == 0 {
             return Err(UdpError::NoReplayWindows);
@@ -157,8 +157,13 @@ pub enum UdpError {
     #[error("socket setup failed: {0}")]
     Socket(#[from] io::Error),
     /// `max_datagram` leaves no room for the engine's smallest packet.
-    #[error("max_datagram {0} is outside {min}..={MAX_UDP_PAYLOAD} (sealed)", min = gossip_core::MIN_PACKET_SIZE + seal::OVERHEAD)]
-    BadMaxDatagram(usize),
+    #[error("max_datagram {len} is outside {min}..={MAX_UDP_PAYLOAD}")]
+    BadMaxDatagram {
+        /// The `max_datagram` asked for.
+        len: usize,
+        /// The smallest allowed with this config's framing.
+        min: usize,
+    },
     /// `replay_senders` is 0.
     #[error("replay_senders must be at least 1")]
     NoReplayWindows,
