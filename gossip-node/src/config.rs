@@ -262,6 +262,15 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_insecure_flag_means_true_and_the_cluster_id_is_read() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from(["gossip-node", "--insecure", "--cluster-id", "9"]).unwrap();
+        assert_eq!(cli.agent.insecure, Some(true));
+        let s = Settings::load(cli.agent).unwrap();
+        assert_eq!(s.transport, TransportSettings::Udp { key_file: None, cluster_id: 9 });
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let (_file, args) = with_file("bnd = \"x\"\n");
         let e = Settings::load(args).unwrap_err();
