@@ -58,10 +58,16 @@ pub struct AgentArgs {
     /// is accepted on receipt, so a key is rotated by adding it.
     #[arg(long, env = "GOSSIP_NODE_KEY_FILE", value_name = "FILE")]
     pub key_file: Option<PathBuf>,
-    /// UDP: allow running without a key file (datagrams neither
-    /// authenticated nor encrypted).
-    #[arg(long, env = "GOSSIP_NODE_INSECURE")]
+    /// UDP: allow running without a key file. Then anyone who can reach
+    /// the gossip port can inject, forge, replay and read every message and
+    /// membership update. `--insecure` alone means `true`.
+    #[arg(long, env = "GOSSIP_NODE_INSECURE", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub insecure: Option<bool>,
+    /// UDP: the cluster id (a number): first in every datagram and mixed
+    /// into the keys, so clusters on one network with the same key stay
+    /// apart. Every member needs the same. Default 0.
+    #[arg(long, env = "GOSSIP_NODE_CLUSTER_ID", value_name = "ID")]
+    pub cluster_id: Option<u64>,
     /// QUIC: the cluster CA certificate (PEM).
     #[arg(long, env = "GOSSIP_NODE_TLS_CA", value_name = "FILE")]
     pub tls_ca: Option<PathBuf>,

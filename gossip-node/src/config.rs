@@ -39,6 +39,7 @@ struct FileConfig {
     transport: Option<String>,
     key_file: Option<PathBuf>,
     insecure: Option<bool>,
+    cluster_id: Option<u64>,
     tls_ca: Option<PathBuf>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -57,6 +58,8 @@ pub enum TransportSettings {
     Udp {
         /// The key file.
         key_file: Option<PathBuf>,
+        /// The cluster id.
+        cluster_id: u64,
     },
     /// QUIC with certificates from a cluster CA.
     Quic {
@@ -195,7 +198,7 @@ impl Settings {
                         "required with transport `udp` (or set `insecure = true` to run unauthenticated)",
                     ));
                 }
-                TransportSettings::Udp { key_file }
+                TransportSettings::Udp { key_file, cluster_id: args.cluster_id.or(file.cluster_id).unwrap_or(0) }
             }
             "quic" => {
                 let need = |key: &'static str, v: Option<PathBuf>| {
@@ -250,6 +253,21 @@ mod tests {
         assert_eq!(s.bind, "127.0.0.1:2".parse().unwrap());
         assert_eq!(s.groups, ["x"]);
         assert_eq!(s.http, DEFAULT_HTTP.parse().unwrap());
+        assert_eq!(s.transport, TransportSettings::Udp { key_file: None, cluster_id: 0 });
+        let (_file, args) = with_file("key_file = \"k\"\ncluster_id = 7\n");
+        assert_eq!(
+            Settings::load(args).unwrap().transport,
+            TransportSettings::Udp { key_file: Some("k".into()), cluster_id: 7 }
+        );
+    }
+
+    #[test]
+    fn a_bare_insecure_flag_means_true_and_the_cluster_id_is_read() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from(["gossip-node", "--insecure", "--cluster-id", "9"]).unwrap();
+        assert_eq!(cli.agent.insecure, Some(true));
+        let s = Settings::load(cli.agent).unwrap();
+        assert_eq!(s.transport, TransportSettings::Udp { key_file: None, cluster_id: 9 });
     }
 
     #[test]

@@ -29,6 +29,8 @@ impl TransportHandle {
                 serde_json::json!({
                     "kind": "udp", "sealed": t.is_sealed(), "batching": t.is_batching(),
                     "send_syscalls": s.send_syscalls, "recv_syscalls": s.recv_syscalls,
+                    "foreign_cluster": s.foreign_cluster, "replayed": s.replayed, "too_old": s.too_old,
+                    "clock_skew": s.clock_skew, "replay_window_evictions": s.replay_window_evictions,
                 })
             }
             TransportHandle::Quic(t) => {
@@ -72,9 +74,12 @@ pub fn start(settings: &Settings) -> Result<(Handle<SocketAddr>, TransportHandle
         .encode()
         .map_err(|e| ConfigError::new("tags", e.to_string()))?;
     match &settings.transport {
-        TransportSettings::Udp { key_file } => {
-            let keys = key_file.as_deref().map(crate::keys::read).transpose()?;
-            let udp = UdpTransport::bind(UdpConfig { keys, ..UdpConfig::new(settings.bind) })
+        TransportSettings::Udp { key_file, cluster_id } => {
+            let config = match key_file {
+                Some(path) => UdpConfig::new(settings.bind, crate::keys::read(path)?),
+                None => UdpConfig::insecure(settings.bind),
+            };
+            let udp = UdpTransport::bind(UdpConfig { cluster_id: *cluster_id, ..config })
                 .map_err(|e| ConfigError::new("bind", e.to_string()))?;
             let udp = Arc::new(udp);
             Ok((spawn(udp.clone(), settings, meta)?, TransportHandle::Udp(udp)))

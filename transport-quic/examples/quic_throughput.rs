@@ -52,8 +52,13 @@ fn quic_pair(ca: &ClusterCa) -> anyhow::Result<(Arc<QuicTransport>, Arc<QuicTran
 
 fn udp_pair(sealed: bool) -> anyhow::Result<(Arc<UdpTransport>, Arc<UdpTransport>)> {
     let make = || -> anyhow::Result<Arc<UdpTransport>> {
-        let keys = sealed.then(|| KeyRing::new(ClusterKey::from_passphrase(1, "bench")));
-        Ok(Arc::new(UdpTransport::bind(UdpConfig { keys, ..UdpConfig::new("127.0.0.1:0".parse()?) })?))
+        let bind = "127.0.0.1:0".parse()?;
+        let config = if sealed {
+            UdpConfig::new(bind, KeyRing::new(ClusterKey::from_bytes(1, [0x42; 32])))
+        } else {
+            UdpConfig::insecure(bind)
+        };
+        Ok(Arc::new(UdpTransport::bind(config)?))
     };
     Ok((make()?, make()?))
 }

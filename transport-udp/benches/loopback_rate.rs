@@ -30,8 +30,12 @@ use transport_udp::{ClusterKey, KeyRing, UdpConfig, UdpTransport};
 const PAYLOAD: usize = 64;
 
 fn udp_config(sealed: bool) -> UdpConfig {
-    let keys = sealed.then(|| KeyRing::new(ClusterKey::from_passphrase(1, "bench")));
-    UdpConfig { keys, ..UdpConfig::new("127.0.0.1:0".parse().expect("address")) }
+    let bind = "127.0.0.1:0".parse().expect("address");
+    if sealed {
+        UdpConfig::new(bind, KeyRing::new(ClusterKey::from_bytes(1, [0x42; 32])))
+    } else {
+        UdpConfig::insecure(bind)
+    }
 }
 
 fn cpu_seconds() -> f64 {

@@ -39,11 +39,15 @@ struct Counts {
 }
 
 async fn run(sealed: bool, keep: usize) -> Counts {
-    let keys = || sealed.then(|| KeyRing::new(ClusterKey::from_passphrase(1, "bench")));
-    let bind = || {
-        UdpTransport::bind(UdpConfig { keys: keys(), ..UdpConfig::new("127.0.0.1:0".parse().expect("address")) })
-            .expect("bind on loopback")
+    let addr = "127.0.0.1:0".parse().expect("address");
+    let config = || {
+        if sealed {
+            UdpConfig::new(addr, KeyRing::new(ClusterKey::from_bytes(1, [0x42; 32])))
+        } else {
+            UdpConfig::insecure(addr)
+        }
     };
+    let bind = || UdpTransport::bind(config()).expect("bind on loopback");
     let (a, b) = (bind(), bind());
     let len = a.max_packet_size();
     let batch: Vec<(SocketAddr, Bytes)> =

@@ -18,6 +18,9 @@ use gossip_example_support::exit;
 use gossip_runtime::Builder;
 use transport_udp::{ClusterKey, KeyRing, UdpConfig, UdpTransport};
 
+/// The cluster id every chat uses unless told otherwise.
+const CHAT_CLUSTER: u64 = 0x6368_6174;
+
 /// Gossip chat over UDP: stdin lines go to the group, the others' lines
 /// are printed.
 #[derive(Debug, Parser)]
@@ -25,21 +28,33 @@ use transport_udp::{ClusterKey, KeyRing, UdpConfig, UdpTransport};
 struct Args {
     #[command(flatten)]
     chat: ChatArgs,
-    /// Passphrase that seals every datagram (ChaCha20-Poly1305); every
-    /// member needs the same. Without it, datagrams are neither
-    /// authenticated nor encrypted. Also read from `GOSSIP_KEY`.
+    /// Passphrase that seals every datagram (XChaCha20-Poly1305, key from
+    /// Argon2id); every member needs the same. Also read from
+    /// `GOSSIP_KEY`. One of `--key` and `--insecure` is required.
     #[arg(long, value_name = "PASSPHRASE")]
     key: Option<String>,
+    /// Chat without a key: anyone on the network can read, inject, forge
+    /// and replay messages.
+    #[arg(long, conflicts_with = "key")]
+    insecure: bool,
+    /// The cluster id (mixed into the key, first in every datagram):
+    /// chats with another id do not hear each other.
+    #[arg(long, value_name = "ID", default_value_t = CHAT_CLUSTER)]
+    cluster_id: u64,
 }
 
 async fn run(mut args: Args) -> anyhow::Result<()> {
     args.key = args.key.or_else(|| std::env::var("GOSSIP_KEY").ok());
-    let keys = args.key.as_deref().map(|k| KeyRing::new(ClusterKey::from_passphrase(1, k)));
-    if keys.is_none() {
-        eprintln!("warning: no --key given: chat datagrams are neither authenticated nor encrypted");
-    }
     let listen = args.chat.listen;
-    let transport = UdpTransport::bind(UdpConfig { keys, ..UdpConfig::new(listen) })
+    let config = match args.key.as_deref() {
+        Some(passphrase) => {
+            let key = ClusterKey::from_passphrase(1, passphrase, args.cluster_id)?;
+            UdpConfig::new(listen, KeyRing::new(key))
+        }
+        None if args.insecure => UdpConfig::insecure(listen),
+        None => anyhow::bail!("give --key PASSPHRASE (or GOSSIP_KEY), or --insecure to chat unauthenticated"),
+    };
+    let transport = UdpTransport::bind(UdpConfig { cluster_id: args.cluster_id, ..config })
         .with_context(|| format!("binding {listen}"))?;
     let handle = Builder::new(transport).spawn()?;
     let what = if args.key.is_some() { "UDP, sealed" } else { "UDP, not sealed" };
@@ -64,6 +79,7 @@ mod tests {
         assert!(args.chat.listen.ip().is_loopback());
         assert_eq!(args.chat.seeds, vec!["127.0.0.1:7001".parse().unwrap()]);
         assert_eq!(args.key.as_deref(), Some("k"));
+        assert!(Args::try_parse_from(["chat", "--listen", "localhost:1", "--key", "k", "--insecure"]).is_err());
         assert!(Args::try_parse_from(["chat"]).is_err(), "--listen is required");
         assert!(Args::try_parse_from(["chat", "--listen", "localhost"]).is_err(), "a port is required");
     }

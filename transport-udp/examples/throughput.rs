@@ -29,7 +29,8 @@ const WINDOW: u64 = 1 << 15;
 struct Args {
     #[command(flatten)]
     run: ThroughputArgs,
-    /// Seal every datagram (ChaCha20-Poly1305).
+    /// Seal every datagram (XChaCha20-Poly1305); without it the nodes run
+    /// insecure.
     #[arg(long)]
     key: bool,
     /// The gossip round, in milliseconds (1 to 1000).
@@ -38,15 +39,20 @@ struct Args {
 }
 
 fn udp(sealed: bool) -> anyhow::Result<Arc<UdpTransport>> {
-    let keys = sealed.then(|| KeyRing::new(ClusterKey::from_passphrase(1, "bench")));
-    Ok(Arc::new(UdpTransport::bind(UdpConfig { keys, ..UdpConfig::new("127.0.0.1:0".parse()?) })?))
+    let bind = "127.0.0.1:0".parse()?;
+    let config = if sealed {
+        UdpConfig::new(bind, KeyRing::new(ClusterKey::from_bytes(1, [0x42; 32])))
+    } else {
+        UdpConfig::insecure(bind)
+    };
+    Ok(Arc::new(UdpTransport::bind(config)?))
 }
 
 /// The raw rate of the same socket setup: batches of equal datagrams of
 /// `size` bytes (GSO trains where the kernel has them) from one transport
 /// socket to another; returns datagrams received per second.
 async fn raw(secs: f64, size: usize) -> anyhow::Result<f64> {
-    let config = UdpConfig::new("127.0.0.1:0".parse()?);
+    let config = UdpConfig::insecure("127.0.0.1:0".parse()?);
     Ok(transport_udp::raw_datagram_rate(&config, size, Duration::from_secs_f64(secs)).await?.datagrams_per_sec)
 }
 

@@ -3,10 +3,14 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::crypto::{self, KeyRing};
+use crate::clock::WallClock;
+use crate::framing::CLUSTER_ID_LEN;
+use crate::keys::KeyRing;
+use crate::seal;
 
 /// The largest UDP payload over IPv4.
 pub const MAX_UDP_PAYLOAD: usize = 65_507;
@@ -36,14 +40,55 @@ pub struct UdpConfig {
     /// and GRO on receipt) where the platform can. Default on; off sends
     /// and receives one datagram per call.
     pub batching: bool,
-    /// Seal and open every datagram with these keys. Default none (a
-    /// warning is logged).
-    pub keys: Option<KeyRing>,
+    /// Sealed with a key ring, or explicitly insecure.
+    pub security: Security,
+    /// This cluster's id: the first 8 bytes of every datagram (a datagram
+    /// with another id is dropped and counted in
+    /// [`UdpStats::foreign_cluster`](crate::UdpStats::foreign_cluster)),
+    /// and mixed into the cipher keys, so two clusters sharing a secret on
+    /// one network stay apart. Default 0.
+    pub cluster_id: u64,
+    /// Sealed: how far a datagram's timestamp may be from this node's
+    /// clock, either way. Default 60 s. A capture older than this cannot be
+    /// replayed even into a node that lost its replay window (restart,
+    /// eviction); clocks of the members must agree within it.
+    pub max_clock_skew: Duration,
+    /// Sealed: sender instances whose replay windows are remembered; the
+    /// least recently seen is evicted for a new one (counted). Each costs
+    /// about 200 bytes. Default 4,096.
+    pub replay_senders: usize,
+    /// Sealed: the clock stamped into datagrams and checked against.
+    /// Default [`WallClock::system`] at the time the config is made.
+    pub clock: WallClock,
+}
+
+/// Whether datagrams are sealed.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Security {
+    /// Every datagram sealed with XChaCha20-Poly1305 under the ring's
+    /// sealing key, and opened with any of its keys; replays, datagrams
+    /// stamped outside [`UdpConfig::max_clock_skew`] and other clusters'
+    /// datagrams are dropped and counted. See `docs/wire.md`.
+    Sealed(KeyRing),
+    /// No authentication and no encryption. Anyone who can send a
+    /// datagram to the socket can inject packets, forge any member's
+    /// messages and membership, replay captured datagrams, and read
+    /// everything; only datagrams without this cluster's id are dropped,
+    /// which keeps honest clusters on one network apart and nothing else.
+    /// For a trusted, isolated network or tests.
+    Insecure,
 }
 
 impl UdpConfig {
-    /// Defaults, bound to `bind`.
-    pub fn new(bind: SocketAddr) -> Self {
+    /// Defaults, bound to `bind`, every datagram sealed with `keys`.
+    pub fn new(bind: SocketAddr, keys: KeyRing) -> Self {
+        UdpConfig { security: Security::Sealed(keys), ..Self::insecure(bind) }
+    }
+
+    /// Defaults, bound to `bind`, WITHOUT authentication or encryption:
+    /// see [`Security::Insecure`] for what such a node accepts.
+    pub fn insecure(bind: SocketAddr) -> Self {
         UdpConfig {
             bind,
             max_datagram: 1452,
@@ -52,20 +97,31 @@ impl UdpConfig {
             reuse_address: false,
             reuse_port: false,
             batching: true,
-            keys: None,
+            security: Security::Insecure,
+            cluster_id: 0,
+            max_clock_skew: Duration::from_secs(60),
+            replay_senders: 4096,
+            clock: WallClock::system(),
         }
     }
 
     /// Bytes the transport adds to each of the engine's packets.
     pub(crate) fn overhead(&self) -> usize {
-        if self.keys.is_some() { crypto::OVERHEAD } else { 0 }
+        match self.security {
+            Security::Sealed(_) => seal::OVERHEAD,
+            Security::Insecure => CLUSTER_ID_LEN,
+        }
     }
 
-    /// Checks `max_datagram` against what UDP and the engine allow.
+    /// Checks `max_datagram` against what UDP and the engine allow, and
+    /// the replay table's size.
     pub(crate) fn validate(&self) -> Result<(), UdpError> {
         let min = gossip_core::MIN_PACKET_SIZE + self.overhead();
         if self.max_datagram > MAX_UDP_PAYLOAD || self.max_datagram < min {
-            return Err(UdpError::BadMaxDatagram(self.max_datagram));
+            return Err(UdpError::BadMaxDatagram { len: self.max_datagram, min });
+        }
+        if self.replay_senders == 0 {
+            return Err(UdpError::NoReplayWindows);
         }
         Ok(())
     }
@@ -101,6 +157,17 @@ pub enum UdpError {
     #[error("socket setup failed: {0}")]
     Socket(#[from] io::Error),
     /// `max_datagram` leaves no room for the engine's smallest packet.
-    #[error("max_datagram {0} is outside {min}..={MAX_UDP_PAYLOAD}", min = gossip_core::MIN_PACKET_SIZE + crypto::OVERHEAD)]
-    BadMaxDatagram(usize),
+    #[error("max_datagram {len} is outside {min}..={MAX_UDP_PAYLOAD}")]
+    BadMaxDatagram {
+        /// The `max_datagram` asked for.
+        len: usize,
+        /// The smallest allowed with this config's framing.
+        min: usize,
+    },
+    /// `replay_senders` is 0.
+    #[error("replay_senders must be at least 1")]
+    NoReplayWindows,
+    /// The OS gave no randomness for the sender instance id.
+    #[error("no OS randomness for the sender instance id: {0}")]
+    Randomness(String),
 }

@@ -7,7 +7,8 @@ use std::ops::Range;
 
 use bytes::Bytes;
 
-use crate::crypto::KeyRing;
+use crate::framing::Framing;
+use crate::seal::CounterExhausted;
 
 /// Total bytes of one GSO train at most (an IP packet's limit, less headers).
 const MAX_TRAIN_BYTES: usize = 64_000;
@@ -60,19 +61,16 @@ impl SendPlan {
     }
 
     /// Groups the queued datagrams by destination (keeping their order per
-    /// destination) and writes their wire form, sealed with `keys` if set,
-    /// one after another into the reused buffer.
-    pub(crate) fn lay_out(&mut self, batch: &[(SocketAddr, Bytes)], keys: Option<&KeyRing>) {
+    /// destination) and writes their wire form, framed by `framing`, one
+    /// after another into the reused buffer.
+    pub(crate) fn lay_out(&mut self, batch: &[(SocketAddr, Bytes)], framing: &Framing) -> Result<(), CounterExhausted> {
         self.laid.sort_by_key(|l| l.to);
         for laid in &mut self.laid {
             laid.start = self.wire.len();
-            let plain = &batch[laid.index].1;
-            match keys {
-                None => self.wire.extend_from_slice(plain),
-                Some(keys) => keys.seal_into(plain, &mut self.wire),
-            }
+            framing.frame_into(&batch[laid.index].1, &mut self.wire)?;
             laid.len = self.wire.len() - laid.start;
         }
+        Ok(())
     }
 
     /// The laid-out wire bytes.
@@ -130,7 +128,7 @@ mod tests {
         for (i, (to, _)) in batch.iter().enumerate() {
             plan.push(i, *to);
         }
-        plan.lay_out(batch, None);
+        plan.lay_out(batch, &Framing::Insecure { cluster_id: 0 }).unwrap();
         let mut out = Vec::new();
         let mut at = 0;
         while at < plan.len() {
@@ -143,11 +141,12 @@ mod tests {
 
     #[test]
     fn trains_group_equal_datagrams_per_peer_the_last_shorter() {
+        // Each datagram carries the 8-byte cluster id before its packet.
         let d = |port, len| (addr(port), Bytes::from(vec![port as u8; len]));
         let batch = vec![d(1, 10), d(2, 10), d(1, 10), d(1, 4), d(1, 10), d(2, 12)];
         assert_eq!(
             trains(&batch, 64),
-            vec![(addr(1), 10, vec![0, 2, 3]), (addr(1), 10, vec![4]), (addr(2), 10, vec![1]), (addr(2), 12, vec![5])]
+            vec![(addr(1), 18, vec![0, 2, 3]), (addr(1), 18, vec![4]), (addr(2), 18, vec![1]), (addr(2), 20, vec![5])]
         );
         // The segment limit splits a train, and so does a datagram too
         // long for one.
@@ -162,9 +161,9 @@ mod tests {
         let mut plan = SendPlan::default();
         plan.push(0, addr(2));
         plan.push(1, addr(1));
-        plan.lay_out(&batch, None);
-        assert_eq!(plan.wire(), b"aabb");
+        plan.lay_out(&batch, &Framing::Insecure { cluster_id: 0x3030_3030_3030_3030 }).unwrap();
+        assert_eq!(plan.wire(), b"00000000aa00000000bb");
         let first = plan.train(0, 64);
-        assert_eq!((first.to, &plan.wire()[first.bytes]), (addr(1), &b"aa"[..]));
+        assert_eq!((first.to, &plan.wire()[first.bytes]), (addr(1), &b"00000000aa"[..]));
     }
 }

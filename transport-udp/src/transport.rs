@@ -11,9 +11,10 @@ use gossip_runtime::{Transport, TransportError, TransportStats, socket_addr};
 use quinn_udp::{Transmit, UdpSocketState};
 use tokio::io::Interest;
 
-use crate::config::{BufferSizes, UdpConfig, UdpError};
-use crate::crypto::{self, KeyRing};
+use crate::config::{BufferSizes, Security, UdpConfig, UdpError};
+use crate::framing::{Framing, Rejection};
 use crate::recv_arena::{RecvArena, Segment};
+use crate::seal::Sealer;
 use crate::send_plan::SendPlan;
 use crate::socket;
 use crate::stats::{Counters, UdpStats, bump};
@@ -24,7 +25,7 @@ pub struct UdpTransport {
     state: UdpSocketState,
     local: SocketAddr,
     dual_stack: bool,
-    keys: Option<KeyRing>,
+    framing: Framing,
     max_datagram: usize,
     batching: bool,
     buffers: BufferSizes,
@@ -37,7 +38,7 @@ impl std::fmt::Debug for UdpTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UdpTransport")
             .field("local", &self.local)
-            .field("sealed", &self.keys.is_some())
+            .field("sealed", &self.is_sealed())
             .field("batching", &self.batching)
             .finish_non_exhaustive()
     }
@@ -59,9 +60,20 @@ impl UdpTransport {
         socket::allow_fragments(&bound.socket, &config)?;
         let socket = tokio::net::UdpSocket::from_std(bound.socket)?;
         let local = socket.local_addr()?;
-        if config.keys.is_none() {
-            tracing::warn!(%local, "UDP transport running WITHOUT a cluster key: datagrams are neither authenticated nor encrypted");
-        }
+        let framing = match &config.security {
+            Security::Sealed(keys) => Framing::Sealed(Box::new(Sealer::new(
+                keys,
+                config.cluster_id,
+                random_instance()?,
+                config.clock,
+                config.max_clock_skew,
+                config.replay_senders,
+            ))),
+            Security::Insecure => {
+                tracing::warn!(%local, "UDP transport running INSECURE (no cluster key): anyone on the network can inject, forge, replay and read its datagrams");
+                Framing::Insecure { cluster_id: config.cluster_id }
+            }
+        };
         let gro = state.gro_segments() > 1;
         Ok(UdpTransport {
             arena: Mutex::new(RecvArena::new(config.max_datagram, gro, config.batching)),
@@ -70,7 +82,7 @@ impl UdpTransport {
             state,
             local,
             dual_stack: bound.dual_stack,
-            keys: config.keys,
+            framing,
             max_datagram: config.max_datagram,
             batching: config.batching,
             buffers: bound.buffers,
@@ -85,7 +97,7 @@ impl UdpTransport {
 
     /// Whether datagrams are sealed.
     pub fn is_sealed(&self) -> bool {
-        self.keys.is_some()
+        self.framing.sealer().is_some()
     }
 
     /// Whether several datagrams move per system call.
@@ -107,7 +119,7 @@ impl UdpTransport {
 
     /// The detailed counters.
     pub fn udp_stats(&self) -> UdpStats {
-        self.counters.snapshot()
+        self.counters.snapshot(self.framing.sealer().map_or(0, Sealer::window_evictions))
     }
 
     /// Sends one train of wire bytes; `segment` is the size of each
@@ -156,26 +168,43 @@ impl UdpTransport {
     }
 
     /// Checks one received datagram, opens it in place if sealed (its
-    /// range shrinks to the plaintext), and counts it; `false` drops it.
+    /// range shrinks to the packet), and counts it; `false` drops it.
     fn accept(&self, region: &mut [u8], segment: &mut Segment, limit: usize) -> bool {
         if segment.range.len() > limit {
             bump(&self.counters.dropped, 1);
             return false;
         }
         bump(&self.counters.ecn_ce, usize::from(segment.congested));
-        if let Some(keys) = &self.keys {
-            match keys.open(&mut region[segment.range.clone()]) {
-                Ok(plain) => segment.range = segment.range.start + plain.start..segment.range.start + plain.end,
-                Err(_) => {
-                    bump(&self.counters.auth, 1);
-                    tracing::trace!(from = %segment.from, "dropped a datagram that failed authentication");
-                    return false;
-                }
+        match self.framing.unframe(&mut region[segment.range.clone()]) {
+            Ok(packet) => segment.range = segment.range.start + packet.start..segment.range.start + packet.end,
+            Err(why) => {
+                let counter = match why {
+                    Rejection::ForeignCluster => &self.counters.foreign_cluster,
+                    Rejection::Unauthentic => &self.counters.auth,
+                    Rejection::Replayed => &self.counters.replayed,
+                    Rejection::TooOld => &self.counters.too_old,
+                    Rejection::ClockSkew => &self.counters.clock_skew,
+                };
+                bump(counter, 1);
+                tracing::trace!(from = %segment.from, ?why, "dropped a received datagram");
+                return false;
             }
         }
         bump(&self.counters.inn, 1);
         true
     }
+}
+
+/// A random 64-bit sender instance id from the OS.
+fn random_instance() -> Result<u64, UdpError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| UdpError::Randomness(e.to_string()))?;
+    Ok(u64::from_le_bytes(bytes))
+}
+
+/// The error for a batch that could not be sealed.
+fn exhausted() -> TransportError {
+    TransportError::Io(io::Error::other("the sealing counter is exhausted (2^64 datagrams)"))
 }
 
 /// What a failed send means for the caller.
@@ -241,7 +270,10 @@ impl Transport for UdpTransport {
         let mut plan = std::mem::take(&mut *lock(&self.send_plan));
         plan.clear();
         plan.push(0, to);
-        plan.lay_out(&[(to, bytes)], self.keys.as_ref());
+        if plan.lay_out(&[(to, bytes)], &self.framing).is_err() {
+            *lock(&self.send_plan) = plan;
+            return Err(exhausted());
+        }
         let sent = self.send_train(to, plan.wire(), plan.wire().len()).await;
         *lock(&self.send_plan) = plan;
         sent.map_err(send_error)?;
@@ -260,8 +292,11 @@ impl Transport for UdpTransport {
         for (i, (to, bytes)) in batch.iter().enumerate() {
             results.push(self.check(to, bytes).map(|to| plan.push(i, to)));
         }
-        plan.lay_out(batch, self.keys.as_ref());
-        self.send_plan(&plan, &mut results).await;
+        if plan.lay_out(batch, &self.framing).is_err() {
+            results.iter_mut().filter(|r| r.is_ok()).for_each(|r| *r = Err(exhausted()));
+        } else {
+            self.send_plan(&plan, &mut results).await;
+        }
         *lock(&self.send_plan) = plan;
         results
     }
@@ -287,7 +322,7 @@ impl Transport for UdpTransport {
     }
 
     fn max_packet_size(&self) -> usize {
-        self.max_datagram - if self.keys.is_some() { crypto::OVERHEAD } else { 0 }
+        self.max_datagram - self.framing.overhead()
     }
 
     fn stats(&self) -> TransportStats {
@@ -296,7 +331,7 @@ impl Transport for UdpTransport {
             datagrams_out: s.datagrams_out,
             datagrams_in: s.datagrams_in,
             auth_failures: s.auth_failures,
-            dropped: s.dropped,
+            dropped: s.dropped_total(),
         }
     }
 }

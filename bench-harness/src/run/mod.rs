@@ -46,12 +46,14 @@ pub async fn run_live(spec: &LiveSpec, progress: &ProgressBar) -> Result<Row, Ha
         }
         TransportKind::Udp => {
             // The same socket setup with nothing on top: transport-udp's yardstick.
-            let raw = transport_udp::raw_datagram_rate(&UdpConfig::new(LOOPBACK), spec.max_packet_size(), RAW_WINDOW)
-                .await
-                .map_err(HarnessError::run)?
-                .datagrams_per_sec;
-            let sockets =
-                bind_all(spec, progress, |_| UdpTransport::bind(UdpConfig::new(LOOPBACK)).map_err(HarnessError::run))?;
+            let raw =
+                transport_udp::raw_datagram_rate(&UdpConfig::insecure(LOOPBACK), spec.max_packet_size(), RAW_WINDOW)
+                    .await
+                    .map_err(HarnessError::run)?
+                    .datagrams_per_sec;
+            let sockets = bind_all(spec, progress, |_| {
+                UdpTransport::bind(UdpConfig::insecure(LOOPBACK)).map_err(HarnessError::run)
+            })?;
             let (transports, crash) = with_faults(spec, sockets)?;
             let mut row = measure(cluster(spec, &config, transports, crash)?, spec, progress).await?;
             row.raw_datagrams_per_s = Some(raw);

@@ -10,9 +10,17 @@ use gossip_runtime::Transport;
 use gossip_runtime::conformance::WAIT;
 use transport_udp::{ClusterKey, KeyRing, UdpConfig, UdpTransport};
 
+fn config(addr: &str, sealed: bool) -> UdpConfig {
+    let addr = addr.parse().unwrap();
+    if sealed {
+        UdpConfig::new(addr, KeyRing::new(ClusterKey::from_bytes(7, gossip_tests::udp::test_key_bytes("conformance"))))
+    } else {
+        UdpConfig::insecure(addr)
+    }
+}
+
 fn bind(addr: &str, batching: bool, sealed: bool) -> UdpTransport {
-    let keys = sealed.then(|| KeyRing::new(ClusterKey::from_passphrase(7, "conformance")));
-    UdpTransport::bind(UdpConfig { batching, keys, ..UdpConfig::new(addr.parse().unwrap()) }).unwrap()
+    UdpTransport::bind(UdpConfig { batching, ..config(addr, sealed) }).unwrap()
 }
 
 fn bad_v4() -> Vec<SocketAddr> {
@@ -154,7 +162,7 @@ async fn a_thousand_sockets_on_port_zero_get_a_thousand_ports() {
             reuse_address: true,
             recv_buffer: 64 << 10,
             send_buffer: 64 << 10,
-            ..UdpConfig::new("127.0.0.1:0".parse().unwrap())
+            ..UdpConfig::insecure("127.0.0.1:0".parse().unwrap())
         };
         let socket = UdpTransport::bind(config).unwrap();
         ports.insert(socket.local_addr().port());
@@ -168,9 +176,9 @@ async fn address_reuse_rebinds_a_fixed_port_when_asked() {
     let first = bind("127.0.0.1:0", true, false);
     let fixed = first.local_addr();
     // Without the flag a second socket on a taken port is refused.
-    assert!(UdpTransport::bind(UdpConfig::new(fixed)).is_err());
+    assert!(UdpTransport::bind(UdpConfig::insecure(fixed)).is_err());
     drop(first);
-    let again = UdpTransport::bind(UdpConfig { reuse_address: true, ..UdpConfig::new(fixed) }).unwrap();
+    let again = UdpTransport::bind(UdpConfig { reuse_address: true, ..UdpConfig::insecure(fixed) }).unwrap();
     assert_eq!(again.local_addr(), fixed);
 }
 
