@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gossip_core::{
-    Config, ConfigError, GroupId, Lifetime, Mode, Node, NodeId, Protocol, SharedMembers, SmallRng, Targets, Time,
+    Config, ConfigError, GroupId, Lifetime, Mode, Node, NodeId, Protocol, SharedMembers, SmallRng, SubscribeFrom,
+    Targets, Time,
 };
 use rand::SeedableRng;
 
@@ -45,7 +46,10 @@ pub fn one_group(n: u32, group: GroupId) -> Arc<SharedMembers<u32>> {
 }
 
 /// A factory of gossip-core nodes on the shared list with `config`: node
-/// `index` subscribes to those of `groups` whose shared member list holds it.
+/// `index` subscribes to those of `groups` whose shared member list holds it,
+/// with [`SubscribeFrom::Buffered`]: a node that starts late or restarts
+/// catches up on what others still buffer, which is what the simulator's
+/// records (every node holds every message) measure.
 ///
 /// A restarted node gets a new id ([`node_id`]) that the read-only shared
 /// list does not know, so it may (rarely, with probability about
@@ -62,7 +66,7 @@ pub fn gossip_factory(config: Config, groups: Vec<GroupId>) -> Factory<Node<u32>
         for &group in &groups {
             if spawn.members.group(group).binary_search(&spawn.index).is_ok() {
                 // Cannot fail below the max_groups cap; extra groups are skipped.
-                let _ = node.subscribe(spawn.now, group);
+                let _ = node.subscribe_from(spawn.now, group, SubscribeFrom::Buffered);
             }
         }
         node
@@ -74,7 +78,8 @@ pub fn gossip_factory(config: Config, groups: Vec<GroupId>) -> Factory<Node<u32>
 /// indices), not from the shared list (which only names the nodes for the
 /// simulator's records). Node `index` subscribes to `groups` and joins
 /// through every seed but itself when it starts, and again after every
-/// restart, with a new id ([`node_id`]).
+/// restart, with a new id ([`node_id`]); it subscribes with
+/// [`SubscribeFrom::Buffered`], as on the shared list.
 pub fn joining_factory(config: Config, groups: Vec<GroupId>, seeds: Vec<u32>) -> Factory<Node<u32>> {
     let config = Arc::new(config);
     Box::new(move |spawn: &Spawn<'_>| {
@@ -82,7 +87,7 @@ pub fn joining_factory(config: Config, groups: Vec<GroupId>, seeds: Vec<u32>) ->
         let mut node = Node::new(node_id(spawn.index, spawn.incarnation), config.clone(), rng);
         for &group in &groups {
             // Cannot fail below the max_groups cap; extra groups are skipped.
-            let _ = node.subscribe(spawn.now, group);
+            let _ = node.subscribe_from(spawn.now, group, SubscribeFrom::Buffered);
         }
         let others: Vec<u32> = seeds.iter().copied().filter(|&seed| seed != spawn.index).collect();
         node.join(spawn.now, &others);
