@@ -71,6 +71,8 @@ pub enum ModeArg {
     Pull,
     /// Push for new messages, pull as the repair path.
     PushPull,
+    /// Eager push down a per-origin spanning tree of the group, pull repair.
+    Tree,
 }
 
 impl ModeArg {
@@ -80,16 +82,18 @@ impl ModeArg {
             ModeArg::Push => Mode::Push,
             ModeArg::Pull => Mode::Pull,
             ModeArg::PushPull => Mode::PushPull,
+            ModeArg::Tree => Mode::Tree,
         }
     }
 }
 
-/// The name of a mode in results: `push`, `pull`, `push-pull`.
+/// The name of a mode in results: `push`, `pull`, `push-pull`, `tree`.
 pub fn mode_name(mode: Mode) -> &'static str {
     match mode {
         Mode::Push => "push",
         Mode::Pull => "pull",
         Mode::PushPull => "push-pull",
+        Mode::Tree => "tree",
         // A mode added to gossip-core after this harness.
         _ => "other",
     }
@@ -129,7 +133,7 @@ pub struct RunArgs {
     /// Fan-out values to sweep, comma-separated (each 1..=64).
     #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 3, 4, 6], value_parser = parse_fanout)]
     pub fanout: Vec<u32>,
-    /// Gossip mode: push, pull or push-pull.
+    /// Gossip mode: push, pull, push-pull or tree.
     #[arg(long, value_enum, default_value_t = ModeArg::PushPull)]
     pub mode: ModeArg,
     /// Gossip period in milliseconds (1..=60000).

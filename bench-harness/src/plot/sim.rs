@@ -18,6 +18,7 @@ pub(super) fn mode_of(name: &str) -> gossip_core::Mode {
     match name {
         "push" => gossip_core::Mode::Push,
         "pull" => gossip_core::Mode::Pull,
+        "tree" => gossip_core::Mode::Tree,
         _ => gossip_core::Mode::PushPull,
     }
 }
