@@ -260,6 +260,9 @@ pub struct CompareArgs {
     #[arg(long, default_value_t = 3, value_parser = parse_fanout)]
     pub fanout: u32,
     /// Arity k of the tree, SRM and RMTP trees.
+    /// Gossip's mode (`tree` compares the tree mode against the baselines).
+    #[arg(long, value_enum, default_value_t = ModeArg::PushPull)]
+    pub mode: ModeArg,
     #[arg(long, default_value_t = 4, value_parser = parse_fanout)]
     pub k: u32,
     /// Runs (seeds) per cell.

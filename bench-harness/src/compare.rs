@@ -48,6 +48,8 @@ pub struct CompareSpec {
     pub nodes: u32,
     /// Gossip's fan-out b.
     pub fanout: u32,
+    /// Gossip's mode.
+    pub mode: Mode,
     /// The trees' arity k.
     pub k: u32,
     /// Loss probability of every packet.
@@ -104,12 +106,13 @@ struct Outcome {
     complete: u64,
 }
 
-/// The gossip engine of compared runs: push-pull, fan-out `fanout`, 20 ms
-/// period, eager push, automatic rumor lifetime (gossip-core's LAN preset otherwise).
-pub fn gossip_engine(fanout: u32) -> Result<Config, HarnessError> {
+/// The gossip engine of compared runs: `mode` (push-pull by default),
+/// fan-out `fanout`, 20 ms period, eager push, automatic rumor lifetime
+/// (gossip-core's LAN preset otherwise).
+pub fn gossip_engine(fanout: u32, mode: Mode) -> Result<Config, HarnessError> {
     Config::lan()
         .to_builder()
-        .mode(Mode::PushPull)
+        .mode(mode)
         .fanout(fanout)
         .period(GOSSIP_PERIOD)
         .build()
@@ -119,7 +122,7 @@ pub fn gossip_engine(fanout: u32) -> Result<Config, HarnessError> {
 /// The configuration of every node of `spec`'s runs, as recorded in its row.
 pub fn config_description(spec: &CompareSpec) -> String {
     match spec.protocol {
-        ProtocolKind::Gossip => match gossip_engine(spec.fanout) {
+        ProtocolKind::Gossip => match gossip_engine(spec.fanout, spec.mode) {
             Ok(config) => format!("{config:?}"),
             Err(e) => format!("invalid: {e}"),
         },
@@ -155,7 +158,7 @@ fn one_run(spec: &CompareSpec, run: u32) -> Result<Outcome, HarnessError> {
     config.max_rounds = (spec.max_time.as_micros() / RECORD_PERIOD.as_micros()).max(1) as u32;
     match spec.protocol {
         ProtocolKind::Gossip => {
-            let factory = gossip_factory(gossip_engine(spec.fanout)?, vec![GROUP]);
+            let factory = gossip_factory(gossip_engine(spec.fanout, spec.mode)?, vec![GROUP]);
             drive(spec, config, factory, origin, &crashed)
         }
         kind => {
