@@ -296,6 +296,7 @@ fn suite(transport: &str, subnet: u8) {
         "gossip_members{status=\"alive\"} ",
         "gossip_member_events_total{kind=\"down\"} ",
         "gossip_timer_seconds_bucket",
+        "gossip_probe_rtt_seconds_bucket",
     ] {
         assert!(metrics.contains(name), "/metrics lacks {name}");
     }
@@ -307,6 +308,8 @@ fn suite(transport: &str, subnet: u8) {
                 "gossip_members{",
                 "auth_failure",
                 "gossip_timer_seconds_count",
+                "gossip_probe_rtt_seconds_sum",
+                "gossip_probe_rtt_seconds_count",
                 "kind=\"down\"",
             ]
             .iter()
