@@ -423,7 +423,8 @@ async fn measure<A: Address>(
                         }
                     }
                     Ok(_) => {}
-                    Err(missed) => lagged += missed.0,
+                    Err(gossip_runtime::Missed::Lagged(missed)) => lagged += missed,
+                    Err(_) => {}
                 }
             }
             (got, lagged)

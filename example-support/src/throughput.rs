@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use gossip_core::{Batching, CommonStats, Config, ConfigError, GroupId, Lifetime, Mode, Targets};
-use gossip_runtime::{Builder, StreamExt, Transport, TransportStats};
+use gossip_runtime::{Builder, Missed, StreamExt, Transport, TransportStats};
 use tokio::sync::Notify;
 
 use crate::SupportError;
@@ -174,7 +174,9 @@ pub async fn measure<T: Transport>(
             while let Some(item) = sub.next().await {
                 let n = match item {
                     Ok(_) => 1,
-                    Err(lagged) => lagged.0,
+                    // Lagged deliveries were delivered by the engine all the same.
+                    Err(Missed::Lagged(n)) => n,
+                    Err(_) => 0,
                 };
                 if delivered.fetch_add(n, Ordering::Relaxed) % 512 == 0 {
                     progress.notify_one();

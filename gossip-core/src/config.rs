@@ -108,6 +108,7 @@ pub struct Config {
     pub(crate) max_transmits: usize,
     pub(crate) max_events: usize,
     pub(crate) max_streams: usize,
+    pub(crate) max_stream_floors: usize,
     pub(crate) dedup_window: u32,
     pub(crate) max_groups: usize,
     pub(crate) max_members: usize,
@@ -179,9 +180,16 @@ getters! {
     /// Cap on events waiting for `poll_event`; new ones are dropped when full.
     /// At least 1. Default 65,536.
     max_events: usize;
-    /// Cap on (origin, group) streams tracked for duplicate suppression;
-    /// messages that would need a new stream are dropped when full. At least 1. Default 4,096.
+    /// Cap on (origin, group) streams tracked with a dedup window; when
+    /// full, the stream delivered to least recently stops being tracked
+    /// (its floor is kept, its missing numbers are reported as a gap). At
+    /// least 1. Default 4,096.
     max_streams: usize;
+    /// Cap on the floors kept of streams no longer tracked (idle, evicted or
+    /// of a group left): the highest number each had seen, below which
+    /// nothing is delivered again. The oldest floors go first when full. At
+    /// least `max_streams`. Default 65,536 (about 3 MiB).
+    max_stream_floors: usize;
     /// Messages per stream that may arrive out of order and still be
     /// delivered, in bits of the dedup window. A multiple of 64 in
     /// 64..=8192. Default 1,024.
@@ -261,6 +269,7 @@ impl Config {
             max_transmits: 4_096,
             max_events: 65_536,
             max_streams: 4_096,
+            max_stream_floors: 65_536,
             dedup_window: 1_024,
             max_groups: 64,
             max_members: 65_536,
@@ -347,6 +356,7 @@ impl Config {
         check(self.max_transmits >= 1, "max_transmits", "must be at least 1")?;
         check(self.max_events >= 1, "max_events", "must be at least 1")?;
         check(self.max_streams >= 1, "max_streams", "must be at least 1")?;
+        check(self.max_stream_floors >= self.max_streams, "max_stream_floors", "must be at least max_streams")?;
         check(
             self.dedup_window % 64 == 0 && (64..=8192).contains(&self.dedup_window),
             "dedup_window",

@@ -63,6 +63,42 @@ impl Delivery {
     }
 }
 
+/// Messages of one stream that will never be delivered: every message of
+/// `(group, origin)` numbered `from..=to` that has not been delivered by now
+/// never will be (the range may include messages that were delivered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct Gap {
+    /// The group.
+    pub group: GroupId,
+    /// The origin.
+    pub origin: NodeId,
+    /// The first number given up on.
+    pub from: u64,
+    /// The last number given up on.
+    pub to: u64,
+    /// Why.
+    pub reason: GapReason,
+}
+
+/// Why a [`Gap`] opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub enum GapReason {
+    /// A later number arrived more than `dedup_window` ahead of the first
+    /// missing one, and the window moved past it.
+    WindowSkip,
+    /// The stream table was full (`max_streams`): the stream delivered to
+    /// least recently stopped being tracked, and its missing numbers with it.
+    Evicted,
+    /// The numbers stayed missing until no copy young enough to be
+    /// accepted could still arrive (retention passed, as after a long
+    /// partition).
+    Retention,
+}
+
 /// Why a member is considered down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -113,6 +149,8 @@ pub enum Event<A, C = Infallible> {
         /// Why.
         reason: DownReason,
     },
+    /// Messages that will never be delivered (see [`Gap`]).
+    Gap(Gap),
     /// An event of the protocol's own kind.
     Custom(C),
 }

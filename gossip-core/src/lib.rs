@@ -71,9 +71,10 @@ pub mod lifetime;
 mod membership;
 mod node;
 mod protocol;
-mod sorted_map;
 mod stats;
 mod store;
+mod streams;
+mod subscription;
 mod time;
 mod window;
 // The whole-packet decoder serves only the codec facade and the tests.
@@ -86,12 +87,13 @@ pub mod codec;
 pub use address::{Address, MAX_ADDRESS_LEN};
 pub use config::{Batching, Config, ConfigBuilder, Lifetime, MAX_PACKET_SIZE, MIN_PACKET_SIZE, Mode, Order, Targets};
 pub use error::{ConfigError, DecodeError, Error, MetaError, MulticastError, SubscribeError};
-pub use event::{Delivery, DownReason, Event, Transmit, TransmitKind};
+pub use event::{Delivery, DownReason, Event, Gap, GapReason, Transmit, TransmitKind};
 pub use ids::{GroupId, MessageId, NodeId};
 pub use membership::{Member, MemberStatus, SharedMembers};
 pub use node::{Node, Usage};
 pub use protocol::Protocol;
 pub use stats::{CommonStats, Drops, MembershipStats, ProtocolStats, Stats};
+pub use subscription::SubscribeFrom;
 pub use time::Time;
 
 /// The RNG type nodes use unless told otherwise, re-exported so drivers need

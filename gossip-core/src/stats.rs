@@ -75,7 +75,12 @@ impl ProtocolStats for Stats {
             ("transmit_queue_full", d.transmit_queue_full),
             ("event_queue_full", d.event_queue_full),
             ("buffer_evicted", d.buffer_evicted),
-            ("streams_full", d.streams_full),
+            ("streams_evicted", d.streams_evicted),
+            ("floors_dropped", d.floors_dropped),
+            ("stale", d.stale),
+            ("out_of_range", d.out_of_range),
+            ("before_subscribe", d.before_subscribe),
+            ("digests_refused", d.digests_refused),
             ("window_skipped", d.window_skipped),
             ("not_member", d.not_member),
             ("too_old", d.too_old),
@@ -177,8 +182,25 @@ pub struct Drops {
     /// Buffered messages evicted before their retention ran out, to respect
     /// `max_buffer_bytes` or `max_buffer_messages`.
     pub buffer_evicted: u64,
-    /// Messages dropped because a new stream would exceed `max_streams`.
-    pub streams_full: u64,
+    /// Streams no longer tracked because a new one needed room within
+    /// `max_streams` (their floors are kept; see [`Event::Gap`](crate::Event::Gap)).
+    pub streams_evicted: u64,
+    /// Floors of untracked streams forgotten to stay within
+    /// `max_stream_floors` (a replay of such a stream's messages is then
+    /// refused only by their age).
+    pub floors_dropped: u64,
+    /// Messages at or below the floor of a stream no longer tracked:
+    /// replays, or stragglers of something passed long ago.
+    pub stale: u64,
+    /// Messages numbered beyond 2^62, or relayed ones further ahead of what
+    /// their stream has seen than a jump may be.
+    pub out_of_range: u64,
+    /// Messages multicast before this node subscribed to their group
+    /// (recorded, not delivered).
+    pub before_subscribe: u64,
+    /// Pull digests not answered (the asker is no live member at that
+    /// address) or answered short (its address is not proven yet).
+    pub digests_refused: u64,
     /// Sequence numbers given up on because a later message pushed them out
     /// of the dedup window before they arrived.
     pub window_skipped: u64,
@@ -198,7 +220,12 @@ impl Drops {
             self.transmit_queue_full,
             self.event_queue_full,
             self.buffer_evicted,
-            self.streams_full,
+            self.streams_evicted,
+            self.floors_dropped,
+            self.stale,
+            self.out_of_range,
+            self.before_subscribe,
+            self.digests_refused,
             self.window_skipped,
             self.not_member,
             self.too_old,

@@ -1,9 +1,7 @@
 //! The message buffer: what a node keeps to push for a while and to answer
 //! pulls with, capped by count, bytes and retention time.
 
-use std::collections::VecDeque;
-
-use crate::sorted_map::SortedMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use bytes::Bytes;
 
@@ -14,6 +12,9 @@ use crate::time::Time;
 #[derive(Clone, Debug)]
 pub(crate) struct Stored {
     pub(crate) payload: Bytes,
+    /// Bytes of memory the payload keeps alive: its own length, or the
+    /// whole datagram it is a slice of.
+    pub(crate) held: usize,
     pub(crate) priority: u8,
     /// Hop count to put on copies this node sends.
     pub(crate) send_hops: u32,
@@ -57,11 +58,12 @@ fn position(stream: &VecDeque<(u64, Stored)>, seq: u64) -> Option<usize> {
 
 /// Buffered messages, kept per `(group, origin)` stream in ascending
 /// sequence order (which is what pull answers walk), with an arrival queue
-/// for expiry and eviction. Lookups are ordered-map and binary searches: no
-/// hashing of peer-chosen ids, and a deterministic iteration order.
+/// for expiry and eviction. Lookups are B-tree and binary searches: no
+/// hashing of peer-chosen ids, a deterministic iteration order, and no
+/// cost linear in the number of streams when one is added.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
-    streams: SortedMap<(GroupId, NodeId), VecDeque<(u64, Stored)>>,
+    streams: BTreeMap<(GroupId, NodeId), VecDeque<(u64, Stored)>>,
     arrivals: VecDeque<(Time, MessageId)>,
     active: Vec<MessageId>,
     len: usize,
@@ -84,13 +86,13 @@ impl Store {
         // Make room first (a repeat of a buffered id, which the dedup
         // windows already keep out, is the rare case that does not need it).
         let mut evicted = 0;
-        while !self.arrivals.is_empty() && (self.len >= max_messages || self.bytes + stored.payload.len() > max_bytes) {
+        while !self.arrivals.is_empty() && (self.len >= max_messages || self.bytes + stored.held > max_bytes) {
             if self.pop_oldest() {
                 evicted += 1;
             }
         }
-        let stream = self.streams.get_or_default((id.group, id.origin));
-        let (size, active) = (stored.payload.len(), stored.active);
+        let stream = self.streams.entry((id.group, id.origin)).or_default();
+        let (size, active) = (stored.held, stored.active);
         stored.arrival = self.next_arrival;
         if stream.back().is_none_or(|(last, _)| *last < id.seq) {
             stream.push_back((id.seq, stored));
@@ -129,7 +131,7 @@ impl Store {
         }
         match removed {
             Some((_, old)) => {
-                self.bytes -= old.payload.len();
+                self.bytes -= old.held;
                 self.len -= 1;
                 true
             }
@@ -216,6 +218,7 @@ mod tests {
     fn stored(len: usize) -> Stored {
         Stored {
             payload: Bytes::from(vec![0; len]),
+            held: len,
             priority: 0,
             send_hops: 0,
             age_at: 0,

@@ -25,6 +25,27 @@ pub(crate) enum Insert {
 }
 
 impl Window {
+    /// A window in which every number up to `base` has arrived.
+    pub(crate) fn starting_at(base: u64) -> Self {
+        Window { base, bits: Vec::new() }
+    }
+
+    /// The highest number that arrived (or `base` when none beyond it did).
+    pub(crate) fn top(&self) -> u64 {
+        match self.bits.last() {
+            Some(&word) if word != 0 => {
+                let words = (self.bits.len() - 1) as u64;
+                self.base + 1 + words * 64 + u64::from(63 - word.leading_zeros())
+            }
+            _ => self.base,
+        }
+    }
+
+    /// Whether some number below [`top`](Self::top) is still missing.
+    pub(crate) fn has_holes(&self) -> bool {
+        !self.bits.is_empty()
+    }
+
     /// Whether `seq` has arrived (or was given up on).
     pub(crate) fn contains(&self, seq: u64) -> bool {
         if seq <= self.base {
@@ -47,6 +68,7 @@ impl Window {
         }
         let capacity = u64::from(capacity);
         let mut skipped = 0;
+        // `contains` is false, so `seq > base`.
         let mut off = seq - self.base - 1;
         if off >= capacity {
             let slide = off - capacity + 1;

@@ -25,6 +25,11 @@ const FRAME_ACK: u8 = 0x07;
 const FRAME_PING_REQ: u8 = 0x08;
 const FRAME_SYNC: u8 = 0x09;
 
+/// Frame types from here up are extension frames: a varint length follows
+/// the type, and a receiver skips the ones it does not know, so a later
+/// version can add frames without breaking a rolling upgrade.
+pub const EXTENSION_FRAMES: u8 = 0x40;
+
 const FLAG_FEEDBACK: u8 = 0x01;
 const FLAG_ACK: u8 = 0x02;
 const FLAG_COMPLETE: u8 = 0x01;
@@ -207,7 +212,9 @@ fn decode_frames<A: Address>(packet: &Bytes, frames: &mut Vec<Frame<A>>) -> Resu
     // Every frame takes at least one byte, which bounds the vector's growth
     // by the packet's length.
     while r.remaining() > 0 {
-        frames.push(r.frame()?);
+        if let Some(frame) = r.frame()? {
+            frames.push(frame);
+        }
     }
     Ok(header)
 }
@@ -294,8 +301,21 @@ impl Reader<'_> {
         Ok(raw as usize)
     }
 
-    fn frame<A: Address>(&mut self) -> Result<Frame<A>, DecodeError> {
-        match self.u8()? {
+    /// The next frame, or `None` for an extension frame this build does
+    /// not know (skipped whole).
+    fn frame<A: Address>(&mut self) -> Result<Option<Frame<A>>, DecodeError> {
+        let kind = self.u8()?;
+        if kind >= EXTENSION_FRAMES {
+            let len = self.varint()?;
+            let len = usize::try_from(len).map_err(|_| DecodeError::Truncated)?;
+            self.take(len)?;
+            return Ok(None);
+        }
+        self.known_frame(kind).map(Some)
+    }
+
+    fn known_frame<A: Address>(&mut self, kind: u8) -> Result<Frame<A>, DecodeError> {
+        match kind {
             FRAME_MESSAGE => {
                 let flags = self.u8()?;
                 let origin = NodeId(self.u64_le()?);
@@ -769,12 +789,31 @@ mod tests {
         assert_eq!(decode::<u32>(&Bytes::new()), Err(DecodeError::Truncated));
         assert_eq!(decode::<u32>(&Bytes::from_static(&[9])), Err(DecodeError::UnknownVersion(9)));
         let mut raw = PacketWriter::new(1200, header()).finish().to_vec();
-        raw.push(0x7f);
-        assert_eq!(decode::<u32>(&Bytes::from(raw)), Err(DecodeError::UnknownFrame(0x7f)));
+        raw.push(0x3f);
+        assert_eq!(decode::<u32>(&Bytes::from(raw)), Err(DecodeError::UnknownFrame(0x3f)));
         let mut w = PacketWriter::new(1200, header());
         w.push_message(&message(1, 10));
         let full = w.finish();
         let cut = full.slice(..full.len() - 1);
         assert_eq!(decode::<u32>(&cut), Err(DecodeError::Truncated));
+    }
+
+    #[test]
+    fn unknown_extension_frames_are_skipped() {
+        let mut w = PacketWriter::new(1200, header());
+        w.push_message(&message(1, 10));
+        let mut raw = w.finish().to_vec();
+        // An extension frame of 3 bytes between two known ones.
+        raw.extend_from_slice(&[0x7f, 3, 1, 2, 3]);
+        let mut tail = PacketWriter::new(1200, header());
+        tail.push_ack(9);
+        let header_len = PacketWriter::new(1200, header()).finish().len();
+        raw.extend_from_slice(&tail.finish()[header_len..]);
+        let packet = decode::<u32>(&Bytes::from(raw.clone())).expect("decodes");
+        assert_eq!(packet.frames.len(), 2);
+        assert!(matches!(packet.frames[1], Frame::Ack { seq: 9 }));
+        // A length past the end is a truncated packet.
+        raw.extend_from_slice(&[0x40, 9]);
+        assert_eq!(decode::<u32>(&Bytes::from(raw)), Err(DecodeError::Truncated));
     }
 }

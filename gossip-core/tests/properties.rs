@@ -18,6 +18,12 @@ enum Op {
     Deliver { pick: usize, duplicate: bool },
     Lose { pick: usize },
     Tick { millis: u64 },
+    /// An earlier packet again, exactly as it was.
+    Replay { pick: usize },
+    /// An earlier packet again with one byte changed.
+    Mutate { pick: usize, at: usize, xor: u8 },
+    /// A long silence (a minute and more) before the next step.
+    Silence { secs: u64 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -26,7 +32,77 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (any::<usize>(), any::<bool>()).prop_map(|(pick, duplicate)| Op::Deliver { pick, duplicate }),
         2 => any::<usize>().prop_map(|pick| Op::Lose { pick }),
         2 => (0..150u64).prop_map(|millis| Op::Tick { millis }),
+        1 => any::<usize>().prop_map(|pick| Op::Replay { pick }),
     ]
+}
+
+/// `op()` with mutations and long silences too.
+fn hostile_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        8 => op(),
+        2 => (any::<usize>(), any::<usize>(), 1..=255u8).prop_map(|(pick, at, xor)| Op::Mutate { pick, at, xor }),
+        1 => (60..200u64).prop_map(|secs| Op::Silence { secs }),
+    ]
+}
+
+/// Applies `op` to the network; `history` keeps the packets delivered so far.
+fn apply(net: &mut Net, history: &mut Vec<common::InFlight>, now: &mut Time, op: Op) {
+    let n = net.nodes.len();
+    match op {
+        Op::Multicast { node, group, len } => {
+            let payload = Bytes::from(vec![(len % 251) as u8; len]);
+            if net.nodes[node % n].multicast(*now, GroupId(group), payload.clone()).is_ok_and(|id| {
+                net.sent.insert(id, payload);
+                true
+            }) {
+                net.collect();
+            }
+        }
+        Op::Deliver { pick, duplicate } if !net.in_flight.is_empty() => {
+            let index = pick % net.in_flight.len();
+            if duplicate {
+                let copy = net.in_flight[index].clone();
+                net.in_flight.push(copy);
+            }
+            if history.len() < 2_000 {
+                history.push(net.in_flight[index].clone());
+            }
+            net.deliver(index);
+            net.collect();
+        }
+        Op::Lose { pick } if !net.in_flight.is_empty() => {
+            let index = pick % net.in_flight.len();
+            net.in_flight.swap_remove(index);
+        }
+        Op::Tick { millis } => {
+            *now += Duration::from_millis(millis);
+            net.tick(*now);
+        }
+        Op::Replay { pick } if !history.is_empty() => {
+            let p = history[pick % history.len()].clone();
+            let _ = net.nodes[p.to as usize].handle_packet(*now, p.from, p.bytes);
+            net.collect();
+        }
+        Op::Mutate { pick, at, xor } if !history.is_empty() => {
+            let p = history[pick % history.len()].clone();
+            let mut bytes = p.bytes.to_vec();
+            if !bytes.is_empty() {
+                let at = at % bytes.len();
+                bytes[at] ^= xor;
+            }
+            let _ = net.nodes[p.to as usize].handle_packet(*now, p.from, Bytes::from(bytes));
+            net.collect();
+        }
+        Op::Silence { secs } => {
+            // Rounds run through the silence, a second at a time.
+            for _ in 0..secs {
+                *now += Duration::from_secs(1);
+                net.tick(*now);
+                net.in_flight.clear();
+            }
+        }
+        _ => {}
+    }
 }
 
 fn config() -> Config {
@@ -83,31 +159,9 @@ proptest! {
         }
         net.tick(Time::ZERO);
         let mut now = Time::ZERO;
+        let mut history = Vec::new();
         for op in ops {
-            match op {
-                Op::Multicast { node, group, len } => {
-                    let payload = Bytes::from(vec![(len % 251) as u8; len]);
-                    net.multicast(node % n, GroupId(group), payload);
-                }
-                Op::Deliver { pick, duplicate } if !net.in_flight.is_empty() => {
-                    let index = pick % net.in_flight.len();
-                    if duplicate {
-                        let copy = net.in_flight[index].clone();
-                        net.in_flight.push(copy);
-                    }
-                    net.deliver(index);
-                    net.collect();
-                }
-                Op::Lose { pick } if !net.in_flight.is_empty() => {
-                    let index = pick % net.in_flight.len();
-                    net.in_flight.swap_remove(index);
-                }
-                Op::Tick { millis } => {
-                    now += Duration::from_millis(millis);
-                    net.tick(now);
-                }
-                _ => {}
-            }
+            apply(&mut net, &mut history, &mut now, op);
             check_caps(&net, &config);
         }
         // Heal: every packet arrives, rounds go on.
@@ -124,6 +178,35 @@ proptest! {
                 let count = net.delivered[i].get(&id).copied().unwrap_or(0);
                 prop_assert!(count <= 1, "node {} delivered {} {} times", i, id, count);
                 prop_assert_eq!(count == 1, member, "node {} member={} delivered {} {} times", i, member, id, count);
+            }
+        }
+    }
+
+    /// Replays of earlier packets (after long silences too) and mutated
+    /// copies of them never make a node deliver any message id twice; what
+    /// a mutation forges in an unkeyed cluster may be delivered once.
+    #[test]
+    fn replays_and_mutations_never_deliver_twice(
+        n in 2..=12usize,
+        seed in any::<u64>(),
+        ops in proptest::collection::vec(hostile_op(), 0..250),
+    ) {
+        let config = config();
+        let mut net = Net::gossiped(n, &config, seed);
+        net.allow_phantoms = true;
+        for node in net.nodes.iter_mut() {
+            node.subscribe(Time::ZERO, GroupId(0)).unwrap();
+        }
+        net.tick(Time::ZERO);
+        let mut now = Time::ZERO;
+        let mut history = Vec::new();
+        for op in ops {
+            apply(&mut net, &mut history, &mut now, op);
+            check_caps(&net, &config);
+        }
+        for (i, delivered) in net.delivered.iter().enumerate() {
+            for (id, count) in delivered {
+                prop_assert!(*count <= 1, "node {} delivered {} {} times", i, id, count);
             }
         }
     }

@@ -30,7 +30,7 @@ use axum::routing::get;
 use base64::Engine as _;
 use bytes::Bytes;
 use gossip_core::{Delivery, GroupId, MemberStatus};
-use gossip_runtime::{Handle, RuntimeError, StreamExt};
+use gossip_runtime::{Handle, Missed, RuntimeError, StreamExt};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 use tokio::sync::watch;
@@ -113,7 +113,12 @@ async fn deliveries(State(state): State<Arc<ApiState>>, Path(group): Path<String
             Ok(d) => {
                 Event::default().event("delivery").id(d.id.to_string()).data(delivery_json(&group, &d).to_string())
             }
-            Err(lagged) => Event::default().event("lagged").data(json!({ "missed": lagged.0 }).to_string()),
+            Err(Missed::Lagged(missed)) => Event::default().event("lagged").data(json!({ "missed": missed }).to_string()),
+            Err(Missed::Gap(gap)) => Event::default().event("gap").data(
+                json!({ "origin": gap.origin.to_string(), "from": gap.from, "to": gap.to, "reason": format!("{:?}", gap.reason) })
+                    .to_string(),
+            ),
+            Err(other) => Event::default().event("missed").data(json!({ "error": other.to_string() }).to_string()),
         })
     });
     Sse::new(events).keep_alive(KeepAlive::default()).into_response()

@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use gossip_core::{
-    Delivery, DownReason, GroupId, Member, MessageId, MetaError, MulticastError, NodeId, SubscribeError,
+    DownReason, GroupId, Member, MessageId, MetaError, MulticastError, NodeId, SubscribeError,
 };
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_stream::wrappers::BroadcastStream;
+
+use crate::subscription::Arrival;
 
 use crate::error::RuntimeError;
 use crate::stats::{RuntimeStats, Shared};
@@ -27,7 +29,7 @@ pub(crate) enum Command<A> {
     },
     Subscribe {
         group: GroupId,
-        reply: oneshot::Sender<Result<broadcast::Receiver<Delivery>, SubscribeError>>,
+        reply: oneshot::Sender<Result<broadcast::Receiver<Arrival>, SubscribeError>>,
     },
     Unsubscribe {
         group: GroupId,

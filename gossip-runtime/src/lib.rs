@@ -56,7 +56,7 @@ pub use fault::{FaultStats, Faults, FaultyTransport, run_script};
 pub use gossip_sim::{DropReason, Fate, FaultAction, Latency, LinkError, LinkModel, Script, SharedLink, Verdict};
 pub use handle::{Handle, MemberEvent};
 pub use stats::RuntimeStats;
-pub use subscription::{Lagged, Subscription};
+pub use subscription::{Missed, Subscription};
 pub use transport::{Transport, TransportError, TransportStats};
 
 /// Re-exported so users need not name `tokio-stream` to use a [`Subscription`].

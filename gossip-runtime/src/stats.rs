@@ -26,6 +26,9 @@ pub struct RuntimeStats {
     pub lagged: u64,
     /// Lag signals given to subscribers.
     pub lag_events: u64,
+    /// Gaps the engine reported: ranges of messages it will never deliver
+    /// (passed to the group's subscribers as `Missed::Gap`).
+    pub gaps: u64,
     /// Deliveries for a group nobody in this process subscribed to a
     /// stream for.
     pub unobserved: u64,
@@ -45,6 +48,7 @@ pub struct RuntimeStats {
 pub(crate) struct Shared {
     pub(crate) lagged: AtomicU64,
     pub(crate) lag_events: AtomicU64,
+    pub(crate) gaps: AtomicU64,
     pub(crate) send_errors: AtomicU64,
     pub(crate) unreachable: AtomicU64,
     pub(crate) send_queue_full: AtomicU64,

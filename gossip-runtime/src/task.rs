@@ -7,13 +7,14 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
-use gossip_core::{Delivery, Event, GroupId, Protocol, ProtocolStats, Time};
+use gossip_core::{Event, GroupId, Protocol, ProtocolStats, Time};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
 use crate::handle::{Command, MemberEvent};
 use crate::readiness::Readiness;
 use crate::stats::{RuntimeStats, Shared};
+use crate::subscription::Arrival;
 use crate::transport::{Transport, TransportError};
 
 /// Datagrams taken from the transport per receive call, at most.
@@ -36,7 +37,7 @@ pub(crate) struct Task<P: Protocol, T: Transport> {
     pub(crate) send_tx: Option<mpsc::Sender<(T::Address, Bytes)>>,
     pub(crate) sender: Option<tokio::task::JoinHandle<()>>,
     pub(crate) unreachable_rx: mpsc::Receiver<T::Address>,
-    pub(crate) groups: HashMap<GroupId, broadcast::Sender<Delivery>>,
+    pub(crate) groups: HashMap<GroupId, broadcast::Sender<Arrival>>,
     pub(crate) member_events: broadcast::Sender<MemberEvent<T::Address>>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) subscriber_capacity: usize,
@@ -93,10 +94,17 @@ where
             match event {
                 Event::Delivered(delivery) => match self.groups.get(&delivery.group()) {
                     Some(tx) if tx.receiver_count() > 0 => {
-                        let _ = tx.send(delivery);
+                        let _ = tx.send(Arrival::Delivery(delivery));
                     }
                     _ => self.unobserved += 1,
                 },
+                Event::Gap(gap) => {
+                    tracing::debug!(group = gap.group.0, origin = gap.origin.0, from = gap.from, to = gap.to, reason = ?gap.reason, "messages given up on");
+                    saturating_inc(&self.shared.gaps);
+                    if let Some(tx) = self.groups.get(&gap.group) {
+                        let _ = tx.send(Arrival::Gap(gap));
+                    }
+                }
                 Event::MemberUp { id, addr, incarnation } => {
                     self.readiness.up(id);
                     self.member_event(MemberEvent::Up { id, addr, incarnation });
@@ -148,6 +156,7 @@ where
             transport: self.transport.stats(),
             lagged: s.lagged.load(Ordering::Relaxed),
             lag_events: s.lag_events.load(Ordering::Relaxed),
+            gaps: s.gaps.load(Ordering::Relaxed),
             unobserved: self.unobserved,
             send_errors: s.send_errors.load(Ordering::Relaxed),
             unreachable: s.unreachable.load(Ordering::Relaxed),

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use gossip_core::{Config, GroupId};
 use gossip_runtime::{
-    BuildError, Builder, Faults, FaultyTransport, Lagged, Latency, LinkModel, RuntimeError, SharedLink, StreamExt,
+    BuildError, Builder, Faults, Missed, FaultyTransport, Latency, LinkModel, RuntimeError, SharedLink, StreamExt,
     Transport, TransportError,
 };
 use tokio::sync::{Mutex as AsyncMutex, mpsc};
@@ -274,7 +274,7 @@ async fn a_slow_subscriber_is_told_it_lagged_and_never_blocks_the_node() {
     tokio::time::timeout(Duration::from_secs(10), reader).await.expect("the fast subscriber got everything").unwrap();
     // The slow one held at most 16: it hears how many it missed, then the rest.
     let first = slow.next().await.unwrap();
-    let Err(Lagged(missed)) = first else { panic!("expected a lag signal, got {first:?}") };
+    let Err(Missed::Lagged(missed)) = first else { panic!("expected a lag signal, got {first:?}") };
     assert_eq!(missed, 100 - 16);
     let mut rest = 0;
     while let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(100), slow.next()).await {

@@ -167,6 +167,11 @@ impl<A: Address> Membership<A> {
     }
 
     /// Live members (alive or suspect), not counting this node.
+    /// Whether `id` is a live member whose known address is `addr`.
+    pub(crate) fn is_member_at(&self, id: NodeId, addr: &A) -> bool {
+        self.table.get(id).is_some_and(|e| e.status.is_live() && e.addr == *addr)
+    }
+
     pub(crate) fn live_len(&self) -> usize {
         self.table.live().len()
     }

@@ -1,6 +1,7 @@
 //! The gossip node: the [`Protocol`] implementation this crate is about.
 
 mod packets;
+mod proven;
 mod pull;
 mod push;
 mod receive;
@@ -15,21 +16,30 @@ use rand::{Rng, RngCore};
 use crate::address::Address;
 use crate::config::{Batching, Config, Lifetime, Mode, Order};
 use crate::error::{DecodeError, MetaError, MulticastError, SubscribeError};
-use crate::event::{Delivery, Event, Transmit, TransmitKind};
+use crate::event::{Delivery, Event, Gap, GapReason, Transmit, TransmitKind};
 use crate::ids::{GroupId, MessageId, NodeId};
 use crate::lifetime::{AUTOMATIC_RESIDUE, push_rounds};
 use crate::membership::{Member, Membership, Outgoing, SharedMembers, View, draw};
 use crate::protocol::Protocol;
-use crate::sorted_map::SortedMap;
 use crate::stats::Stats;
 use crate::store::{Store, Stored};
+use crate::streams::{Limits, Streams, Verdict};
+use crate::subscription::{self, SubscribeFrom};
 use crate::time::Time;
-use crate::window::{Insert, Window, digest_contains};
+use crate::window::digest_contains;
 use crate::wire::{self, DigestEntry, DigestFrame, Frame, Header, MAX_AGE, MessageFrame, PacketWriter};
 
 /// Candidates gathered for one pull answer at most; more than fit in one
 /// packet, so ordering still has a choice, but bounded.
 const MAX_PULL_CANDIDATES: usize = 1024;
+
+/// How many dedup windows past what a stream has seen a relayed copy may
+/// jump; the origin's own copies may jump any distance.
+const MAX_JUMP_WINDOWS: u64 = 64;
+
+/// An answer to a digest from a member whose address is not proven yet is
+/// at most this many times the digest's size.
+const UNPROVEN_ANSWER_FACTOR: usize = 3;
 
 /// How much state a node holds right now, to compare against its caps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -40,6 +50,8 @@ pub struct Usage {
     pub buffered_bytes: usize,
     /// Streams tracked for duplicate suppression.
     pub streams: usize,
+    /// Floors kept of streams no longer tracked.
+    pub stream_floors: usize,
     /// Transmits waiting to be polled.
     pub queued_transmits: usize,
     /// Events waiting to be polled.
@@ -55,12 +67,6 @@ pub struct Usage {
     /// Lifeguard's local health score: 0 is healthy; each step stretches
     /// the probe interval and timeout by one more multiple.
     pub health: u32,
-}
-
-#[derive(Debug)]
-struct Stream {
-    window: Window,
-    last_at: Time,
 }
 
 /// The key that puts buffered messages in the configured order.
@@ -138,8 +144,14 @@ pub struct Node<A: Address, R: RngCore = SmallRng> {
     next_round: Time,
     left: bool,
     subscriptions: Vec<GroupId>,
+    /// Round of each subscription that delivers from then on only.
+    since: BTreeMap<GroupId, u64>,
     next_seq: BTreeMap<GroupId, u64>,
-    streams: SortedMap<(GroupId, NodeId), Stream>,
+    streams: Streams,
+    /// Gaps found while handling one input, turned into events after it.
+    gaps: Vec<Gap>,
+    /// Members heard from lately at their known address.
+    heard: proven::Proven,
     store: Store,
     transmits: VecDeque<Transmit<A>>,
     events: VecDeque<Event<A>>,
@@ -205,8 +217,11 @@ impl<A: Address, R: RngCore> Node<A, R> {
             next_round: Time::ZERO,
             left: false,
             subscriptions: Vec::new(),
+            since: BTreeMap::new(),
             next_seq: BTreeMap::new(),
-            streams: SortedMap::default(),
+            streams: Streams::default(),
+            gaps: Vec::new(),
+            heard: proven::Proven::default(),
             store: Store::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -254,6 +269,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             buffered_messages: self.store.len(),
             buffered_bytes: self.store.bytes(),
             streams: self.streams.len(),
+            stream_floors: self.streams.floors(),
             queued_transmits: self.transmits.len(),
             queued_events: self.events.len(),
             ..Usage::default()
@@ -299,6 +315,56 @@ impl<A: Address, R: RngCore> Node<A, R> {
         self.round
     }
 
+    /// Joins `group`, delivering from `from` on: [`SubscribeFrom::Now`]
+    /// (what [`Protocol::subscribe`] does) or also what members still
+    /// buffer. Subscribing to a group already joined changes nothing. A
+    /// group left and joined again never delivers a message twice.
+    pub fn subscribe_from(&mut self, _now: Time, group: GroupId, from: SubscribeFrom) -> Result<(), SubscribeError> {
+        if let Err(pos) = self.subscriptions.binary_search(&group) {
+            if self.subscriptions.len() >= self.config.max_groups {
+                return Err(SubscribeError::TooManyGroups { max: self.config.max_groups });
+            }
+            self.subscriptions.insert(pos, group);
+            if from == SubscribeFrom::Now {
+                self.since.insert(group, self.round);
+            }
+            self.announce_groups();
+        }
+        Ok(())
+    }
+
+    /// The caps the stream table applies.
+    fn stream_limits(&self) -> Limits {
+        Limits {
+            max_streams: self.config.max_streams,
+            max_floors: self.config.max_stream_floors,
+            window: self.config.dedup_window,
+            max_jump: u64::from(self.config.dedup_window) * MAX_JUMP_WINDOWS,
+        }
+    }
+
+    /// Whether a copy of `age` rounds in `group` was multicast before this
+    /// node subscribed from now on.
+    fn before_subscription(&self, group: GroupId, age: u32) -> bool {
+        self.since.get(&group).is_some_and(|since| subscription::before(age, *since, self.round))
+    }
+
+    /// Whether `member`'s address is proven: a packet from it at its known
+    /// address arrived within the last `retention` (before this packet).
+    fn proven(&self, member: NodeId) -> bool {
+        let within = self.config.retention.as_micros() / self.config.period.as_micros().max(1);
+        self.heard.is_proven(member, self.round, u64::try_from(within).unwrap_or(u64::MAX))
+    }
+
+    /// Turns the gaps found into events.
+    fn emit_gaps(&mut self) {
+        for gap in std::mem::take(&mut self.gaps) {
+            if self.is_subscribed(gap.group) {
+                self.emit(Event::Gap(gap));
+            }
+        }
+    }
+
     /// Tells the membership layer this node's groups changed.
     fn announce_groups(&mut self) {
         if let View::Gossiped(m) = &mut self.view {
@@ -314,15 +380,15 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
     type Custom = std::convert::Infallible;
 
     fn handle_packet(&mut self, now: Time, from: A, packet: Bytes) -> Result<(), DecodeError> {
-        self.stats.packets_in += 1;
-        self.stats.bytes_in += packet.len() as u64;
+        self.stats.packets_in = self.stats.packets_in.saturating_add(1);
+        self.stats.bytes_in = self.stats.bytes_in.saturating_add(packet.len() as u64);
         if self.left {
-            self.stats.drops.after_leave += 1;
+            self.stats.drops.after_leave = self.stats.drops.after_leave.saturating_add(1);
             return Ok(());
         }
         let max = self.config.max_wire_size();
         if packet.len() > max {
-            self.stats.decode_errors += 1;
+            self.stats.decode_errors = self.stats.decode_errors.saturating_add(1);
             return Err(DecodeError::Oversized { len: packet.len(), max });
         }
         let mut frames = std::mem::take(&mut self.scratch);
@@ -330,11 +396,11 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
             Ok(header) => header,
             Err(err) => {
                 self.scratch = frames;
-                self.stats.decode_errors += 1;
+                self.stats.decode_errors = self.stats.decode_errors.saturating_add(1);
                 return Err(err);
             }
         };
-        self.handle_frames(now, from, header, &mut frames);
+        self.handle_frames(now, from, header, &mut frames, packet.len());
         frames.clear();
         // Keep the buffer unless a pathological packet made it large.
         if frames.capacity() <= 64 {
@@ -369,22 +435,17 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
         self.multicast_with_priority(now, group, payload, 0)
     }
 
-    fn subscribe(&mut self, _now: Time, group: GroupId) -> Result<(), SubscribeError> {
-        if let Err(pos) = self.subscriptions.binary_search(&group) {
-            if self.subscriptions.len() >= self.config.max_groups {
-                return Err(SubscribeError::TooManyGroups { max: self.config.max_groups });
-            }
-            self.subscriptions.insert(pos, group);
-            self.announce_groups();
-        }
-        Ok(())
+    fn subscribe(&mut self, now: Time, group: GroupId) -> Result<(), SubscribeError> {
+        self.subscribe_from(now, group, SubscribeFrom::Now)
     }
 
     fn unsubscribe(&mut self, _now: Time, group: GroupId) {
         if let Ok(pos) = self.subscriptions.binary_search(&group) {
             self.subscriptions.remove(pos);
+            self.since.remove(&group);
             self.announce_groups();
-            self.streams.retain(|(g, _), _| *g != group);
+            let limits = self.stream_limits();
+            self.streams.forget_group(group, limits);
         }
     }
 
@@ -479,12 +540,12 @@ impl<A: Address, R: RngCore> Node<A, R> {
             return Err(MulticastError::PayloadTooLarge { size: payload.len(), max });
         }
         let seq = self.next_seq.entry(group).or_insert(0);
-        *seq += 1;
+        *seq = seq.saturating_add(1);
         let id = MessageId { group, origin: self.id, seq: *seq };
-        self.stats.multicasts += 1;
+        self.stats.multicasts = self.stats.multicasts.saturating_add(1);
         let member = self.is_subscribed(group);
         if member {
-            self.stats.deliveries += 1;
+            self.stats.deliveries = self.stats.deliveries.saturating_add(1);
             self.emit(Event::Delivered(Delivery { id, payload: payload.clone(), hops: 0 }));
         }
         // Members pull from members only, so a sender outside the group
@@ -492,6 +553,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
         // acknowledges it. A member's own message spreads as any other.
         let pull_only = self.config.mode == Mode::Pull;
         let stored = Stored {
+            held: payload.len(),
             payload,
             priority,
             send_hops: 0,

@@ -85,8 +85,8 @@ impl<A: Address, R: RngCore> Node<A, R> {
             self.stats.drops.transmit_queue_full = self.stats.drops.transmit_queue_full.saturating_add(1);
             return;
         }
-        self.stats.packets_out += 1;
-        self.stats.bytes_out += bytes.len() as u64;
+        self.stats.packets_out = self.stats.packets_out.saturating_add(1);
+        self.stats.bytes_out = self.stats.bytes_out.saturating_add(bytes.len() as u64);
         self.transmits.push_back(Transmit::new(to, bytes, kind));
     }
 
@@ -100,7 +100,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
 
     pub(super) fn emit(&mut self, event: Event<A>) {
         if self.events.len() >= self.config.max_events {
-            self.stats.drops.event_queue_full += 1;
+            self.stats.drops.event_queue_full = self.stats.drops.event_queue_full.saturating_add(1);
             return;
         }
         self.events.push_back(event);

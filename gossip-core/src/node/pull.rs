@@ -14,12 +14,8 @@ impl<A: Address, R: RngCore> Node<A, R> {
             }
             let mut entries: Vec<DigestEntry> = self
                 .streams
-                .range((group, NodeId(0))..=(group, NodeId(u64::MAX)))
-                .map(|((_, origin), stream)| DigestEntry {
-                    origin: *origin,
-                    base: stream.window.base(),
-                    bitmap: stream.window.bitmap(),
-                })
+                .range(group)
+                .map(|((_, origin), window)| DigestEntry { origin: *origin, base: window.base(), bitmap: window.bitmap() })
                 .collect();
             if let Some(seq) = self.next_seq.get(&group) {
                 entries.push(DigestEntry { origin: self.id, base: *seq, bitmap: Bytes::new() });
@@ -30,15 +26,36 @@ impl<A: Address, R: RngCore> Node<A, R> {
             let mut writer = self.writer();
             writer.push_digest(group, true, entries[offset..].iter().chain(&entries[..offset]));
             let packet = self.finish(writer);
-            self.stats.digests_sent += targets.len() as u64;
+            self.stats.digests_sent = self.stats.digests_sent.saturating_add(targets.len() as u64);
             self.send_all(&targets, &[packet], TransmitKind::Request);
             sent = true;
         }
         sent
     }
 
-    /// Answers a pull digest with the buffered messages the asker lacks.
-    pub(super) fn answer_digest(&mut self, from: &A, digest: &DigestFrame) {
+    /// Answers a pull digest with the buffered messages the asker lacks:
+    /// only to a sender that was a live member at this address before the
+    /// digest arrived (`known`), and, until that address is proven (an
+    /// earlier packet from it there lately), with at most
+    /// [`UNPROVEN_ANSWER_FACTOR`] times the digest's `request_len`.
+    pub(super) fn answer_digest(
+        &mut self,
+        sender: NodeId,
+        known: bool,
+        from: &A,
+        digest: &DigestFrame,
+        request_len: usize,
+    ) {
+        let budget = match &self.view {
+            View::Gossiped(_) if !known => None,
+            View::Gossiped(_) if !self.proven(sender) => Some(request_len.saturating_mul(UNPROVEN_ANSWER_FACTOR)),
+            _ => Some(self.config.max_packet_size),
+        };
+        let Some(budget) = budget else {
+            self.stats.drops.digests_refused = self.stats.drops.digests_refused.saturating_add(1);
+            return;
+        };
+        let budget = budget.min(self.config.max_packet_size);
         let mut held: Vec<&DigestEntry> = digest.entries.iter().collect();
         held.sort_unstable_by_key(|entry| entry.origin);
         let group = digest.group;
@@ -77,7 +94,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             return;
         }
         candidates.sort_by_key(|(key, _)| *key);
-        let mut writer = self.writer();
+        let mut writer = PacketWriter::new(budget, self.header());
         let mut answered = 0u64;
         for (_, frame) in &candidates {
             if self.config.batching == Batching::Single && answered > 0 {
@@ -87,16 +104,25 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 answered += 1;
             }
         }
-        // A message larger than a packet is answered alone.
+        // A message larger than a packet is answered alone (to a proven
+        // asker: an unproven one gets what fits its budget).
         let packet = match candidates.first() {
-            Some((_, frame)) if answered == 0 => {
+            Some((_, frame)) if answered == 0 && budget == self.config.max_packet_size => {
                 answered = 1;
                 self.alone(frame)
             }
+            _ if answered == 0 => {
+                self.stats.drops.digests_refused = self.stats.drops.digests_refused.saturating_add(1);
+                return;
+            }
+            _ if budget < self.config.max_packet_size => {
+                self.stats.drops.digests_refused = self.stats.drops.digests_refused.saturating_add(1);
+                writer.finish()
+            }
             _ => self.finish(writer),
         };
-        self.stats.pull_answers += answered;
-        self.stats.messages_sent += answered;
+        self.stats.pull_answers = self.stats.pull_answers.saturating_add(answered);
+        self.stats.messages_sent = self.stats.messages_sent.saturating_add(answered);
         self.send(from.clone(), packet, TransmitKind::Answer);
     }
 }

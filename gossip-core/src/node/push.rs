@@ -81,7 +81,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
     /// Sends `frames` to `targets`, packed as configured.
     pub(super) fn push_to(&mut self, targets: &[A], frames: &[MessageFrame]) {
         let packets = self.pack(frames);
-        self.stats.messages_sent += (frames.len() * targets.len()) as u64;
+        self.stats.messages_sent = self.stats.messages_sent.saturating_add((frames.len() * targets.len()) as u64);
         self.send_all(targets, &packets, TransmitKind::Data);
     }
 

@@ -8,68 +8,106 @@ impl<A: Address, R: RngCore> Node<A, R> {
         let retention = self.config.retention;
         let cutoff = Time::from_micros(now.as_micros().saturating_sub(retention.as_micros() as u64));
         self.store.expire(cutoff);
-        // A stream idle for twice the oldest accepted age can only receive
-        // copies that are too old anyway, so it is safe to forget.
+        // A copy older than `max_age` rounds is refused, so a number missing
+        // for that long (plus slack for round alignment) can no longer
+        // arrive; a stream idle for twice that can only receive such copies,
+        // so it is safe to stop tracking it (its floor stays).
+        let give_up = self.config.period * self.max_age.saturating_add(2);
         let idle = self.config.period * self.max_age.saturating_mul(2);
-        self.streams.retain(|_, stream| now.saturating_duration_since(stream.last_at) <= idle);
+        let limits = self.stream_limits();
+        self.streams.expire(now, give_up, idle, limits, &mut self.gaps);
+        self.emit_gaps();
     }
 
-    /// Records an arriving message. Returns `None` if it was not new, else
-    /// `Some` with a copy to forward at once when `forward` is set.
-    pub(super) fn accept(&mut self, now: Time, frame: MessageFrame, forward: bool) -> Option<Option<MessageFrame>> {
+    /// Records an arriving message; `first_hand` says the packet came from
+    /// its origin, `packet_len` the size of the datagram. Returns `None` if it was not new, else `Some` with a copy
+    /// to forward at once when `forward` is set.
+    pub(super) fn accept(
+        &mut self,
+        now: Time,
+        frame: MessageFrame,
+        forward: bool,
+        first_hand: bool,
+        packet_len: usize,
+    ) -> Option<Option<MessageFrame>> {
         let id = frame.id;
         if id.origin == self.id {
-            self.stats.duplicates += 1;
+            self.stats.duplicates = self.stats.duplicates.saturating_add(1);
             return None;
         }
         if !self.is_subscribed(id.group) {
-            self.stats.drops.not_member += 1;
+            let drops = &mut self.stats.drops;
+            drops.not_member = drops.not_member.saturating_add(1);
             return None;
         }
         if frame.age > self.max_age {
-            self.stats.drops.too_old += 1;
+            let drops = &mut self.stats.drops;
+            drops.too_old = drops.too_old.saturating_add(1);
             return None;
         }
-        let room = self.streams.len() < self.config.max_streams;
-        let fresh = || room.then(|| Stream { window: Window::default(), last_at: now });
-        let Some(stream) = self.streams.get_or_try_insert((id.group, id.origin), fresh) else {
-            self.stats.drops.streams_full += 1;
+        let limits = self.stream_limits();
+        let verdict = self.streams.insert(now, (id.group, id.origin), id.seq, first_hand, limits, &mut self.gaps);
+        let evicted = self.streams.evicted;
+        let floors_dropped = self.streams.floors_dropped;
+        let drops = &mut self.stats.drops;
+        drops.streams_evicted = evicted;
+        drops.floors_dropped = floors_dropped;
+        match verdict {
+            Verdict::Duplicate => {
+                self.stats.duplicates = self.stats.duplicates.saturating_add(1);
+                return None;
+            }
+            Verdict::Stale => {
+                drops.stale = drops.stale.saturating_add(1);
+                return None;
+            }
+            Verdict::OutOfRange => {
+                drops.out_of_range = drops.out_of_range.saturating_add(1);
+                return None;
+            }
+            Verdict::New => {}
+        }
+        for gap in self.gaps.iter().filter(|gap| gap.reason == GapReason::WindowSkip) {
+            let skipped = gap.to.saturating_sub(gap.from).saturating_add(1);
+            drops.window_skipped = drops.window_skipped.saturating_add(skipped);
+        }
+        self.emit_gaps();
+        if self.before_subscription(id.group, frame.age) {
+            let drops = &mut self.stats.drops;
+            drops.before_subscribe = drops.before_subscribe.saturating_add(1);
             return None;
+        }
+        self.stats.deliveries = self.stats.deliveries.saturating_add(1);
+        self.emit(Event::Delivered(Delivery { id, payload: frame.payload.clone(), hops: frame.hops }));
+        let copy = forward.then(|| MessageFrame { hops: frame.hops.saturating_add(1), ack: false, ..frame.clone() });
+        let active = self.config.mode.pushes() && frame.age < self.lifetime(id.group);
+        // A small payload would keep its whole datagram alive: copy it out,
+        // so the buffer holds what `max_buffer_bytes` counts.
+        let (payload, held) = if frame.payload.len().saturating_mul(2) < packet_len {
+            (Bytes::copy_from_slice(&frame.payload), frame.payload.len())
+        } else {
+            (frame.payload, packet_len.max(1))
         };
-        match stream.window.insert(id.seq, self.config.dedup_window) {
-            Insert::Duplicate => {
-                self.stats.duplicates += 1;
-                None
-            }
-            Insert::New { skipped } => {
-                stream.last_at = now;
-                self.stats.drops.window_skipped += skipped;
-                self.stats.deliveries += 1;
-                self.emit(Event::Delivered(Delivery { id, payload: frame.payload.clone(), hops: frame.hops }));
-                let copy =
-                    forward.then(|| MessageFrame { hops: frame.hops.saturating_add(1), ack: false, ..frame.clone() });
-                let active = self.config.mode.pushes() && frame.age < self.lifetime(id.group);
-                let stored = Stored {
-                    payload: frame.payload,
-                    priority: frame.priority,
-                    send_hops: frame.hops.saturating_add(1),
-                    age_at: frame.age,
-                    round_at: self.round,
-                    misses: 0,
-                    active,
-                    unsent_own: false,
-                    awaiting_ack: false,
-                    arrival: 0,
-                };
-                self.buffer(now, id, stored);
-                Some(copy)
-            }
-        }
+        let stored = Stored {
+            payload,
+            held,
+            priority: frame.priority,
+            send_hops: frame.hops.saturating_add(1),
+            age_at: frame.age,
+            round_at: self.round,
+            misses: 0,
+            active,
+            unsent_own: false,
+            awaiting_ack: false,
+            arrival: 0,
+        };
+        self.buffer(now, id, stored);
+        Some(copy)
     }
 
     pub(super) fn buffer(&mut self, now: Time, id: MessageId, stored: Stored) {
         let evicted = self.store.insert(now, id, stored, self.config.max_buffer_messages, self.config.max_buffer_bytes);
-        self.stats.drops.buffer_evicted += evicted;
+        self.stats.drops.buffer_evicted = self.stats.drops.buffer_evicted.saturating_add(evicted);
     }
 
     /// `Known` reports: a member acknowledging one of this node's messages
@@ -86,7 +124,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 stored.awaiting_ack = false;
                 stored.active = false;
             } else if let Some(k) = counter {
-                stored.misses += 1;
+                stored.misses = stored.misses.saturating_add(1);
                 if stored.misses >= k {
                     stored.active = false;
                 }
@@ -95,14 +133,28 @@ impl<A: Address, R: RngCore> Node<A, R> {
     }
 
     /// Acts on a decoded packet's frames.
-    pub(super) fn handle_frames(&mut self, now: Time, from: A, header: Header, frames: &mut Vec<Frame<A>>) {
+    pub(super) fn handle_frames(
+        &mut self,
+        now: Time,
+        from: A,
+        header: Header,
+        frames: &mut Vec<Frame<A>>,
+        packet_len: usize,
+    ) {
         let sender = header.sender;
         if sender == self.id {
             return;
         }
-        if let View::Gossiped(m) = &mut self.view {
-            m.handle_sender(now, sender, header.incarnation, &from, &mut self.rng);
-        }
+        // Whether the sender was a live member at this address before this
+        // packet (the header alone makes a stranger a member).
+        let was_member = match &mut self.view {
+            View::Gossiped(m) => {
+                let known = m.is_member_at(sender, &from);
+                m.handle_sender(now, sender, header.incarnation, &from, &mut self.rng);
+                known
+            }
+            View::Shared { .. } => true,
+        };
         let eager = self.config.eager_push && self.config.mode.pushes();
         let mut fresh: Vec<MessageFrame> = Vec::new();
         let mut known: Vec<MessageId> = Vec::new();
@@ -112,7 +164,8 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 Frame::Message(message) => {
                     let (id, feedback) = (message.id, message.feedback);
                     let ack = message.ack && self.is_subscribed(id.group);
-                    let new = match self.accept(now, message, eager) {
+                    let first_hand = id.origin == sender;
+                    let new = match self.accept(now, message, eager, first_hand, packet_len) {
                         Some(forward) => {
                             fresh.extend(forward);
                             true
@@ -127,7 +180,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 // ask: a packet must not buy more than a packet's worth.
                 Frame::Digest(digest) if !answered_digest => {
                     answered_digest = true;
-                    self.answer_digest(&from, &digest);
+                    self.answer_digest(sender, was_member, &from, &digest, packet_len);
                 }
                 Frame::Digest(_) => {}
                 Frame::Known(ids) => self.handle_known(&ids),
@@ -157,6 +210,9 @@ impl<A: Address, R: RngCore> Node<A, R> {
         }
         if let View::Gossiped(m) = &mut self.view {
             m.end_packet(now, &mut self.rng);
+            if was_member && m.is_member_at(sender, &from) {
+                self.heard.heard(sender, self.round.max(1));
+            }
         }
         self.drain_membership();
         if !known.is_empty() {
