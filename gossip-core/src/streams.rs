@@ -199,7 +199,13 @@ impl Streams {
         for (key, stream) in &mut self.tracked {
             if stream.hole_since.is_some_and(|since| now.saturating_duration_since(since) > give_up) {
                 let (base, top) = (stream.window.base(), stream.window.top());
-                gaps.push(Gap { group: key.0, origin: key.1, from: base + 1, to: top - 1, reason: GapReason::Retention });
+                gaps.push(Gap {
+                    group: key.0,
+                    origin: key.1,
+                    from: base + 1,
+                    to: top - 1,
+                    reason: GapReason::Retention,
+                });
                 stream.window = Window::starting_at(top);
                 stream.hole_since = None;
             }
@@ -281,7 +287,10 @@ mod tests {
         s.expire(Time::from_millis(500), Duration::from_secs(1), Duration::from_secs(10), LIMITS, &mut gaps);
         assert!(gaps.is_empty());
         s.expire(Time::from_millis(1_500), Duration::from_secs(1), Duration::from_secs(10), LIMITS, &mut gaps);
-        assert_eq!(gaps, vec![Gap { group: GroupId(1), origin: NodeId(1), from: 1, to: 2, reason: GapReason::Retention }]);
+        assert_eq!(
+            gaps,
+            vec![Gap { group: GroupId(1), origin: NodeId(1), from: 1, to: 2, reason: GapReason::Retention }]
+        );
         assert_eq!(insert(&mut s, 1, 1), Verdict::Duplicate);
         // Idle: forgotten, floor kept.
         s.expire(Time::from_millis(20_000), Duration::from_secs(1), Duration::from_secs(10), LIMITS, &mut gaps);

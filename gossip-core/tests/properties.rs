@@ -14,16 +14,35 @@ use rand::SeedableRng;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Multicast { node: usize, group: u32, len: usize },
-    Deliver { pick: usize, duplicate: bool },
-    Lose { pick: usize },
-    Tick { millis: u64 },
+    Multicast {
+        node: usize,
+        group: u32,
+        len: usize,
+    },
+    Deliver {
+        pick: usize,
+        duplicate: bool,
+    },
+    Lose {
+        pick: usize,
+    },
+    Tick {
+        millis: u64,
+    },
     /// An earlier packet again, exactly as it was.
-    Replay { pick: usize },
+    Replay {
+        pick: usize,
+    },
     /// An earlier packet again with one byte changed.
-    Mutate { pick: usize, at: usize, xor: u8 },
+    Mutate {
+        pick: usize,
+        at: usize,
+        xor: u8,
+    },
     /// A long silence (a minute and more) before the next step.
-    Silence { secs: u64 },
+    Silence {
+        secs: u64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {

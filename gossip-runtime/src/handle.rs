@@ -4,9 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use gossip_core::{
-    DownReason, GroupId, Member, MessageId, MetaError, MulticastError, NodeId, SubscribeError,
-};
+use gossip_core::{DownReason, GroupId, Member, MessageId, MetaError, MulticastError, NodeId, SubscribeError};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_stream::wrappers::BroadcastStream;
 

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use gossip_core::{Config, GroupId};
 use gossip_runtime::{
-    BuildError, Builder, Faults, Missed, FaultyTransport, Latency, LinkModel, RuntimeError, SharedLink, StreamExt,
+    BuildError, Builder, Faults, FaultyTransport, Latency, LinkModel, Missed, RuntimeError, SharedLink, StreamExt,
     Transport, TransportError,
 };
 use tokio::sync::{Mutex as AsyncMutex, mpsc};

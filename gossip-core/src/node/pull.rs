@@ -15,7 +15,11 @@ impl<A: Address, R: RngCore> Node<A, R> {
             let mut entries: Vec<DigestEntry> = self
                 .streams
                 .range(group)
-                .map(|((_, origin), window)| DigestEntry { origin: *origin, base: window.base(), bitmap: window.bitmap() })
+                .map(|((_, origin), window)| DigestEntry {
+                    origin: *origin,
+                    base: window.base(),
+                    bitmap: window.bitmap(),
+                })
                 .collect();
             if let Some(seq) = self.next_seq.get(&group) {
                 entries.push(DigestEntry { origin: self.id, base: *seq, bitmap: Bytes::new() });

@@ -77,7 +77,11 @@ impl Net {
                     Event::Delivered(d) => {
                         *self.delivered[i].entry(d.id).or_default() += 1;
                         if !self.allow_phantoms {
-                            assert_eq!(self.sent.get(&d.id), Some(&d.payload), "node {i} delivered a message never sent");
+                            assert_eq!(
+                                self.sent.get(&d.id),
+                                Some(&d.payload),
+                                "node {i} delivered a message never sent"
+                            );
                         }
                     }
                     Event::MemberDown { id, reason, .. } => self.downs[i].push((id, reason)),
