@@ -213,8 +213,12 @@ fn suite(transport: &str, subnet: u8) {
     let live = c.live();
     let ids = c.publish(&SENDERS, 20);
     let (took, _) = c.delivered(&live, &ids, Duration::from_secs(20), "after a restart");
+    // QUIC: the survivors' stale connections to h12's old process, replaced.
+    let replaced: u64 =
+        live.iter().filter_map(|&n| c.agent(n).stats()["transport_detail"]["connections_replaced"].as_u64()).sum();
     lines.push(format!(
-        "restart: h12 ready {:.1} s after its restart, in view {:.1} s later; 20 messages x 10 hosts in {:.2} s",
+        "restart: h12 ready {:.1} s after its restart, in view {:.1} s later; 20 messages x 10 hosts in {:.2} s; \
+         {replaced} cached connections replaced (QUIC)",
         ready.as_secs_f64(),
         back.as_secs_f64(),
         took.as_secs_f64()
