@@ -220,7 +220,10 @@ fn suite(transport: &str, subnet: u8) {
     let ids = c.publish(&SENDERS, 20);
     let (took, _) = c.delivered(&live, &ids, Duration::from_secs(20), "after a restart");
     let replaced = match transport {
-        "quic" => format!("; survivors replaced {} cached connections", replaced_by(&c, &survivors) - replaced_before),
+        "quic" => format!(
+            "; survivors replaced {} cached connections",
+            replaced_by(&c, &survivors).saturating_sub(replaced_before)
+        ),
         _ => String::new(),
     };
     lines.push(format!(
