@@ -9,6 +9,7 @@ use crate::event::{Event, Transmit};
 use crate::ids::{GroupId, MessageId};
 use crate::membership::Member;
 use crate::stats::ProtocolStats;
+use crate::subscription::SubscribeFrom;
 use crate::time::Time;
 
 /// A multicast protocol as a pure state machine.
@@ -60,6 +61,15 @@ pub trait Protocol {
     /// Joins `group`: this node delivers its messages from now on and
     /// becomes a gossip target for it.
     fn subscribe(&mut self, now: Time, group: GroupId) -> Result<(), SubscribeError>;
+
+    /// Joins `group`, delivering from `from` on: [`SubscribeFrom::Now`] is
+    /// [`subscribe`](Self::subscribe); [`SubscribeFrom::Buffered`] also
+    /// fetches recent history where the protocol can (the default ignores
+    /// `from`).
+    fn subscribe_from(&mut self, now: Time, group: GroupId, from: SubscribeFrom) -> Result<(), SubscribeError> {
+        let _ = from;
+        self.subscribe(now, group)
+    }
 
     /// Leaves `group`.
     fn unsubscribe(&mut self, now: Time, group: GroupId);

@@ -50,3 +50,16 @@ pub enum RuntimeError {
     #[error("no member answered within {0:?}")]
     NotJoined(std::time::Duration),
 }
+
+/// Why [`Handle::try_multicast`](crate::Handle::try_multicast) did not queue
+/// a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum TryMulticastError {
+    /// The command queue is full: the node is behind. Back off and retry.
+    #[error("the node's command queue is full")]
+    Full,
+    /// The runtime has shut down.
+    #[error("the runtime has shut down")]
+    Closed,
+}

@@ -4,10 +4,13 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use gossip_core::{DownReason, GroupId, Member, MessageId, MetaError, MulticastError, NodeId, SubscribeError};
+use gossip_core::{
+    DownReason, GroupId, Member, MessageId, MetaError, MulticastError, NodeId, SubscribeError, SubscribeFrom,
+};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_stream::wrappers::BroadcastStream;
 
+use crate::error::TryMulticastError;
 use crate::subscription::Arrival;
 
 use crate::error::RuntimeError;
@@ -20,6 +23,10 @@ pub(crate) enum Command<A> {
         payload: Bytes,
         reply: oneshot::Sender<Result<MessageId, MulticastError>>,
     },
+    Publish {
+        group: GroupId,
+        payload: Bytes,
+    },
     MulticastMany {
         group: GroupId,
         payloads: Vec<Bytes>,
@@ -27,6 +34,7 @@ pub(crate) enum Command<A> {
     },
     Subscribe {
         group: GroupId,
+        from: SubscribeFrom,
         reply: oneshot::Sender<Result<broadcast::Receiver<Arrival>, SubscribeError>>,
     },
     Unsubscribe {
@@ -103,6 +111,20 @@ impl<A: gossip_core::Address> Handle<A> {
         Ok(self.call(|reply| Command::Multicast { group, payload, reply }).await??)
     }
 
+    /// Queues a multicast to `group` without waiting for the task: no round
+    /// trip per message, so a publisher under load is limited by the
+    /// engine, not by replies. Fails at once with [`TryMulticastError::Full`]
+    /// when the command queue (`Builder::command_capacity`) is full (back
+    /// off and retry), or [`TryMulticastError::Closed`]. The engine may
+    /// still refuse the message (a payload too large, the node left): such
+    /// refusals are counted in `RuntimeStats::publish_errors` and logged.
+    pub fn try_multicast(&self, group: GroupId, payload: impl Into<Bytes>) -> Result<(), TryMulticastError> {
+        self.inner.commands.try_send(Command::Publish { group, payload: payload.into() }).map_err(|err| match err {
+            mpsc::error::TrySendError::Full(_) => TryMulticastError::Full,
+            mpsc::error::TrySendError::Closed(_) => TryMulticastError::Closed,
+        })
+    }
+
     /// Multicasts several payloads to `group` with one round trip to the
     /// task (so they share packets and system calls); one result each.
     pub async fn multicast_many(
@@ -116,7 +138,14 @@ impl<A: gossip_core::Address> Handle<A> {
     /// Joins `group` and returns a stream of its deliveries from now on.
     /// Several subscriptions to one group each get every delivery.
     pub async fn subscribe(&self, group: GroupId) -> Result<Subscription, RuntimeError> {
-        let rx = self.call(|reply| Command::Subscribe { group, reply }).await??;
+        self.subscribe_from(group, SubscribeFrom::Now).await
+    }
+
+    /// Joins `group` and returns a stream of its deliveries from `from` on
+    /// ([`SubscribeFrom::Buffered`] also fetches what members still buffer,
+    /// for a group this node was not in yet).
+    pub async fn subscribe_from(&self, group: GroupId, from: SubscribeFrom) -> Result<Subscription, RuntimeError> {
+        let rx = self.call(|reply| Command::Subscribe { group, from, reply }).await??;
         Ok(Subscription { group, inner: BroadcastStream::new(rx), lagged: 0, shared: Some(self.inner.shared.clone()) })
     }
 

@@ -49,7 +49,7 @@ mod task;
 mod transport;
 
 pub use builder::Builder;
-pub use error::{BuildError, RuntimeError};
+pub use error::{BuildError, RuntimeError, TryMulticastError};
 pub use fault::{FaultStats, Faults, FaultyTransport, run_script};
 /// The link model the fault decorator applies, from `gossip-sim`, so users
 /// of [`FaultyTransport`] need not name that crate.

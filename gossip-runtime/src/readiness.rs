@@ -57,6 +57,15 @@ impl<A: gossip_core::Address> Handle<A> {
         live.wait_for(|n| *n > 0).await.map(|_| ()).map_err(|_| RuntimeError::Closed)
     }
 
+    /// Waits until this node knows at least `n` other live members (at once
+    /// if it already does): for a cluster of `N` nodes, `n = N − 1` means
+    /// this node's view is complete. Fails with [`RuntimeError::Closed`] if
+    /// the runtime stops first; wrap it in `tokio::time::timeout` to bound it.
+    pub async fn wait_for_members(&self, n: usize) -> Result<(), RuntimeError> {
+        let mut live = self.inner.live_members.clone();
+        live.wait_for(|count| *count >= n).await.map(|_| ()).map_err(|_| RuntimeError::Closed)
+    }
+
     /// Contacts `seeds` and waits up to `within` for the first member to
     /// answer: [`RuntimeError::NotJoined`] when nobody did (seeds down,
     /// unreachable, or refusing this node's key or certificate). The node

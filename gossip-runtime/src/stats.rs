@@ -26,6 +26,8 @@ pub struct RuntimeStats {
     pub lagged: u64,
     /// Lag signals given to subscribers.
     pub lag_events: u64,
+    /// Multicasts queued with `try_multicast` that the engine refused.
+    pub publish_errors: u64,
     /// Gaps the engine reported: ranges of messages it will never deliver
     /// (passed to the group's subscribers as `Missed::Gap`).
     pub gaps: u64,
@@ -49,6 +51,7 @@ pub(crate) struct Shared {
     pub(crate) lagged: AtomicU64,
     pub(crate) lag_events: AtomicU64,
     pub(crate) gaps: AtomicU64,
+    pub(crate) publish_errors: AtomicU64,
     pub(crate) send_errors: AtomicU64,
     pub(crate) unreachable: AtomicU64,
     pub(crate) send_queue_full: AtomicU64,

@@ -21,6 +21,8 @@ use crate::transport::{Transport, TransportError};
 const RECV_BATCH: usize = 64;
 /// Datagrams handed to the transport per send call, at most.
 const SEND_BATCH: usize = 64;
+/// Commands served per loop turn at most, before and after waiting.
+const COMMANDS_PER_TURN: usize = 64;
 /// How long shutdown lets the sender flush its queue.
 const SHUTDOWN_FLUSH: Duration = Duration::from_secs(1);
 
@@ -157,6 +159,7 @@ where
             lagged: s.lagged.load(Ordering::Relaxed),
             lag_events: s.lag_events.load(Ordering::Relaxed),
             gaps: s.gaps.load(Ordering::Relaxed),
+            publish_errors: s.publish_errors.load(Ordering::Relaxed),
             unobserved: self.unobserved,
             send_errors: s.send_errors.load(Ordering::Relaxed),
             unreachable: s.unreachable.load(Ordering::Relaxed),
@@ -173,12 +176,18 @@ where
             Command::Multicast { group, payload, reply } => {
                 let _ = reply.send(self.protocol.multicast(now, group, payload));
             }
+            Command::Publish { group, payload } => {
+                if let Err(err) = self.protocol.multicast(now, group, payload) {
+                    saturating_inc(&self.shared.publish_errors);
+                    tracing::debug!(%err, "a queued multicast was refused");
+                }
+            }
             Command::MulticastMany { group, payloads, reply } => {
                 let results = payloads.into_iter().map(|p| self.protocol.multicast(now, group, p)).collect();
                 let _ = reply.send(results);
             }
-            Command::Subscribe { group, reply } => {
-                let result = self.protocol.subscribe(now, group).map(|()| {
+            Command::Subscribe { group, from, reply } => {
+                let result = self.protocol.subscribe_from(now, group, from).map(|()| {
                     let capacity = self.subscriber_capacity;
                     self.groups.entry(group).or_insert_with(|| broadcast::channel(capacity).0).subscribe()
                 });
@@ -216,7 +225,25 @@ where
     /// One turn of the loop; `accept_commands` is off while lingering.
     /// Returns `Some(true)` on a shutdown request, `Some(false)` when the
     /// transport closed, `None` otherwise.
+    ///
+    /// Fairness: each turn first serves up to [`COMMANDS_PER_TURN`] queued
+    /// commands without waiting, then waits for the first of unreachable
+    /// reports, the timer, a batch of packets or a command. So commands are
+    /// never starved by a flood of packets, and each turn's work is bounded.
     async fn turn(&mut self, batch: &mut Vec<(T::Address, Bytes)>, accept_commands: bool) -> Option<bool> {
+        if accept_commands {
+            for _ in 0..COMMANDS_PER_TURN {
+                match self.commands.try_recv() {
+                    Ok(command) => {
+                        if self.command(command) {
+                            return Some(true);
+                        }
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => return Some(true),
+                }
+            }
+        }
         self.drain().await;
         let deadline = self.protocol.poll_timeout().map(|t| self.instant(t));
         let transport = self.transport.clone();
@@ -251,7 +278,7 @@ where
                     }
                     // Take whatever else is queued before the next drain,
                     // so a burst of multicasts shares packets and syscalls.
-                    for _ in 0..64 {
+                    for _ in 0..COMMANDS_PER_TURN {
                         match self.commands.try_recv() {
                             Ok(command) => if self.command(command) { return Some(true) },
                             Err(_) => break,

@@ -304,3 +304,70 @@ async fn shutdown_ends_streams_and_refuses_calls() {
     assert_eq!(a.multicast(group, &b"late"[..]).await, Err(RuntimeError::Closed));
     assert!(matches!(a.stats().await, Err(RuntimeError::Closed)));
 }
+
+/// A burst of awaited multicasts completes while a flood of packets keeps
+/// the transport busy: each loop turn serves queued commands first, so
+/// packets cannot starve them.
+#[tokio::test(start_paused = true)]
+async fn commands_complete_during_a_flood_of_packets() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let registry = Registry::default();
+    let node = Chan::new(&registry, 1, 1200);
+    let inbox = registry.lock().unwrap().get(&1).cloned().expect("node 1 registered");
+    let handle = Builder::new(node).config(fast()).seed(5).spawn().unwrap();
+    let group = GroupId::named("flood");
+    let _deliveries = handle.subscribe(group).await.unwrap();
+    const FLOOD: usize = 300_000;
+    let sent = Arc::new(AtomicUsize::new(0));
+    let flooder = {
+        let sent = sent.clone();
+        tokio::spawn(async move {
+            for _ in 0..FLOOD {
+                // Well-formed enough to be read, garbage all the same.
+                if inbox.send((99, Bytes::from_static(&[2, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0x3f]))).await.is_err() {
+                    break;
+                }
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    tokio::task::yield_now().await;
+    for i in 0..1_000u32 {
+        handle.multicast(group, Bytes::from(i.to_le_bytes().to_vec())).await.unwrap();
+    }
+    let at = sent.load(Ordering::Relaxed);
+    assert!(at < FLOOD, "the multicasts completed only after the flood ({at} of {FLOOD} packets)");
+    // The queued publish path reports back-pressure instead of waiting.
+    let mut full = false;
+    for _ in 0..100_000 {
+        if handle.try_multicast(group, &b"x"[..]) == Err(gossip_runtime::TryMulticastError::Full) {
+            full = true;
+            break;
+        }
+    }
+    assert!(full, "a command queue that never fills is not bounded");
+    flooder.abort();
+    handle.shutdown().await;
+}
+
+/// `wait_for_members(n)` returns once the view holds `n` other live members.
+#[tokio::test(start_paused = true)]
+async fn wait_for_members_returns_when_the_view_is_complete() {
+    let registry = Registry::default();
+    let handles: Vec<_> = (0..4u32)
+        .map(|i| Builder::new(Chan::new(&registry, 100 + i, 1200)).config(fast()).seed(u64::from(i)).spawn().unwrap())
+        .collect();
+    for handle in &handles[1..] {
+        handle.join(vec![100]).await.unwrap();
+    }
+    for handle in &handles {
+        tokio::time::timeout(Duration::from_secs(30), handle.wait_for_members(3))
+            .await
+            .expect("every view becomes complete")
+            .unwrap();
+        assert_eq!(handle.members().await.unwrap().len(), 3);
+    }
+    for handle in handles {
+        handle.shutdown().await;
+    }
+}

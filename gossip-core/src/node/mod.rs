@@ -439,6 +439,10 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
         self.subscribe_from(now, group, SubscribeFrom::Now)
     }
 
+    fn subscribe_from(&mut self, now: Time, group: GroupId, from: SubscribeFrom) -> Result<(), SubscribeError> {
+        Node::subscribe_from(self, now, group, from)
+    }
+
     fn unsubscribe(&mut self, _now: Time, group: GroupId) {
         if let Ok(pos) = self.subscriptions.binary_search(&group) {
             self.subscriptions.remove(pos);
