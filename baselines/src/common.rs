@@ -1,5 +1,5 @@
-//! What the four baselines share: configuration, the member list and tree
-//! arithmetic, exactly-once delivery, bounded queues and counters.
+//! What the four baselines share: where a node sits ([`Seat`]), the member
+//! list and tree arithmetic, exactly-once delivery, bounded queues.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -7,156 +7,28 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gossip_core::{
-    Address, CommonStats, Delivery, Event, GroupId, MessageId, MulticastError, NodeId, ProtocolStats, SharedMembers,
-    SmallRng, SubscribeError, Transmit, TransmitKind,
+    Address, Delivery, Event, GroupId, MessageId, MulticastError, NodeId, SharedMembers, SmallRng, SubscribeError,
+    Transmit, TransmitKind,
 };
 use rand::Rng;
 
-use crate::wire::{DATA_HEADER, Packet, WireError};
+use crate::config::BaselineConfig;
+use crate::stats::BaselineStats;
+use crate::wire::{Data, Packet, WireError};
 
-/// How a message first travels from its origin to the group.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dissemination {
-    /// The origin sends one copy to every member.
-    Direct,
-    /// A balanced k-ary tree rooted at the origin; each node forwards to its children.
-    Tree,
-}
-
-/// Settings shared by the baselines; each protocol reads the fields it needs.
-#[derive(Clone, Debug)]
-pub struct BaselineConfig {
-    /// Children per tree node (k of the k-ary tree), at least 1.
-    pub k: u32,
-    /// How SRM disseminates first copies (the others: unicast is direct, tree and RMTP use the tree).
-    pub dissemination: Dissemination,
-    /// Largest packet built, in bytes.
-    pub max_packet_size: usize,
-    /// SRM: the unit `d` of the random NACK and repair delays (uniform in
-    /// `[d, 2d]`, doubled at each back-off).
-    pub repair_delay: Duration,
-    /// SRM: the width of the random delay windows in units of `repair_delay`
-    /// (SRM's C2 and D2); `None` scales it as √N, which keeps the number of
-    /// duplicate NACKs and repairs small when many members miss the same
-    /// message at once.
-    pub spread: Option<f64>,
-    /// SRM: most doublings of the NACK back-off.
-    pub max_backoff: u32,
-    /// SRM: NACKs sent for one message before giving up; RMTP: retransmissions to one child.
-    pub max_retries: u32,
-    /// SRM: first session message this long after a multicast; later ones at
-    /// doubling intervals.
-    pub session_interval: Duration,
-    /// SRM: session messages after each multicast.
-    pub session_count: u32,
-    /// RMTP: how long a receiver gathers ACKs into one packet.
-    pub ack_delay: Duration,
-    /// RMTP: retransmission timeout (doubled per retry, at most 8×).
-    pub rto: Duration,
-    /// RMTP: after this many unanswered retransmissions to a child, its
-    /// designated receiver also serves the child's children directly (0: never).
-    pub adopt_after: u32,
-    /// Messages kept for repair (SRM, RMTP); the oldest are evicted beyond it.
-    pub max_buffer_messages: usize,
-    /// Pending NACK, repair and retransmission timers; more are dropped and counted.
-    pub max_pending: usize,
-    /// Queued transmits; more are dropped and counted.
-    pub max_transmits: usize,
-    /// Queued events; more are dropped and counted.
-    pub max_events: usize,
-    /// Out-of-order sequence numbers remembered for exactly-once delivery.
-    pub max_dedup: usize,
-}
-
-impl Default for BaselineConfig {
-    fn default() -> Self {
-        BaselineConfig {
-            k: 4,
-            dissemination: Dissemination::Tree,
-            max_packet_size: 1200,
-            repair_delay: Duration::from_millis(5),
-            spread: None,
-            max_backoff: 3,
-            max_retries: 8,
-            session_interval: Duration::from_millis(20),
-            session_count: 4,
-            ack_delay: Duration::from_millis(5),
-            rto: Duration::from_millis(20),
-            adopt_after: 2,
-            max_buffer_messages: 4096,
-            max_pending: 65_536,
-            max_transmits: 1 << 20,
-            max_events: 1 << 16,
-            max_dedup: 1 << 16,
-        }
-    }
-}
-
-impl BaselineConfig {
-    /// The largest payload one packet carries.
-    pub fn max_payload(&self) -> usize {
-        self.max_packet_size.saturating_sub(DATA_HEADER).min(usize::from(u16::MAX))
-    }
-}
-
-/// The baselines' counters ([`Protocol::Stats`](gossip_core::Protocol::Stats)):
-/// the common ones every driver reads, and the baselines' own.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct BaselineStats {
-    /// Packets and bytes each way, decode errors, multicasts, deliveries
-    /// and duplicates.
-    pub common: CommonStats,
-    /// Message copies sent (first copies, forwards and repairs, per recipient).
-    pub messages_sent: u64,
-    /// NACKs sent (one packet counts once per recipient).
-    pub nacks_sent: u64,
-    /// NACKs suppressed because another member asked first.
-    pub nacks_suppressed: u64,
-    /// Repairs or retransmissions sent (per recipient).
-    pub repairs_sent: u64,
-    /// Repairs suppressed because another member answered first.
-    pub repairs_suppressed: u64,
-    /// ACK packets sent.
-    pub acks_sent: u64,
-    /// Children served directly after their parent stopped answering (RMTP).
-    pub adopted: u64,
-    /// Messages given up on (NACK retries or retransmissions exhausted).
-    pub gave_up: u64,
-    /// Timers not started because `max_pending` were already pending.
-    pub pending_full: u64,
-    /// Packets naming a member index the list does not hold.
-    pub bad_index: u64,
-    /// Transmits dropped because `max_transmits` were already queued.
-    pub transmit_queue_full: u64,
-    /// Events dropped because `max_events` were already queued.
-    pub event_queue_full: u64,
-    /// Buffered messages evicted beyond `max_buffer_messages`.
-    pub buffer_evicted: u64,
-    /// Sequence numbers given up on because `max_dedup` out-of-order ones
-    /// were already remembered.
-    pub window_skipped: u64,
-    /// Messages for a group this node does not belong to.
-    pub not_member: u64,
-    /// Packets ignored because the node has left.
-    pub after_leave: u64,
-}
-
-impl ProtocolStats for BaselineStats {
-    fn common(&self) -> CommonStats {
-        let drops = [
-            self.transmit_queue_full,
-            self.event_queue_full,
-            self.buffer_evicted,
-            self.window_skipped,
-            self.not_member,
-            self.after_leave,
-            self.pending_full,
-        ];
-        let mut common = self.common;
-        common.dropped = drops.into_iter().fold(0, u64::saturating_add);
-        common
-    }
+/// Everything a baseline node is built from: who it is, where it sits in
+/// the shared member list, the settings and its random source.
+pub struct Seat<A> {
+    /// This node's id.
+    pub id: NodeId,
+    /// This node's position in `members`.
+    pub index: u32,
+    /// The member list every node shares.
+    pub members: Arc<SharedMembers<A>>,
+    /// The settings every node shares.
+    pub config: Arc<BaselineConfig>,
+    /// This node's random source (seeded by the driver).
+    pub rng: SmallRng,
 }
 
 #[derive(Default)]
@@ -187,13 +59,8 @@ pub(crate) struct Core<A> {
 }
 
 impl<A: Address> Core<A> {
-    pub fn new(
-        id: NodeId,
-        index: u32,
-        members: Arc<SharedMembers<A>>,
-        config: Arc<BaselineConfig>,
-        rng: SmallRng,
-    ) -> Self {
+    pub fn new(seat: Seat<A>) -> Self {
+        let Seat { id, index, members, config, rng } = seat;
         Core {
             id,
             index,
@@ -231,8 +98,16 @@ impl<A: Address> Core<A> {
         self.groups.contains(&group)
     }
 
+    /// Starts a message of this node's own: checks the payload, assigns the
+    /// next id of this node's stream and delivers it here (if a member).
+    pub fn start_message(&mut self, group: GroupId, payload: &Bytes) -> Result<MessageId, MulticastError> {
+        let id = self.next_message(group, payload)?;
+        self.accept(id, payload, 0);
+        Ok(id)
+    }
+
     /// Checks the payload and assigns the next id of this node's stream.
-    pub fn new_message(&mut self, group: GroupId, payload: &Bytes) -> Result<MessageId, MulticastError> {
+    fn next_message(&mut self, group: GroupId, payload: &Bytes) -> Result<MessageId, MulticastError> {
         if self.left {
             return Err(MulticastError::Left);
         }
@@ -289,6 +164,37 @@ impl<A: Address> Core<A> {
             self.stats.not_member += 1;
         }
         true
+    }
+
+    /// Delivers a received copy unless it was delivered before, and keeps
+    /// it for repair; returns whether it is new.
+    pub fn accept_and_keep(&mut self, data: &Data) -> bool {
+        let new = self.accept(data.id, &data.payload, u32::from(data.hops));
+        if new {
+            self.store(data.id, data.payload.clone(), data.origin_index, data.root);
+        }
+        new
+    }
+
+    /// The first copy of this node's own message `id`, as it leaves the
+    /// origin (`forward`: whether receivers pass it down the tree).
+    pub fn own_data(&self, id: MessageId, payload: Bytes, forward: bool) -> Data {
+        Data {
+            forward,
+            repair: false,
+            id,
+            origin_index: self.index,
+            root: self.own_root(id.group),
+            sender: self.index,
+            hops: 0,
+            payload,
+        }
+    }
+
+    /// Keeps this node's own message `id` for repair.
+    pub fn keep_own(&mut self, id: MessageId, payload: Bytes) {
+        let root = self.own_root(id.group);
+        self.store(id, payload, self.index, root);
     }
 
     /// Whether `id` was delivered (or given up on).
@@ -498,7 +404,8 @@ mod tests {
         let mut list = SharedMembers::new();
         list.push(NodeId(1), 0u32, &[GroupId(1)]);
         let config = Arc::new(BaselineConfig { max_dedup: 2, ..BaselineConfig::default() });
-        let mut core = Core::new(NodeId(1), 0, Arc::new(list), config, SmallRng::seed_from_u64(1));
+        let seat = Seat { id: NodeId(1), index: 0, members: Arc::new(list), config, rng: SmallRng::seed_from_u64(1) };
+        let mut core = Core::new(seat);
         core.subscribe(GroupId(1)).unwrap();
         let id = |seq| MessageId { group: GroupId(1), origin: NodeId(9), seq };
         let payload = Bytes::from_static(b"x");

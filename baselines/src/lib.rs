@@ -24,24 +24,44 @@
 #![deny(missing_docs)]
 
 mod common;
+mod config;
 pub mod rmtp;
 pub mod srm;
+mod stats;
 pub mod tree;
 pub mod unicast;
 pub mod wire;
 
-pub use common::{BaselineConfig, BaselineStats, Dissemination, tree_children, tree_parent};
+pub use common::{Seat, tree_children, tree_parent};
+pub use config::{BaselineConfig, Dissemination};
 pub use rmtp::Rmtp;
 pub use srm::Srm;
+pub use stats::BaselineStats;
 pub use tree::Tree;
 pub use unicast::Unicast;
 
-/// The [`Protocol`](gossip_core::Protocol) methods every baseline forwards
-/// to its `core` unchanged.
+/// The [`Protocol`](gossip_core::Protocol) items every baseline shares:
+/// its associated types and the methods it forwards to its `core`
+/// unchanged; `delegate_protocol!(without_timers)` also adds the timer
+/// methods of a baseline that sets none.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! delegate_protocol {
+    (without_timers) => {
+        $crate::delegate_protocol!();
+
+        fn handle_timeout(&mut self, _now: Time) {}
+
+        fn poll_timeout(&self) -> Option<Time> {
+            None
+        }
+    };
     () => {
+        type Address = A;
+        type Stats = BaselineStats;
+        type Error = WireError;
+        type Custom = std::convert::Infallible;
+
         fn subscribe(&mut self, _now: Time, group: GroupId) -> Result<(), SubscribeError> {
             self.core.subscribe(group)
         }

@@ -19,15 +19,14 @@
 //! avoided by aggregation, each DR answering for its region.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use gossip_core::{
-    Address, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, SubscribeError,
-    Time, Transmit, TransmitKind,
+    Address, Event, GroupId, MessageId, MulticastError, Protocol, SubscribeError, Time, Transmit, TransmitKind,
 };
 
-use crate::common::{BaselineConfig, BaselineStats, Core};
+use crate::BaselineStats;
+use crate::common::{Core, Seat};
 use crate::tree;
 use crate::wire::{Ack, Data, MAX_IDS, Packet, WireError};
 
@@ -53,20 +52,9 @@ pub struct Rmtp<A> {
 }
 
 impl<A: Address> Rmtp<A> {
-    /// Node `id` at position `index` of the shared member list.
-    pub fn new(
-        id: NodeId,
-        index: u32,
-        members: Arc<SharedMembers<A>>,
-        config: Arc<BaselineConfig>,
-        rng: SmallRng,
-    ) -> Self {
-        Rmtp {
-            core: Core::new(id, index, members, config, rng),
-            pending: HashMap::new(),
-            acks: HashMap::new(),
-            ack_due: None,
-        }
+    /// The node that takes `seat` in the shared member list.
+    pub fn new(seat: Seat<A>) -> Self {
+        Rmtp { core: Core::new(seat), pending: HashMap::new(), acks: HashMap::new(), ack_due: None }
     }
 
     /// Messages some child has not acknowledged yet.
@@ -163,20 +151,11 @@ impl<A: Address> Rmtp<A> {
 }
 
 impl<A: Address> Protocol for Rmtp<A> {
-    type Address = A;
-    type Stats = BaselineStats;
-    type Error = WireError;
-    type Custom = std::convert::Infallible;
-
     fn handle_packet(&mut self, now: Time, _from: A, packet: Bytes) -> Result<(), WireError> {
         match self.core.receive(&packet)? {
             Some(Packet::Data(d)) => {
-                let hops = u32::from(d.hops);
-                if self.core.accept(d.id, &d.payload, hops) {
-                    self.core.store(d.id, d.payload.clone(), d.origin_index, d.root);
-                    if d.forward {
-                        self.forward_tracked(now, &d, hops + 1);
-                    }
+                if self.core.accept_and_keep(&d) && d.forward {
+                    self.forward_tracked(now, &d, u32::from(d.hops) + 1);
                 }
                 self.queue_ack(now, d.sender, d.id);
             }
@@ -213,21 +192,10 @@ impl<A: Address> Protocol for Rmtp<A> {
     }
 
     fn multicast(&mut self, now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError> {
-        let id = self.core.new_message(group, &payload)?;
-        self.core.accept(id, &payload, 0);
-        let root = self.core.own_root(group);
-        self.core.store(id, payload.clone(), self.core.index, root);
+        let id = self.core.start_message(group, &payload)?;
+        self.core.keep_own(id, payload.clone());
         if self.core.rank(group).is_some() {
-            let data = Data {
-                forward: true,
-                repair: false,
-                id,
-                origin_index: self.core.index,
-                root,
-                sender: self.core.index,
-                hops: 0,
-                payload,
-            };
+            let data = self.core.own_data(id, payload, true);
             self.forward_tracked(now, &data, 0);
         } else {
             tree::originate(&mut self.core, id, payload);

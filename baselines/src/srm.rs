@@ -20,18 +20,17 @@
 //! every NACK, repair and session message costs N packets.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use gossip_core::{
-    Address, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, SubscribeError,
-    Time, Transmit,
+    Address, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SubscribeError, Time, Transmit,
 };
 
-use crate::common::{BaselineConfig, BaselineStats, Core, Dissemination};
+use crate::common::{Core, Seat};
 use crate::tree;
 use crate::wire::{Data, MAX_IDS, Nack, Packet, Session, WireError};
+use crate::{BaselineStats, Dissemination};
 
 /// Largest gap a receiver starts NACK timers for at once, per stream.
 const MAX_GAP: u64 = 128;
@@ -67,16 +66,10 @@ pub struct Srm<A> {
 }
 
 impl<A: Address> Srm<A> {
-    /// Node `id` at position `index` of the shared member list.
-    pub fn new(
-        id: NodeId,
-        index: u32,
-        members: Arc<SharedMembers<A>>,
-        config: Arc<BaselineConfig>,
-        rng: SmallRng,
-    ) -> Self {
+    /// The node that takes `seat` in the shared member list.
+    pub fn new(seat: Seat<A>) -> Self {
         Srm {
-            core: Core::new(id, index, members, config, rng),
+            core: Core::new(seat),
             streams: HashMap::new(),
             nacks: HashMap::new(),
             repairs: HashMap::new(),
@@ -138,12 +131,10 @@ impl<A: Address> Srm<A> {
     }
 
     fn on_data(&mut self, now: Time, d: Data) {
-        let hops = u32::from(d.hops);
-        if self.core.accept(d.id, &d.payload, hops) {
+        if self.core.accept_and_keep(&d) {
             self.nacks.remove(&d.id);
-            self.core.store(d.id, d.payload.clone(), d.origin_index, d.root);
             if d.forward {
-                tree::forward(&mut self.core, &d, hops + 1);
+                tree::forward(&mut self.core, &d, u32::from(d.hops) + 1);
             }
         }
         if d.repair {
@@ -279,11 +270,6 @@ impl<A: Address> Srm<A> {
 }
 
 impl<A: Address> Protocol for Srm<A> {
-    type Address = A;
-    type Stats = BaselineStats;
-    type Error = WireError;
-    type Custom = std::convert::Infallible;
-
     fn handle_packet(&mut self, now: Time, _from: A, packet: Bytes) -> Result<(), WireError> {
         match self.core.receive(&packet)? {
             Some(Packet::Data(d)) => self.on_data(now, d),
@@ -304,25 +290,14 @@ impl<A: Address> Protocol for Srm<A> {
     }
 
     fn multicast(&mut self, now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError> {
-        let id = self.core.new_message(group, &payload)?;
-        self.core.accept(id, &payload, 0);
-        let root = self.core.own_root(group);
-        self.core.store(id, payload.clone(), self.core.index, root);
+        let id = self.core.start_message(group, &payload)?;
+        self.core.keep_own(id, payload.clone());
         match self.core.config.dissemination {
             Dissemination::Tree => {
                 tree::originate(&mut self.core, id, payload);
             }
             Dissemination::Direct => {
-                let packet = Packet::Data(Data {
-                    forward: false,
-                    repair: false,
-                    id,
-                    origin_index: self.core.index,
-                    root,
-                    sender: self.core.index,
-                    hops: 0,
-                    payload,
-                });
+                let packet = Packet::Data(self.core.own_data(id, payload, false));
                 let before = self.core.stats.common.packets_out;
                 self.core.send_to_group(group, None, &packet);
                 self.core.stats.messages_sent += self.core.stats.common.packets_out - before;

@@ -5,15 +5,11 @@
 //! nothing is repaired: a lost packet or a crashed interior node cuts off
 //! the whole subtree below it.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
-use gossip_core::{
-    Address, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, SubscribeError,
-    Time, Transmit,
-};
+use gossip_core::{Address, Event, GroupId, MessageId, MulticastError, Protocol, SubscribeError, Time, Transmit};
 
-use crate::common::{BaselineConfig, BaselineStats, Core, hops16};
+use crate::BaselineStats;
+use crate::common::{Core, Seat, hops16};
 use crate::wire::{Data, Packet, WireError};
 
 /// A spanning-tree node. See the [module docs](self).
@@ -22,15 +18,9 @@ pub struct Tree<A> {
 }
 
 impl<A: Address> Tree<A> {
-    /// Node `id` at position `index` of the shared member list.
-    pub fn new(
-        id: NodeId,
-        index: u32,
-        members: Arc<SharedMembers<A>>,
-        config: Arc<BaselineConfig>,
-        rng: SmallRng,
-    ) -> Self {
-        Tree { core: Core::new(id, index, members, config, rng) }
+    /// The node that takes `seat` in the shared member list.
+    pub fn new(seat: Seat<A>) -> Self {
+        Tree { core: Core::new(seat) }
     }
 }
 
@@ -49,27 +39,19 @@ pub(crate) fn forward<A: Address>(core: &mut Core<A>, data: &Data, hops: u32) {
 }
 
 /// Starts a tree multicast of `id` from this node.
-pub(crate) fn originate<A: Address>(core: &mut Core<A>, id: MessageId, payload: Bytes) -> Data {
+pub(crate) fn originate<A: Address>(core: &mut Core<A>, id: MessageId, payload: Bytes) {
     let group = id.group;
-    let root = core.own_root(group);
-    let data =
-        Data { forward: true, repair: false, id, origin_index: core.index, root, sender: core.index, hops: 0, payload };
+    let data = core.own_data(id, payload, true);
     if core.rank(group).is_some() {
         forward(core, &data, 0);
     } else if let Some(&first) = core.members.clone().group(group).first() {
         // Not a member: hand it to the root, which forwards it.
-        core.send_to(first, &Packet::Data(data.clone()));
+        core.send_to(first, &Packet::Data(data));
         core.stats.messages_sent += 1;
     }
-    data
 }
 
 impl<A: Address> Protocol for Tree<A> {
-    type Address = A;
-    type Stats = BaselineStats;
-    type Error = WireError;
-    type Custom = std::convert::Infallible;
-
     fn handle_packet(&mut self, _now: Time, _from: A, packet: Bytes) -> Result<(), WireError> {
         if let Some(Packet::Data(d)) = self.core.receive(&packet)? {
             let hops = u32::from(d.hops);
@@ -80,18 +62,11 @@ impl<A: Address> Protocol for Tree<A> {
         Ok(())
     }
 
-    fn handle_timeout(&mut self, _now: Time) {}
-
-    fn poll_timeout(&self) -> Option<Time> {
-        None
-    }
-
     fn multicast(&mut self, _now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError> {
-        let id = self.core.new_message(group, &payload)?;
-        self.core.accept(id, &payload, 0);
+        let id = self.core.start_message(group, &payload)?;
         originate(&mut self.core, id, payload);
         Ok(id)
     }
 
-    crate::delegate_protocol!();
+    crate::delegate_protocol!(without_timers);
 }

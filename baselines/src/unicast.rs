@@ -3,16 +3,12 @@
 //! The cost is all on the sender: N − 1 packets per message, and its
 //! uplink is the bottleneck. Nothing is repaired: a lost copy stays lost.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
-use gossip_core::{
-    Address, Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, SubscribeError,
-    Time, Transmit,
-};
+use gossip_core::{Address, Event, GroupId, MessageId, MulticastError, Protocol, SubscribeError, Time, Transmit};
 
-use crate::common::{BaselineConfig, BaselineStats, Core};
-use crate::wire::{Data, Packet, WireError};
+use crate::BaselineStats;
+use crate::common::{Core, Seat};
+use crate::wire::{Packet, WireError};
 
 /// A unicast-loop node. See the [module docs](self).
 pub struct Unicast<A> {
@@ -20,24 +16,13 @@ pub struct Unicast<A> {
 }
 
 impl<A: Address> Unicast<A> {
-    /// Node `id` at position `index` of the shared member list.
-    pub fn new(
-        id: NodeId,
-        index: u32,
-        members: Arc<SharedMembers<A>>,
-        config: Arc<BaselineConfig>,
-        rng: SmallRng,
-    ) -> Self {
-        Unicast { core: Core::new(id, index, members, config, rng) }
+    /// The node that takes `seat` in the shared member list.
+    pub fn new(seat: Seat<A>) -> Self {
+        Unicast { core: Core::new(seat) }
     }
 }
 
 impl<A: Address> Protocol for Unicast<A> {
-    type Address = A;
-    type Stats = BaselineStats;
-    type Error = WireError;
-    type Custom = std::convert::Infallible;
-
     fn handle_packet(&mut self, _now: Time, _from: A, packet: Bytes) -> Result<(), WireError> {
         if let Some(Packet::Data(d)) = self.core.receive(&packet)? {
             self.core.accept(d.id, &d.payload, u32::from(d.hops));
@@ -45,25 +30,9 @@ impl<A: Address> Protocol for Unicast<A> {
         Ok(())
     }
 
-    fn handle_timeout(&mut self, _now: Time) {}
-
-    fn poll_timeout(&self) -> Option<Time> {
-        None
-    }
-
     fn multicast(&mut self, _now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError> {
-        let id = self.core.new_message(group, &payload)?;
-        self.core.accept(id, &payload, 0);
-        let packet = Packet::Data(Data {
-            forward: false,
-            repair: false,
-            id,
-            origin_index: self.core.index,
-            root: self.core.own_root(group),
-            sender: self.core.index,
-            hops: 0,
-            payload,
-        });
+        let id = self.core.start_message(group, &payload)?;
+        let packet = Packet::Data(self.core.own_data(id, payload, false));
         let members = self.core.members.clone();
         let n = members.group(group).len() as u64;
         self.core.send_to_group(group, None, &packet);
@@ -71,5 +40,5 @@ impl<A: Address> Protocol for Unicast<A> {
         Ok(id)
     }
 
-    crate::delegate_protocol!();
+    crate::delegate_protocol!(without_timers);
 }

@@ -175,11 +175,7 @@ impl Packet {
                 out.put_slice(&d.payload[..d.payload.len().min(usize::from(u16::MAX))]);
             }
             Packet::Nack(n) => {
-                out.put_u8(KIND_NACK);
-                out.put_u32_le(n.group.0);
-                out.put_u64_le(n.origin.0);
-                out.put_u32_le(n.origin_index);
-                out.put_u32_le(n.root);
+                put_stream(&mut out, KIND_NACK, n.group, n.origin, n.origin_index, n.root);
                 out.put_u32_le(n.requester);
                 let seqs = &n.seqs[..n.seqs.len().min(MAX_IDS)];
                 out.put_u16_le(seqs.len() as u16);
@@ -199,11 +195,7 @@ impl Packet {
                 }
             }
             Packet::Session(s) => {
-                out.put_u8(KIND_SESSION);
-                out.put_u32_le(s.group.0);
-                out.put_u64_le(s.origin.0);
-                out.put_u32_le(s.origin_index);
-                out.put_u32_le(s.root);
+                put_stream(&mut out, KIND_SESSION, s.group, s.origin, s.origin_index, s.root);
                 out.put_u64_le(s.highest);
             }
         }
@@ -293,6 +285,15 @@ impl Packet {
         }
         Ok(packet)
     }
+}
+
+/// The start of a NACK or session packet: its kind and the stream it is about.
+fn put_stream(out: &mut BytesMut, kind: u8, group: GroupId, origin: NodeId, origin_index: u32, root: u32) {
+    out.put_u8(kind);
+    out.put_u32_le(group.0);
+    out.put_u64_le(origin.0);
+    out.put_u32_le(origin_index);
+    out.put_u32_le(root);
 }
 
 struct Reader<'a> {

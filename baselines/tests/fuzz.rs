@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use baselines::wire::{Data, Packet, VERSION};
-use baselines::{BaselineConfig, Rmtp, Srm, Tree, Unicast};
+use baselines::{BaselineConfig, Rmtp, Seat, Srm, Tree, Unicast};
 use bytes::Bytes;
 use gossip_core::{GroupId, MessageId, NodeId, Protocol, ProtocolStats, SharedMembers, SmallRng, Time};
 use proptest::prelude::*;
@@ -34,12 +34,17 @@ fn feed<P: Protocol<Address = u32>>(mut node: P, packets: &[Vec<u8>]) {
 }
 
 fn all(packets: &[Vec<u8>]) {
-    let config = Arc::new(BaselineConfig::default());
-    let rng = || SmallRng::seed_from_u64(1);
-    feed(Unicast::new(NodeId(2), 1, members(), config.clone(), rng()), packets);
-    feed(Tree::new(NodeId(2), 1, members(), config.clone(), rng()), packets);
-    feed(Srm::new(NodeId(2), 1, members(), config.clone(), rng()), packets);
-    feed(Rmtp::new(NodeId(2), 1, members(), config, rng()), packets);
+    let seat = || Seat {
+        id: NodeId(2),
+        index: 1,
+        members: members(),
+        config: Arc::new(BaselineConfig::default()),
+        rng: SmallRng::seed_from_u64(1),
+    };
+    feed(Unicast::new(seat()), packets);
+    feed(Tree::new(seat()), packets);
+    feed(Srm::new(seat()), packets);
+    feed(Rmtp::new(seat()), packets);
 }
 
 fn valid() -> Vec<u8> {

@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use baselines::Seat;
 use bytes::Bytes;
 use gossip_core::{Config, GroupId, Mode, Protocol, ProtocolStats, SmallRng, Time};
 use gossip_sim::{Factory, SimConfig, Simulator, Spawn, Timing, gossip_factory, node_id, one_group};
@@ -16,10 +17,11 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use transport_mem::{FaultAction, Latency, LinkModel};
 
+use crate::cell::{self, Measured};
 use crate::error::HarnessError;
-use crate::protocols::{Baseline, ProtocolKind, Slow, baseline_config};
-use crate::record::{self, Row, ratio};
-use crate::{seeds, system};
+use crate::protocols::{Baseline, ProtocolKind, baseline_config};
+use crate::record::{Row, ratio};
+use crate::seeds;
 
 const GROUP: GroupId = GroupId(1);
 /// Gossip's period in compared runs.
@@ -94,26 +96,12 @@ pub fn scenario_name(loss: f64, crash: f64, slow: bool) -> String {
 
 #[derive(Default)]
 struct Outcome {
+    measured: Measured,
     fractions: Vec<f64>,
     last_us: Vec<u64>,
-    latencies_us: Vec<u64>,
-    deliveries: u64,
-    expected: u64,
-    packets: u64,
-    bytes: u64,
     sender_packets: u64,
     messages: u64,
-    duplicates: u64,
-    duplicate_deliveries: u64,
-    virtual_s: f64,
     complete: u64,
-}
-
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 /// The gossip engine of compared runs: push-pull, fan-out `fanout`, 20 ms
@@ -140,9 +128,9 @@ pub fn config_description(spec: &CompareSpec) -> String {
 }
 
 fn one_run(spec: &CompareSpec, run: u32) -> Result<Outcome, HarnessError> {
-    let seed = mix(spec.seed ^ mix(u64::from(run) + 1) ^ (spec.protocol as u64) << 56);
+    let seed = seeds::run_seed(spec.seed, run, (spec.protocol as u64) << 56);
     // The same origin, crashes and slow member for every protocol of a seed.
-    let mut rng = SmallRng::seed_from_u64(mix(spec.seed ^ mix(u64::from(run) + 1)) ^ 0x0416);
+    let mut rng = SmallRng::seed_from_u64(seeds::run_seed(spec.seed, run, 0) ^ 0x0416);
     let n = spec.nodes;
     let origin = rng.random_range(0..n);
     let list: Vec<u32> = (0..n).collect();
@@ -155,28 +143,34 @@ fn one_run(spec: &CompareSpec, run: u32) -> Result<Outcome, HarnessError> {
     let mut config = SimConfig::events(seed, RECORD_PERIOD);
     // Timers from time zero: with jitter a node's first timer waits up to a record period.
     config.timing = Timing::Events { start_jitter: false };
-    config.link = LinkModel::new()
+    let link = LinkModel::new()
         .with_loss(spec.loss)
         .and_then(|l| l.with_latency(latency()))
         .map_err(|e| HarnessError::Config(e.to_string()))?;
+    // The slow member: every packet to it takes SLOW_DELAY more.
+    config.link = match slow {
+        Some(node) => link.with_slow(node, SLOW_DELAY),
+        None => link,
+    };
     config.max_rounds = (spec.max_time.as_micros() / RECORD_PERIOD.as_micros()).max(1) as u32;
-    let delay_of = move |index: u32| if Some(index) == slow { SLOW_DELAY } else { Duration::ZERO };
     match spec.protocol {
         ProtocolKind::Gossip => {
-            let mut inner = gossip_factory(gossip_engine(spec.fanout)?, vec![GROUP]);
-            let factory: Factory<Slow<gossip_core::Node<u32>>> =
-                Box::new(move |s: &Spawn<'_>| Slow::new(inner(s), delay_of(s.index)));
+            let factory = gossip_factory(gossip_engine(spec.fanout)?, vec![GROUP]);
             drive(spec, config, factory, origin, &crashed)
         }
         kind => {
             let cfg = std::sync::Arc::new(baseline_config(spec.k, gossip_core::MAX_PACKET_SIZE.min(1200)));
-            let factory: Factory<Slow<Baseline<u32>>> = Box::new(move |s: &Spawn<'_>| {
-                let rng = SmallRng::seed_from_u64(s.seed);
-                let id = node_id(s.index, s.incarnation);
-                let mut node = Baseline::new(kind, id, s.index, s.members.clone(), cfg.clone(), rng)
-                    .expect("not gossip: a baseline");
+            let factory: Factory<Baseline<u32>> = Box::new(move |s: &Spawn<'_>| {
+                let seat = Seat {
+                    id: node_id(s.index, s.incarnation),
+                    index: s.index,
+                    members: s.members.clone(),
+                    config: cfg.clone(),
+                    rng: SmallRng::seed_from_u64(s.seed),
+                };
+                let mut node = Baseline::new(kind, seat).expect("not gossip: a baseline");
                 let _ = node.subscribe(s.now, GROUP);
-                Slow::new(node, delay_of(s.index))
+                node
             });
             drive(spec, config, factory, origin, &crashed)
         }
@@ -213,14 +207,14 @@ fn drive<P: Protocol<Address = u32>>(
         for node in (0..n).filter(|&i| i != origin && sim.node(i).is_some()) {
             if let Some((at, _)) = record.delivery(node) {
                 let us = at.as_micros().saturating_sub(sent_at.as_micros());
-                out.latencies_us.push(us);
+                out.measured.latencies_us.push(us);
                 last = last.max(us);
                 got += 1;
             }
         }
         let expected = u64::from(live - 1);
-        out.deliveries += got;
-        out.expected += expected;
+        out.measured.deliveries += got;
+        out.measured.expected += expected;
         out.fractions.push(ratio(got as f64, expected as f64));
         if got > 0 {
             out.last_us.push(last);
@@ -228,18 +222,18 @@ fn drive<P: Protocol<Address = u32>>(
         if got == expected {
             out.complete += 1;
         }
-        out.duplicate_deliveries += record.duplicate_deliveries;
+        out.measured.duplicate_deliveries += record.duplicate_deliveries;
     }
     for i in 0..n {
         if let Some(node) = sim.node(i) {
-            out.duplicates += node.stats().common().duplicates;
+            out.measured.duplicates += node.stats().common().duplicates;
         }
     }
     out.sender_packets = sim.node(origin).map_or(0, |node| node.stats().common().packets_out);
     let stats = sim.stats();
-    out.packets = stats.packets_sent;
-    out.bytes = stats.bytes_sent;
-    out.virtual_s = outcome.now.as_micros() as f64 / 1e6;
+    out.measured.packets = stats.packets_sent;
+    out.measured.bytes = stats.bytes_sent;
+    out.measured.virtual_s = outcome.now.as_micros() as f64 / 1e6;
     Ok(out)
 }
 
@@ -250,61 +244,38 @@ pub fn run_cell(spec: &CompareSpec, progress: &ProgressBar) -> Result<Row, Harne
 }
 
 fn summarize(spec: &CompareSpec, outcomes: Vec<Outcome>, cpu_s: f64) -> Row {
-    let mut hist = record::new_histogram();
     let mut fraction_hist = vec![0u64; FRACTION_BINS];
     let mut last = Vec::new();
     for o in &outcomes {
-        for &us in &o.latencies_us {
-            hist.saturating_record(us.max(1));
-        }
         for &f in &o.fractions {
             let bin = if f >= 1.0 { FRACTION_BINS - 1 } else { ((f * 10.0) as usize).min(FRACTION_BINS - 2) };
             fraction_hist[bin] += 1;
         }
         last.extend(o.last_us.iter().copied());
     }
-    let sum = |f: fn(&Outcome) -> u64| outcomes.iter().map(f).sum::<u64>();
-    let deliveries = sum(|o| o.deliveries);
-    let expected = sum(|o| o.expected);
+    let sum = |f: fn(&Outcome) -> u64| outcomes.iter().map(f).fold(0, u64::saturating_add);
     let messages = sum(|o| o.messages);
-    let packets = sum(|o| o.packets);
-    let bytes = sum(|o| o.bytes);
-    let virtual_s: f64 = outcomes.iter().map(|o| o.virtual_s).sum();
     let last_ms = (!last.is_empty()).then(|| last.iter().sum::<u64>() as f64 / last.len() as f64 / 1e3);
+    let measured = cell::measured_row(outcomes.iter().map(|o| &o.measured), cpu_s);
+    let gossip = spec.protocol == ProtocolKind::Gossip;
     Row {
-        transport: "sim".to_string(),
         protocol: spec.protocol.name().to_string(),
-        mode: if spec.protocol == ProtocolKind::Gossip { "push-pull".to_string() } else { "events".to_string() },
+        mode: if gossip { "push-pull".to_string() } else { "events".to_string() },
         nodes: spec.nodes,
-        fanout: if spec.protocol == ProtocolKind::Gossip { spec.fanout } else { spec.k },
+        fanout: if gossip { spec.fanout } else { spec.k },
         period_ms: GOSSIP_PERIOD.as_secs_f64() * 1e3,
         payload_bytes: spec.payload,
         loss: spec.loss,
         crash: spec.crash,
         seed: spec.seed,
         messages,
-        expected_deliveries: expected,
-        deliveries,
-        delivery_ratio: ratio(deliveries as f64, expected as f64),
-        duplicates: sum(|o| o.duplicates),
-        duplicate_deliveries: sum(|o| o.duplicate_deliveries),
-        latency_us: record::summarize(&hist),
-        latency_cdf: record::cdf(&hist),
-        duration_s: virtual_s,
-        deliveries_per_s: ratio(deliveries as f64, virtual_s),
-        packets_sent: packets,
-        bytes_sent: bytes,
-        packets_per_delivery: ratio(packets as f64, deliveries as f64),
-        bytes_per_delivery: ratio(bytes as f64, deliveries as f64),
-        cpu_s,
-        peak_rss_bytes: system::peak_rss_bytes(),
         seeds: Some(spec.seeds),
         completed: Some(sum(|o| o.complete) as u32),
         slow_member: spec.slow.then_some(true),
         last_delivery_ms: last_ms,
-        packets_per_member: Some(ratio(packets as f64, f64::from(spec.nodes) * messages as f64)),
+        packets_per_member: Some(ratio(measured.packets_sent as f64, f64::from(spec.nodes) * messages as f64)),
         sender_packets: Some(ratio(sum(|o| o.sender_packets) as f64, messages as f64)),
         delivered_fraction_hist: Some(fraction_hist),
-        ..Row::default()
+        ..measured
     }
 }

@@ -10,6 +10,7 @@
 //! time, peak memory, machine).
 #![forbid(unsafe_code)]
 
+mod cell;
 pub mod cli;
 pub mod compare;
 pub mod error;

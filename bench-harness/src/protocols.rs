@@ -1,19 +1,12 @@
 //! The protocols gossip-bench can run: the gossip engine and the four
 //! baselines of the `baselines` crate, built for the simulator or for live
-//! transports, and [`Slow`], a wrapper that makes one member slow.
-
-use std::collections::VecDeque;
-use std::sync::Arc;
-use std::time::Duration;
+//! transports (a slow member is the link model's: `LinkModel::set_slow`).
 
 use baselines::wire::WireError;
-use baselines::{BaselineConfig, BaselineStats, Rmtp, Srm, Tree, Unicast};
+use baselines::{BaselineConfig, BaselineStats, Rmtp, Seat, Srm, Tree, Unicast};
 use bytes::Bytes;
 use clap::ValueEnum;
-use gossip_core::{
-    Event, GroupId, MessageId, MulticastError, NodeId, Protocol, SharedMembers, SmallRng, SubscribeError, Time,
-    Transmit,
-};
+use gossip_core::{Event, GroupId, MessageId, MulticastError, Protocol, SubscribeError, Time, Transmit};
 
 /// Which protocol to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
@@ -71,21 +64,14 @@ pub enum Baseline<A> {
 }
 
 impl<A: gossip_core::Address> Baseline<A> {
-    /// Builds node `index` of `members` as `kind` (which must not be gossip).
-    pub fn new(
-        kind: ProtocolKind,
-        id: NodeId,
-        index: u32,
-        members: Arc<SharedMembers<A>>,
-        config: Arc<BaselineConfig>,
-        rng: SmallRng,
-    ) -> Option<Self> {
+    /// Builds the node taking `seat` as `kind` (which must not be gossip).
+    pub fn new(kind: ProtocolKind, seat: Seat<A>) -> Option<Self> {
         Some(match kind {
             ProtocolKind::Gossip => return None,
-            ProtocolKind::Unicast => Baseline::Unicast(Unicast::new(id, index, members, config, rng)),
-            ProtocolKind::Tree => Baseline::Tree(Tree::new(id, index, members, config, rng)),
-            ProtocolKind::Srm => Baseline::Srm(Srm::new(id, index, members, config, rng)),
-            ProtocolKind::Rmtp => Baseline::Rmtp(Rmtp::new(id, index, members, config, rng)),
+            ProtocolKind::Unicast => Baseline::Unicast(Unicast::new(seat)),
+            ProtocolKind::Tree => Baseline::Tree(Tree::new(seat)),
+            ProtocolKind::Srm => Baseline::Srm(Srm::new(seat)),
+            ProtocolKind::Rmtp => Baseline::Rmtp(Rmtp::new(seat)),
         })
     }
 }
@@ -139,91 +125,5 @@ impl<A: gossip_core::Address> Protocol for Baseline<A> {
     }
     fn stats(&self) -> &BaselineStats {
         each!(self, p => p.stats())
-    }
-}
-
-/// Holds every incoming packet for `delay` before the wrapped protocol sees
-/// it: a slow member (an overloaded host, a long queue in front of it).
-/// With a zero delay it is a pass-through.
-pub struct Slow<P: Protocol> {
-    inner: P,
-    delay: Duration,
-    queue: VecDeque<(Time, P::Address, Bytes)>,
-    /// Packets dropped because 65,536 were already held.
-    pub dropped: u64,
-}
-
-const SLOW_QUEUE: usize = 65_536;
-
-impl<P: Protocol> Slow<P> {
-    /// Wraps `inner`, delaying its incoming packets by `delay`.
-    pub fn new(inner: P, delay: Duration) -> Self {
-        Slow { inner, delay, queue: VecDeque::new(), dropped: 0 }
-    }
-
-    /// The wrapped protocol.
-    pub fn inner(&self) -> &P {
-        &self.inner
-    }
-}
-
-impl<P: Protocol> Protocol for Slow<P> {
-    type Address = P::Address;
-    type Stats = P::Stats;
-    type Error = P::Error;
-    type Custom = P::Custom;
-
-    fn handle_packet(&mut self, now: Time, from: P::Address, packet: Bytes) -> Result<(), P::Error> {
-        if self.delay.is_zero() {
-            return self.inner.handle_packet(now, from, packet);
-        }
-        if self.queue.len() >= SLOW_QUEUE {
-            self.dropped += 1;
-        } else {
-            self.queue.push_back((now + self.delay, from, packet));
-        }
-        Ok(())
-    }
-    fn handle_timeout(&mut self, now: Time) {
-        while self.queue.front().is_some_and(|(at, _, _)| *at <= now) {
-            if let Some((_, from, packet)) = self.queue.pop_front() {
-                let _ = self.inner.handle_packet(now, from, packet);
-            }
-        }
-        self.inner.handle_timeout(now);
-    }
-    fn multicast(&mut self, now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError> {
-        self.inner.multicast(now, group, payload)
-    }
-    fn subscribe(&mut self, now: Time, group: GroupId) -> Result<(), SubscribeError> {
-        self.inner.subscribe(now, group)
-    }
-    fn unsubscribe(&mut self, now: Time, group: GroupId) {
-        self.inner.unsubscribe(now, group)
-    }
-    fn join(&mut self, now: Time, seeds: &[P::Address]) {
-        self.inner.join(now, seeds)
-    }
-    fn leave(&mut self, now: Time) {
-        self.inner.leave(now)
-    }
-    fn handle_unreachable(&mut self, now: Time, addr: &P::Address) {
-        self.inner.handle_unreachable(now, addr)
-    }
-    fn poll_transmit(&mut self) -> Option<Transmit<P::Address>> {
-        self.inner.poll_transmit()
-    }
-    fn poll_event(&mut self) -> Option<Event<P::Address, P::Custom>> {
-        self.inner.poll_event()
-    }
-    fn poll_timeout(&self) -> Option<Time> {
-        let held = self.queue.front().map(|(at, _, _)| *at);
-        match (self.inner.poll_timeout(), held) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-    fn stats(&self) -> &P::Stats {
-        self.inner.stats()
     }
 }

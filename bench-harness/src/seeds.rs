@@ -1,4 +1,5 @@
-//! Running the seeds of one simulated cell on every CPU.
+//! Running the seeds of one simulated cell on every CPU, each from its own
+//! seed.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -53,4 +54,18 @@ where
     outcomes.sort_by_key(|(run, _)| *run);
     let cpu_s = system::cpu_seconds() - cpu_start;
     Ok((outcomes.into_iter().map(|(_, o)| o).collect(), cpu_s))
+}
+
+/// The seed of run `run` of a cell whose base seed is `base`, for whatever
+/// `salt` names (0, or a protocol): the runs of one cell are independent.
+pub(crate) fn run_seed(base: u64, run: u32, salt: u64) -> u64 {
+    mix(base ^ mix(u64::from(run) + 1) ^ salt)
+}
+
+/// SplitMix64's finaliser: spreads every bit of `x` over the result.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }

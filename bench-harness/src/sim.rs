@@ -13,10 +13,11 @@ use rand::{Rng, SeedableRng, rngs::SmallRng};
 use transport_mem::FaultAction;
 use transport_mem::LinkModel;
 
+use crate::cell::{self, Measured};
 use crate::cli::mode_name;
 use crate::error::HarnessError;
-use crate::record::{self, Row, ratio};
-use crate::{seeds, system, theory};
+use crate::record::Row;
+use crate::{seeds, theory};
 
 /// The virtual gossip period of simulated rows.
 pub const PERIOD: Duration = Duration::from_millis(100);
@@ -45,24 +46,10 @@ pub struct SimSpec {
 
 #[derive(Default)]
 struct Outcome {
+    measured: Measured,
     rounds: Option<u32>,
     uninformed: Vec<f64>,
-    latencies_us: Vec<u64>,
-    deliveries: u64,
-    expected: u64,
-    packets: u64,
-    bytes: u64,
     messages_sent: u64,
-    duplicates: u64,
-    duplicate_deliveries: u64,
-    virtual_s: f64,
-}
-
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 /// The engine configuration of every node of `spec`'s runs, as recorded in its row.
@@ -74,7 +61,7 @@ pub fn engine_description(spec: &SimSpec) -> String {
 }
 
 fn one_run(spec: &SimSpec, run: u32) -> Result<Outcome, HarnessError> {
-    let seed = mix(spec.seed ^ mix(u64::from(run) + 1));
+    let seed = seeds::run_seed(spec.seed, run, 0);
     let mut config = SimConfig::rounds(seed, PERIOD);
     config.link = LinkModel::new().with_loss(spec.loss).map_err(|e| HarnessError::Config(e.to_string()))?;
     config.max_rounds = 2_000;
@@ -112,19 +99,17 @@ fn one_run(spec: &SimSpec, run: u32) -> Result<Outcome, HarnessError> {
         }
     }
     let stats = sim.stats();
-    Ok(Outcome {
-        rounds: record.rounds_to_all(),
-        uninformed,
+    let measured = Measured {
         deliveries: latencies_us.len() as u64,
         latencies_us,
         expected: u64::from(live - 1),
         packets: stats.packets_sent,
         bytes: stats.bytes_sent,
-        messages_sent,
         duplicates,
         duplicate_deliveries: record.duplicate_deliveries,
         virtual_s: outcome.now.as_micros() as f64 / 1e6,
-    })
+    };
+    Ok(Outcome { measured, rounds: record.rounds_to_all(), uninformed, messages_sent })
 }
 
 /// Runs every seed of one cell (on all CPUs) and summarizes it in a row.
@@ -151,21 +136,9 @@ fn summarize(spec: &SimSpec, outcomes: Vec<Outcome>, cpu_s: f64) -> Row {
                 / runs
         })
         .collect();
-    let mut hist = record::new_histogram();
-    for o in &outcomes {
-        for &us in &o.latencies_us {
-            hist.saturating_record(us.max(1));
-        }
-    }
-    let sum = |f: fn(&Outcome) -> u64| outcomes.iter().map(f).sum::<u64>();
-    let deliveries = sum(|o| o.deliveries);
-    let expected = sum(|o| o.expected);
-    let packets = sum(|o| o.packets);
-    let bytes = sum(|o| o.bytes);
-    let virtual_s: f64 = outcomes.iter().map(|o| o.virtual_s).sum();
+    let sum = |f: fn(&Outcome) -> u64| outcomes.iter().map(f).fold(0, u64::saturating_add);
     let reference = theory::reference(spec.mode, spec.nodes, spec.fanout, spec.loss, spec.crash);
     Row {
-        transport: "sim".to_string(),
         protocol: "gossip".to_string(),
         mode: mode_name(spec.mode).to_string(),
         nodes: spec.nodes,
@@ -176,21 +149,6 @@ fn summarize(spec: &SimSpec, outcomes: Vec<Outcome>, cpu_s: f64) -> Row {
         crash: spec.crash,
         seed: spec.seed,
         messages: outcomes.len() as u64,
-        expected_deliveries: expected,
-        deliveries,
-        delivery_ratio: ratio(deliveries as f64, expected as f64),
-        duplicates: sum(|o| o.duplicates),
-        duplicate_deliveries: sum(|o| o.duplicate_deliveries),
-        latency_us: record::summarize(&hist),
-        latency_cdf: record::cdf(&hist),
-        duration_s: virtual_s,
-        deliveries_per_s: ratio(deliveries as f64, virtual_s),
-        packets_sent: packets,
-        bytes_sent: bytes,
-        packets_per_delivery: ratio(packets as f64, deliveries as f64),
-        bytes_per_delivery: ratio(bytes as f64, deliveries as f64),
-        cpu_s,
-        peak_rss_bytes: system::peak_rss_bytes(),
         seeds: Some(spec.seeds),
         completed: Some(completed),
         rounds_mean,
@@ -200,6 +158,6 @@ fn summarize(spec: &SimSpec, outcomes: Vec<Outcome>, cpu_s: f64) -> Row {
         reference_p99: reference.and_then(|r| r.p99.map(f64::from)),
         messages_per_node: Some(sum(|o| o.messages_sent) as f64 / runs / f64::from(spec.nodes)),
         uninformed_by_round: Some(uninformed),
-        ..Row::default()
+        ..cell::measured_row(outcomes.iter().map(|o| &o.measured), cpu_s)
     }
 }

@@ -15,6 +15,11 @@ pub enum Mode {
     Pull,
     /// Push for new messages, pull as the repair path.
     PushPull,
+    /// Each message goes down a spanning tree of its group rooted at its
+    /// origin, laid out from each member's view (so a payload crosses each
+    /// member about once, in `log_b N` hops), never pushed again; the
+    /// periodic pull repairs what a lost edge or a stale view missed.
+    Tree,
 }
 
 impl Mode {
@@ -25,7 +30,7 @@ impl Mode {
 
     /// Whether this mode sends pull digests.
     pub fn pulls(self) -> bool {
-        matches!(self, Mode::Pull | Mode::PushPull)
+        matches!(self, Mode::Pull | Mode::PushPull | Mode::Tree)
     }
 }
 

@@ -56,17 +56,7 @@ impl ProtocolStats for CommonStats {
 
 impl ProtocolStats for Stats {
     fn common(&self) -> CommonStats {
-        CommonStats {
-            packets_in: self.packets_in,
-            bytes_in: self.bytes_in,
-            packets_out: self.packets_out,
-            bytes_out: self.bytes_out,
-            decode_errors: self.decode_errors,
-            multicasts: self.multicasts,
-            deliveries: self.deliveries,
-            duplicates: self.duplicates,
-            dropped: self.drops.total(),
-        }
+        CommonStats { dropped: self.drops.total(), ..self.common }
     }
 
     fn drops_by_reason(&self) -> Vec<(&'static str, u64)> {
@@ -97,27 +87,18 @@ impl ProtocolStats for Stats {
     }
 }
 
-/// Cumulative counters since the node started.
+/// Cumulative counters since the node started: the common ones every
+/// driver reads (`stats.deliveries` reads them through `Deref`), and the
+/// gossip engine's own.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Stats {
-    /// Packets handed to `handle_packet`.
-    pub packets_in: u64,
-    /// Bytes handed to `handle_packet`.
-    pub bytes_in: u64,
-    /// Packets emitted through `poll_transmit`'s queue.
-    pub packets_out: u64,
-    /// Bytes emitted through `poll_transmit`'s queue.
-    pub bytes_out: u64,
-    /// Packets that failed to decode (and were dropped whole).
-    pub decode_errors: u64,
-    /// Messages this node multicast.
-    pub multicasts: u64,
-    /// Messages delivered to this node.
-    pub deliveries: u64,
-    /// Messages received again after delivery (or a repeat of one's own).
-    pub duplicates: u64,
+    /// Packets and bytes each way, decode errors, multicasts, deliveries
+    /// and duplicates (a repeat of one's own message counts too). Its
+    /// `dropped` stays 0 here: [`ProtocolStats::common`] sums [`Stats::drops`].
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub common: CommonStats,
     /// Message copies sent (pushes and pull answers).
     pub messages_sent: u64,
     /// Pull digests sent.
@@ -128,6 +109,20 @@ pub struct Stats {
     pub drops: Drops,
     /// The failure detector and membership layer (gossiped view only).
     pub membership: MembershipStats,
+}
+
+impl std::ops::Deref for Stats {
+    type Target = CommonStats;
+
+    fn deref(&self) -> &CommonStats {
+        &self.common
+    }
+}
+
+impl std::ops::DerefMut for Stats {
+    fn deref_mut(&mut self) -> &mut CommonStats {
+        &mut self.common
+    }
 }
 
 /// Counters of the membership layer: probes, suspicions, refutations.

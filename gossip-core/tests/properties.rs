@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::Net;
 use gossip_core::codec::{self, DigestEntry, Header, MemberFrame, MessageFrame, PacketWriter};
-use gossip_core::{Config, GroupId, MemberStatus, MessageId, Node, NodeId, Protocol, SmallRng, Time};
+use gossip_core::{Config, GroupId, MemberStatus, MessageId, Mode, Node, NodeId, Protocol, SmallRng, Time};
 use proptest::prelude::*;
 use rand::SeedableRng;
 
@@ -125,7 +125,12 @@ fn apply(net: &mut Net, history: &mut Vec<common::InFlight>, now: &mut Time, op:
 }
 
 fn config() -> Config {
+    config_in(Mode::PushPull)
+}
+
+fn config_in(mode: Mode) -> Config {
     Config::builder()
+        .mode(mode)
         .retention(Duration::from_secs(600))
         .max_buffer_messages(512)
         .max_buffer_bytes(256 * 1024)
@@ -156,17 +161,19 @@ proptest! {
         ..ProptestConfig::default()
     })]
 
-    /// Whatever happens to packets, nothing is delivered twice or to a
-    /// non-member, state stays capped, and once the network is healthy again
-    /// push-pull delivers every message to every member.
+    /// Whatever happens to packets (loss, duplication, reordering, replays),
+    /// nothing is delivered twice or to a non-member, state stays capped,
+    /// and once the network is healthy again push-pull, and tree mode with
+    /// its pull repair, deliver every message to every member.
     #[test]
     fn random_runs_deliver_exactly_once_to_every_member(
         n in 2..=30usize,
         seed in any::<u64>(),
+        tree in any::<bool>(),
         membership in proptest::collection::vec(0..4u8, 30),
         ops in proptest::collection::vec(op(), 0..200),
     ) {
-        let config = config();
+        let config = config_in(if tree { Mode::Tree } else { Mode::PushPull });
         let mut net = Net::gossiped(n, &config, seed);
         for (i, node) in net.nodes.iter_mut().enumerate() {
             // Bit 0: group 0, bit 1: group 1.

@@ -36,8 +36,8 @@
 //! The crate is split by concept: [`link`] (the link model shared by this
 //! crate, `transport-mem`'s in-memory network and `gossip-runtime`'s
 //! fault-injecting transport decorator: loss, latency, duplication,
-//! reordering, crashes and restarts, partitions, scripts; [`SharedLink`]
-//! shares one model between threads), `due` ([`DueQueue`], items due at
+//! reordering, slow members, crashes and restarts, partitions, scripts;
+//! [`SharedLink`] shares one model between threads), `due` ([`DueQueue`], items due at
 //! given times, earliest first: the delay line of the link model's
 //! real-time users), `config` ([`SimConfig`],
 //! [`Timing`]), `factory` (node factories and ids), `queue` (the event queue

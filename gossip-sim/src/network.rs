@@ -49,9 +49,6 @@ pub(crate) struct Core {
     pub(crate) stats: SimStats,
     /// Membership views, when tracked.
     pub(crate) views: Option<Views>,
-    /// Extra delay, in microseconds, of every packet each node sends (empty
-    /// until a node is made slow).
-    pub(crate) slow: Vec<u64>,
 }
 
 impl Core {
@@ -107,9 +104,7 @@ impl Core {
                     }
                 }
                 Timing::Events { .. } => {
-                    let slow = self.slow.get(index as usize).copied().unwrap_or(0);
-                    let at = (now + delay).as_micros().saturating_add(slow);
-                    self.push_entry(at, Kind::Packet(packet));
+                    self.push_entry((now + delay).as_micros(), Kind::Packet(packet));
                 }
             }
         }

@@ -113,7 +113,6 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
             current: RoundRecord { round: 1, ..RoundRecord::default() },
             stats: SimStats::default(),
             views: config.track_views.then(|| Views::new(n)),
-            slow: Vec::new(),
             config,
         };
         let mut sim = Simulator { nodes, factory, core };
@@ -189,15 +188,12 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
         self.core.views.as_ref().map(|views| &views.record)
     }
 
-    /// Makes node `index` slow from now on: every packet it sends takes
-    /// `delay` more (an overloaded host, a long queue in front of it).
+    /// Makes node `index` slow from now on, in the link model
+    /// ([`LinkModel::set_slow`]): every packet to it takes `delay` more.
     /// [`Timing::Events`] only; `Duration::ZERO` makes it normal again.
     pub fn set_slow(&mut self, index: u32, delay: Duration) -> Result<(), SimError> {
         self.check_node(index)?;
-        if self.core.slow.is_empty() {
-            self.core.slow = vec![0; self.core.n];
-        }
-        self.core.slow[index as usize] = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+        self.core.link.set_slow(index, delay);
         Ok(())
     }
 
@@ -257,6 +253,7 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
                 nodes.iter().try_for_each(|n| self.check_node(*n))?;
             }
             FaultAction::SetLoss(_) | FaultAction::SetLatency(_) => LinkModel::new().apply(&action)?,
+            FaultAction::Slow { node, .. } => self.check_node(*node)?,
             FaultAction::Partition(_) | FaultAction::Heal => {}
         }
         let pos = self.core.steps.partition_point(|(t, _)| *t <= at);

@@ -29,8 +29,8 @@ pub enum StudyFault {
         /// In `[0, 1]`.
         loss: f64,
     },
-    /// One member (the last node) becomes slow: every packet it sends takes
-    /// this many periods more.
+    /// One member (the last node) becomes slow: every packet sent to it
+    /// takes this many periods more (so its answers come that much later).
     Slow {
         /// Extra delay, in periods.
         periods: u32,

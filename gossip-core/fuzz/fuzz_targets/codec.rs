@@ -1,5 +1,7 @@
 //! Decodes arbitrary bytes: a typed error or a packet, never a panic; a
-//! packet that decodes encodes again to frames that decode the same.
+//! packet that decodes encodes again to frames that decode the same (but
+//! for an empty KNOWN frame and an empty, incomplete digest, which say
+//! nothing and which the writer leaves out).
 
 #![no_main]
 
@@ -10,7 +12,16 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let Ok(packet) = decode::<u32>(&Bytes::copy_from_slice(data)) else { return };
     let mut writer = PacketWriter::new(65_000, packet.header);
-    for frame in &packet.frames {
+    let expected: Vec<Frame<u32>> = packet
+        .frames
+        .into_iter()
+        .filter(|frame| match frame {
+            Frame::Digest(d) => !d.entries.is_empty() || d.complete,
+            Frame::Known(ids) => !ids.is_empty(),
+            _ => true,
+        })
+        .collect();
+    for frame in &expected {
         let fits = match frame {
             Frame::Message(m) => writer.push_message(m),
             Frame::Member(m) => writer.push_member(m),
@@ -27,5 +38,5 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let again = decode::<u32>(&writer.finish()).expect("a re-encoded packet decodes");
-    assert_eq!(again.frames, packet.frames);
+    assert_eq!(again.frames, expected);
 });

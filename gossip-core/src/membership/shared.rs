@@ -12,6 +12,8 @@ use crate::ids::{GroupId, NodeId};
 pub struct SharedMembers<A> {
     ids: Vec<NodeId>,
     addrs: Vec<A>,
+    /// Index of each id.
+    index: std::collections::HashMap<NodeId, u32>,
     /// Sorted by group: a node belongs to few groups, so a binary search
     /// beats hashing here.
     groups: Vec<(GroupId, Vec<u32>)>,
@@ -20,7 +22,12 @@ pub struct SharedMembers<A> {
 impl<A: Address> SharedMembers<A> {
     /// An empty list.
     pub fn new() -> Self {
-        SharedMembers { ids: Vec::new(), addrs: Vec::new(), groups: Vec::new() }
+        SharedMembers {
+            ids: Vec::new(),
+            addrs: Vec::new(),
+            index: std::collections::HashMap::new(),
+            groups: Vec::new(),
+        }
     }
 
     /// Adds a member belonging to `groups`; returns its index.
@@ -31,6 +38,7 @@ impl<A: Address> SharedMembers<A> {
         let index = u32::try_from(self.ids.len()).expect("at most u32::MAX shared members");
         self.ids.push(id);
         self.addrs.push(addr);
+        self.index.entry(id).or_insert(index);
         for group in groups {
             match self.groups.binary_search_by_key(group, |(g, _)| *g) {
                 Ok(at) => self.groups[at].1.push(index),
@@ -54,6 +62,11 @@ impl<A: Address> SharedMembers<A> {
     pub fn get(&self, index: u32) -> Option<(NodeId, &A)> {
         let i = index as usize;
         Some((*self.ids.get(i)?, self.addrs.get(i)?))
+    }
+
+    /// The index of the member with id `id` (the first, if pushed twice).
+    pub fn index_of(&self, id: NodeId) -> Option<u32> {
+        self.index.get(&id).copied()
     }
 
     /// Members of `group`, as indices.

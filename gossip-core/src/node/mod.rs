@@ -5,6 +5,7 @@ mod proven;
 mod pull;
 mod push;
 mod receive;
+mod tree;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -152,6 +153,8 @@ pub struct Node<A: Address, R: RngCore = SmallRng> {
     gaps: Vec<Gap>,
     /// Members heard from lately at their known address.
     heard: proven::Proven,
+    /// The group rings of tree mode (gossiped view).
+    rings: tree::Rings<A>,
     store: Store,
     transmits: VecDeque<Transmit<A>>,
     events: VecDeque<Event<A>>,
@@ -222,6 +225,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             streams: Streams::default(),
             gaps: Vec::new(),
             heard: proven::Proven::default(),
+            rings: tree::Rings::default(),
             store: Store::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -571,10 +575,15 @@ impl<A: Address, R: RngCore> Node<A, R> {
         };
         let first = frame_of(id, &stored, 0, self.wants_feedback());
         self.buffer(now, id, stored);
-        let inject = !member || (!pull_only && self.config.eager_push);
-        if inject && self.push_now(group, &[first]) {
+        let tree = self.config.mode == Mode::Tree;
+        let inject = !member || tree || (!pull_only && self.config.eager_push);
+        let sent =
+            inject && if tree && member { self.push_tree(group, &[first]) } else { self.push_now(group, &[first]) };
+        if sent {
             if let Some(stored) = self.store.get_mut(&id) {
                 stored.unsent_own = false;
+                // In tree mode a member's message goes down its tree once.
+                stored.active &= !(tree && member);
             }
         }
         Ok(id)

@@ -75,6 +75,9 @@ impl<A: Address, R: RngCore> Node<A, R> {
         let View::Gossiped(m) = &mut self.view else { return };
         let events: Vec<Event<A>> = m.drain_events().collect();
         self.stats.membership = m.stats.clone();
+        if !events.is_empty() {
+            self.rings.dirty = true;
+        }
         for event in events {
             self.emit(event);
         }

@@ -120,8 +120,11 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 start = end;
                 continue;
             }
-            // In pull mode only a non-member's own messages are pushed, once.
-            let lifetime = if pull_only { 0 } else { self.lifetime(group) };
+            // In pull mode only a non-member's own messages are pushed, once;
+            // in tree mode a message goes down its tree once (a member's own
+            // message waits here only until the node knows a member).
+            let tree = self.config.mode == Mode::Tree;
+            let lifetime = if pull_only || tree { 0 } else { self.lifetime(group) };
             let feedback = self.wants_feedback();
             let mut frames = Vec::with_capacity(end - start);
             for (_, _, id) in &active[start..end] {
@@ -144,7 +147,11 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 }
             }
             if !frames.is_empty() {
-                self.push_to(&targets, &frames);
+                if tree && self.is_subscribed(group) {
+                    self.push_tree(group, &frames);
+                } else {
+                    self.push_to(&targets, &frames);
+                }
                 sent = true;
             }
             start = end;

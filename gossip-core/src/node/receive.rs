@@ -155,7 +155,8 @@ impl<A: Address, R: RngCore> Node<A, R> {
             }
             View::Shared { .. } => true,
         };
-        let eager = self.config.eager_push && self.config.mode.pushes();
+        let tree = self.config.mode == Mode::Tree;
+        let eager = tree || (self.config.eager_push && self.config.mode.pushes());
         let mut fresh: Vec<MessageFrame> = Vec::new();
         let mut known: Vec<MessageId> = Vec::new();
         let (mut answered_digest, mut answered_sync) = (false, false);
@@ -228,7 +229,11 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 let lifetime = self.lifetime(group);
                 let frames: Vec<MessageFrame> = fresh.drain(..end).filter(|f| f.age < lifetime).collect();
                 if !frames.is_empty() {
-                    self.push_now(group, &frames);
+                    if tree {
+                        self.push_tree(group, &frames);
+                    } else {
+                        self.push_now(group, &frames);
+                    }
                 }
             }
         }

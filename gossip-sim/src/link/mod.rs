@@ -1,7 +1,7 @@
 //! The link model shared by the simulator, the in-memory network and the
 //! fault-injecting transport decorator: loss, latency, duplication,
-//! reordering, crashed nodes and partitions, and scripts that change them
-//! over time.
+//! reordering, slow nodes, crashed nodes and partitions, and scripts that
+//! change them over time (`latency`, `script`, `shared` beside the model).
 //!
 //! Nodes are named by their index (`u32`), which is also their address in
 //! both the simulator and `transport-mem`'s `MemNetwork`. A [`LinkModel`]
@@ -13,93 +13,21 @@
 //! exactly the same rules. [`SharedLink`] is one model shared between
 //! threads and changed at run time.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use gossip_core::Time;
 use rand::{Rng, RngCore};
 
 use crate::error::LinkError;
 
-/// How long a packet takes from sender to receiver.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Latency {
-    /// Always the same delay.
-    Fixed(Duration),
-    /// Uniform between `min` and `max`, inclusive.
-    Uniform {
-        /// Shortest delay.
-        min: Duration,
-        /// Longest delay.
-        max: Duration,
-    },
-    /// Log-normal: `median · e^(sigma·Z)` with `Z` standard normal, capped
-    /// at [`Latency::LOG_NORMAL_CAP`] medians so one draw cannot stall a run.
-    LogNormal {
-        /// The median delay.
-        median: Duration,
-        /// Standard deviation of the delay's natural logarithm (0 gives `median`).
-        sigma: f64,
-    },
-}
+mod latency;
+mod script;
+mod shared;
 
-impl Default for Latency {
-    /// No delay.
-    fn default() -> Self {
-        Latency::Fixed(Duration::ZERO)
-    }
-}
-
-impl Latency {
-    /// The longest log-normal draw, in medians.
-    pub const LOG_NORMAL_CAP: f64 = 1_000.0;
-
-    /// Checks the parameters.
-    pub fn validate(&self) -> Result<(), LinkError> {
-        match self {
-            Latency::Fixed(_) => Ok(()),
-            Latency::Uniform { min, max } if min <= max => Ok(()),
-            Latency::Uniform { .. } => Err(LinkError::InvalidLatency("uniform latency needs min <= max")),
-            Latency::LogNormal { sigma, .. } if sigma.is_finite() && *sigma >= 0.0 => Ok(()),
-            Latency::LogNormal { .. } => Err(LinkError::InvalidLatency("log-normal sigma must be finite and >= 0")),
-        }
-    }
-
-    /// Draws one delay.
-    pub fn sample(&self, rng: &mut impl RngCore) -> Duration {
-        match *self {
-            Latency::Fixed(d) => d,
-            Latency::Uniform { min, max } => {
-                let (lo, hi) = (micros(min), micros(max));
-                if lo >= hi { min } else { Duration::from_micros(rng.random_range(lo..=hi)) }
-            }
-            Latency::LogNormal { median, sigma } => {
-                if sigma == 0.0 {
-                    return median;
-                }
-                // Box–Muller: u1 in (0, 1] so the logarithm is finite.
-                let u1: f64 = 1.0 - rng.random::<f64>();
-                let u2: f64 = rng.random::<f64>();
-                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-                let factor = (sigma * z).exp().min(Self::LOG_NORMAL_CAP);
-                Duration::from_secs_f64(median.as_secs_f64() * factor)
-            }
-        }
-    }
-
-    /// The smallest delay this distribution can produce.
-    pub fn min(&self) -> Duration {
-        match *self {
-            Latency::Fixed(d) => d,
-            Latency::Uniform { min, .. } => min,
-            Latency::LogNormal { .. } => Duration::ZERO,
-        }
-    }
-}
-
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
+pub use latency::Latency;
+use latency::micros;
+pub use script::{FaultAction, Script};
+pub use shared::SharedLink;
 
 /// Why the link model dropped a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -151,27 +79,6 @@ impl Fate {
     }
 }
 
-/// One change to the link model, as a script step or a run-time command.
-#[derive(Clone, Debug, PartialEq)]
-pub enum FaultAction {
-    /// These nodes crash: they send and receive nothing until restarted.
-    /// In the simulator their state is discarded.
-    Crash(Vec<u32>),
-    /// These nodes come back. In the simulator each gets a fresh protocol
-    /// instance (a new identity, empty state).
-    Restart(Vec<u32>),
-    /// Splits the network: the nodes of each set can only reach nodes of the
-    /// same set; nodes in no set form one more side together. Replaces any
-    /// earlier partition.
-    Partition(Vec<Vec<u32>>),
-    /// Removes the partition.
-    Heal,
-    /// Sets the loss probability of every link, in `0.0..=1.0`.
-    SetLoss(f64),
-    /// Sets the latency of every link.
-    SetLatency(Latency),
-}
-
 /// Link conditions between numbered nodes: one loss probability, one
 /// latency distribution, one duplication and one reordering probability for
 /// all links, which nodes are crashed, and which side of a partition each
@@ -189,6 +96,9 @@ pub struct LinkModel {
     /// Partition side per node; empty when not partitioned, and nodes past
     /// the end are on side 0.
     sides: Vec<u32>,
+    /// Extra delay of every packet to each slow node (none until a node is
+    /// made slow).
+    slow: BTreeMap<u32, Duration>,
 }
 
 impl LinkModel {
@@ -330,6 +240,29 @@ impl LinkModel {
         }
     }
 
+    /// Makes `node` slow: every packet delivered to it takes `delay` more
+    /// (an overloaded host, a long queue in front of it), so whatever it
+    /// answers leaves that much later too; `Duration::ZERO` makes it
+    /// normal again. Draws nothing from the generator.
+    pub fn set_slow(&mut self, node: u32, delay: Duration) {
+        if delay.is_zero() {
+            self.slow.remove(&node);
+        } else {
+            self.slow.insert(node, delay);
+        }
+    }
+
+    /// This model with `node` slow by `delay` (see [`LinkModel::set_slow`]).
+    pub fn with_slow(mut self, node: u32, delay: Duration) -> Self {
+        self.set_slow(node, delay);
+        self
+    }
+
+    /// The extra delay of every packet to `node` (zero unless it is slow).
+    pub fn slowness(&self, node: u32) -> Duration {
+        self.slow.get(&node).copied().unwrap_or_default()
+    }
+
     /// Removes the partition.
     pub fn heal(&mut self) {
         self.sides = Vec::new();
@@ -363,6 +296,7 @@ impl LinkModel {
             FaultAction::Heal => self.heal(),
             FaultAction::SetLoss(loss) => self.set_loss(*loss)?,
             FaultAction::SetLatency(latency) => self.set_latency(latency.clone())?,
+            FaultAction::Slow { node, delay } => self.set_slow(*node, *delay),
         }
         Ok(())
     }
@@ -377,7 +311,7 @@ impl LinkModel {
     pub fn route(&self, from: u32, to: u32, rng: &mut impl RngCore) -> Verdict {
         match self.pass(from, to, rng) {
             Err(reason) => Verdict::Drop(reason),
-            Ok(()) => Verdict::Deliver(self.delay(rng).0),
+            Ok(()) => Verdict::Deliver(self.delay(rng).0 + self.slowness(to)),
         }
     }
 
@@ -388,11 +322,13 @@ impl LinkModel {
         if let Err(reason) = self.pass(from, to, rng) {
             return Fate { verdict: Verdict::Drop(reason), copy: None, reordered: 0 };
         }
+        let slow = self.slowness(to);
         let (delay, held_back) = self.delay(rng);
+        let delay = delay + slow;
         let mut fate = Fate { verdict: Verdict::Deliver(delay), copy: None, reordered: u8::from(held_back) };
         if self.duplicate > 0.0 && rng.random::<f64>() < self.duplicate {
             let (delay, held_back) = self.delay(rng);
-            fate.copy = Some(delay);
+            fate.copy = Some(delay + slow);
             fate.reordered += u8::from(held_back);
         }
         fate
@@ -429,146 +365,10 @@ impl LinkModel {
     }
 }
 
-/// One [`LinkModel`] shared between threads (the endpoints of a network,
-/// the decorated transports of a cluster) and changed at run time. Cheap to
-/// clone; all clones are the same model.
-#[derive(Clone, Debug, Default)]
-pub struct SharedLink {
-    model: Arc<Mutex<LinkModel>>,
-}
-
-impl From<LinkModel> for SharedLink {
-    fn from(model: LinkModel) -> Self {
-        SharedLink { model: Arc::new(Mutex::new(model)) }
-    }
-}
-
-impl SharedLink {
-    /// A shared copy of `model`.
-    pub fn new(model: LinkModel) -> Self {
-        model.into()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, LinkModel> {
-        // Every change is a single assignment: a panic elsewhere while the
-        // lock was held cannot leave the model half-changed.
-        self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// A copy of the current model.
-    pub fn snapshot(&self) -> LinkModel {
-        self.lock().clone()
-    }
-
-    /// [`LinkModel::route`] on the current model.
-    pub fn route(&self, from: u32, to: u32, rng: &mut impl RngCore) -> Verdict {
-        self.lock().route(from, to, rng)
-    }
-
-    /// [`LinkModel::fate`] on the current model.
-    pub fn fate(&self, from: u32, to: u32, rng: &mut impl RngCore) -> Fate {
-        self.lock().fate(from, to, rng)
-    }
-
-    /// Whether `node` is up.
-    pub fn is_up(&self, node: u32) -> bool {
-        self.lock().is_up(node)
-    }
-
-    /// Crashes `node`: it sends and receives nothing until restarted.
-    /// Returns whether it was up.
-    pub fn crash(&self, node: u32) -> bool {
-        self.lock().crash(node)
-    }
-
-    /// Restarts `node`'s links; returns whether it was crashed.
-    pub fn restart(&self, node: u32) -> bool {
-        self.lock().restart(node)
-    }
-
-    /// Partitions the network (see [`FaultAction::Partition`]).
-    pub fn partition(&self, sets: &[Vec<u32>]) {
-        self.lock().partition(sets);
-    }
-
-    /// Removes the partition.
-    pub fn heal(&self) {
-        self.lock().heal();
-    }
-
-    /// Sets the loss probability of every link.
-    pub fn set_loss(&self, loss: f64) -> Result<(), LinkError> {
-        self.lock().set_loss(loss)
-    }
-
-    /// Sets the latency of every link.
-    pub fn set_latency(&self, latency: Latency) -> Result<(), LinkError> {
-        self.lock().set_latency(latency)
-    }
-
-    /// Sets the duplication probability of every link.
-    pub fn set_duplicate(&self, duplicate: f64) -> Result<(), LinkError> {
-        self.lock().set_duplicate(duplicate)
-    }
-
-    /// Sets the reordering probability and window of every link.
-    pub fn set_reorder(&self, reorder: f64, window: Duration) -> Result<(), LinkError> {
-        self.lock().set_reorder(reorder, window)
-    }
-
-    /// Applies one action.
-    pub fn apply(&self, action: &FaultAction) -> Result<(), LinkError> {
-        self.lock().apply(action)
-    }
-}
-
-/// Fault actions to apply at given times, for the simulator (virtual time)
-/// or a [`SharedLink`] driven by `gossip-runtime`'s `run_script` (tokio's
-/// clock, counted from the start of the script).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Script {
-    steps: Vec<(Time, FaultAction)>,
-}
-
-impl Script {
-    /// An empty script.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds `action` at `at`; steps at the same time keep their order.
-    pub fn at(mut self, at: Time, action: FaultAction) -> Self {
-        self.push(at, action);
-        self
-    }
-
-    /// Adds `action` at `at`.
-    pub fn push(&mut self, at: Time, action: FaultAction) {
-        let pos = self.steps.partition_point(|(t, _)| *t <= at);
-        self.steps.insert(pos, (at, action));
-    }
-
-    /// The steps, in time order.
-    pub fn steps(&self) -> &[(Time, FaultAction)] {
-        &self.steps
-    }
-
-    /// Checks every step's parameters.
-    pub fn validate(&self) -> Result<(), LinkError> {
-        let mut scratch = LinkModel::new();
-        for (_, action) in &self.steps {
-            match action {
-                FaultAction::SetLoss(_) | FaultAction::SetLatency(_) => scratch.apply(action)?,
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gossip_core::Time;
     use rand::SeedableRng;
     use rand::rngs::SmallRng;
 
@@ -592,6 +392,24 @@ mod tests {
         link.set_loss(1.0).unwrap();
         assert_eq!(link.route(0, 1, &mut rng), Verdict::Drop(DropReason::Loss));
         assert!(link.set_loss(1.5).is_err() && link.set_loss(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn a_slow_node_gets_every_packet_late_and_draws_nothing() {
+        let latency = Latency::Uniform { min: Duration::from_millis(1), max: Duration::from_millis(5) };
+        let slow = Duration::from_millis(200);
+        let plain = LinkModel::new().with_latency(latency.clone()).unwrap().with_duplicate(1.0).unwrap();
+        let link = plain.clone().with_slow(7, slow);
+        let (mut a, mut b) = (SmallRng::seed_from_u64(4), SmallRng::seed_from_u64(4));
+        for _ in 0..50 {
+            let (late, normal) = (link.fate(1, 7, &mut a), plain.fate(1, 7, &mut b));
+            let delays: Vec<Duration> = normal.delays().map(|d| d + slow).collect();
+            assert_eq!(late.delays().collect::<Vec<_>>(), delays);
+            assert_eq!(link.route(7, 1, &mut a), plain.route(7, 1, &mut b), "only packets to it");
+        }
+        let mut link = link;
+        link.apply(&FaultAction::Slow { node: 7, delay: Duration::ZERO }).unwrap();
+        assert_eq!(link.slowness(7), Duration::ZERO);
     }
 
     #[test]

@@ -1,0 +1,138 @@
+//! Tree mode: a message goes down a spanning tree of its group once, and the
+//! periodic pull repairs what lost edges missed; exactly once throughout.
+
+mod common;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use common::Net;
+use gossip_core::{Config, Event, GroupId, Mode, Node, NodeId, Protocol, SharedMembers, SmallRng, Time};
+use rand::{Rng, SeedableRng};
+
+const G: GroupId = GroupId(11);
+
+fn tree() -> Config {
+    Config::builder().mode(Mode::Tree).build().expect("config")
+}
+
+fn shared(n: u32, config: &Config) -> Net {
+    let mut list = SharedMembers::new();
+    for i in 0..n {
+        list.push(NodeId(u64::from(i) + 1), i, &[G]);
+    }
+    let list = Arc::new(list);
+    let nodes = (0..n)
+        .map(|i| {
+            let rng = SmallRng::seed_from_u64(u64::from(i) + 5);
+            let mut node = Node::with_shared_members(NodeId(u64::from(i) + 1), config.clone(), rng, list.clone());
+            node.subscribe(Time::ZERO, G).expect("subscribe");
+            node
+        })
+        .collect();
+    Net::with_nodes(nodes)
+}
+
+fn duplicates(net: &Net) -> u64 {
+    net.nodes.iter().map(|n| n.stats().duplicates).sum()
+}
+
+/// Without loss, one message reaches all 500 members before any round
+/// runs, each copy once, in at most ⌈log_3 500⌉ + 1 hops.
+#[test]
+fn one_message_crosses_each_member_once() {
+    let config = tree();
+    let mut net = shared(500, &config);
+    net.tick(Time::ZERO);
+    net.flush();
+    let id = net.multicast(7, G, Bytes::from_static(b"once"));
+    let mut hops = 0;
+    loop {
+        net.collect();
+        if net.in_flight.is_empty() {
+            break;
+        }
+        let batch = std::mem::take(&mut net.in_flight);
+        for p in batch {
+            let node = &mut net.nodes[p.to as usize];
+            node.handle_packet(net.now, p.from, p.bytes).expect("decodes");
+            while let Some(event) = node.poll_event() {
+                if let Event::Delivered(d) = event {
+                    hops = hops.max(d.hops);
+                    *net.delivered[p.to as usize].entry(d.id).or_default() += 1;
+                }
+            }
+        }
+    }
+    assert!(net.delivered.iter().all(|d| d.get(&id) == Some(&1)));
+    assert_eq!(duplicates(&net), 0);
+    assert!(hops <= 6, "{hops} hops");
+    let copies: u64 = net.nodes.iter().map(|n| n.stats().messages_sent).sum();
+    assert_eq!(copies, 499);
+}
+
+/// Gossiped membership: once views are complete the tree holds, and every
+/// member delivers each of a burst exactly once, with few duplicates.
+#[test]
+fn a_burst_over_gossiped_views_is_delivered_once_with_few_duplicates() {
+    let config = tree();
+    let mut net = Net::gossiped(40, &config, 9);
+    for node in &mut net.nodes {
+        node.subscribe(Time::ZERO, G).expect("subscribe");
+    }
+    let period = config.period();
+    for _ in 0..60 {
+        let now = net.now + period;
+        net.tick(now);
+        net.flush();
+    }
+    assert!(net.nodes.iter().all(|n| n.usage().members == 39));
+    let before = duplicates(&net);
+    for i in 0..100u32 {
+        net.multicast((i % 40) as usize, G, Bytes::from(i.to_le_bytes().to_vec()));
+    }
+    for _ in 0..10 {
+        let now = net.now + period;
+        net.tick(now);
+        net.flush();
+    }
+    for (i, delivered) in net.delivered.iter().enumerate() {
+        assert_eq!(delivered.len(), 100, "node {i}");
+        assert!(delivered.values().all(|c| *c == 1), "node {i}");
+    }
+    let dups = duplicates(&net) - before;
+    assert!(dups <= 100 * 40 / 10, "{dups} duplicates for 4,000 deliveries");
+}
+
+/// 30% loss on every packet: lost tree edges are repaired by pull, and
+/// every member still delivers every message exactly once.
+#[test]
+fn pull_repairs_what_lost_edges_missed() {
+    let config = tree();
+    let mut net = shared(200, &config);
+    let mut rng = SmallRng::seed_from_u64(3);
+    for i in 0..50u32 {
+        net.multicast((i * 7 % 200) as usize, G, Bytes::from(i.to_le_bytes().to_vec()));
+    }
+    let period = config.period();
+    for _ in 0..60 {
+        let now = net.now + period;
+        net.tick(now);
+        loop {
+            net.collect();
+            net.in_flight.retain(|_| rng.random::<f64>() >= 0.3);
+            if net.in_flight.is_empty() {
+                break;
+            }
+            let batch = std::mem::take(&mut net.in_flight);
+            for p in batch {
+                net.nodes[p.to as usize].handle_packet(net.now, p.from, p.bytes).expect("decodes");
+            }
+        }
+    }
+    net.collect();
+    for (i, delivered) in net.delivered.iter().enumerate() {
+        assert_eq!(delivered.len(), 50, "node {i}");
+        assert!(delivered.values().all(|c| *c == 1), "node {i}");
+    }
+}
