@@ -1,5 +1,7 @@
 //! The sans-IO surface every protocol in the workspace implements.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 
 use crate::error::{MetaError, MulticastError, SubscribeError};
@@ -105,5 +107,15 @@ pub trait Protocol {
     /// [`MetaError::Unsupported`].
     fn set_meta(&mut self, _now: Time, _meta: Bytes) -> Result<(), MetaError> {
         Err(MetaError::Unsupported)
+    }
+
+    /// The round-trip times of this node's direct failure-detector probes
+    /// (ping sent to ack handled, in the driver's time) since the last
+    /// call, oldest first; taking them empties the record. A protocol
+    /// keeps a bounded number (a newer time overwrites the oldest, and is
+    /// counted), so a driver that never calls this costs nothing but that
+    /// record. None for a protocol without probes (the default).
+    fn drain_probe_rtts(&mut self) -> impl Iterator<Item = Duration> + '_ {
+        std::iter::empty()
     }
 }

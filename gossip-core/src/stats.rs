@@ -160,6 +160,9 @@ pub struct MembershipStats {
     pub address_refused: u64,
     /// Indirect probe requests refused because `MAX_RELAYS` were pending.
     pub relays_full: u64,
+    /// Probe round-trip times overwritten because 256 were kept and
+    /// nobody called `Protocol::drain_probe_rtts`.
+    pub probe_rtts_dropped: u64,
 }
 
 /// Things the engine threw away to stay inside its caps, by reason.

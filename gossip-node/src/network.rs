@@ -39,6 +39,7 @@ impl TransportHandle {
                     "kind": "quic", "datagrams_out": s.datagrams_out, "streams_out": s.streams_out,
                     "datagrams_in": s.datagrams_in, "streams_in": s.streams_in,
                     "handshake_failures": s.handshake_failures, "dial_failures": s.dial_failures,
+                    "connections_replaced": s.connections_replaced, "send_evictions": s.send_evictions,
                 })
             }
         }

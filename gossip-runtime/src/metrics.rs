@@ -10,8 +10,10 @@
 //! `probes_total{kind}` (`direct`, `indirect`), `probe_failures_total`,
 //! `suspicions_total`, `suspicions_refuted_total`, `deaths_total`,
 //! `refutations_total`, `member_events_total{kind}` (`up`, `suspect`, `down`); gauge
-//! `members{status}` (`alive`, `suspect`, `dead`, `left`); histogram
-//! `timer_seconds` (engine time per timer: gossip rounds, probes, retries).
+//! `members{status}` (`alive`, `suspect`, `dead`, `left`); histograms
+//! `timer_seconds` (engine time per timer: gossip rounds, probes, retries)
+//! and `probe_rtt_seconds` (round trip of each direct failure-detector
+//! probe: ping sent to ack handled, so it includes both nodes' queues).
 
 use std::time::Duration;
 
@@ -37,6 +39,11 @@ impl Recorder {
     /// Records the engine's time for one timer.
     pub(crate) fn timer(&self, took: Duration) {
         histogram!("gossip_timer_seconds").record(took.as_secs_f64());
+    }
+
+    /// Records the round trip of one direct probe.
+    pub(crate) fn probe_rtt(&self, rtt: Duration) {
+        histogram!("gossip_probe_rtt_seconds").record(rtt.as_secs_f64());
     }
 
     /// Records one membership event of `kind` (`up`, `suspect`: a

@@ -122,6 +122,13 @@ where
                 _ => {}
             }
         }
+        // Taken even without the metrics feature, so the engine's record
+        // never overflows (it would count the overwritten samples).
+        let rtts = self.protocol.drain_probe_rtts();
+        #[cfg(feature = "metrics")]
+        rtts.for_each(|rtt| self.metrics.probe_rtt(rtt));
+        #[cfg(not(feature = "metrics"))]
+        rtts.for_each(drop);
         #[cfg(feature = "metrics")]
         if self.metrics.due() {
             self.metrics.publish(&self.stats(), &self.protocol.members());

@@ -1,4 +1,5 @@
-//! Runtime nodes on loopback QUIC, with certificates from one test CA.
+//! Runtime nodes on loopback QUIC, with certificates from one test CA,
+//! and a transport that can crash as a killed process does.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -51,4 +52,54 @@ pub fn node_with(seed: u64, transport: QuicTransport, faults: Faults, config: Co
 /// A node whose transport the test keeps a reference to (for its [`transport_quic::QuicStats`]).
 pub fn node_arc(seed: u64, transport: Arc<QuicTransport>, faults: Faults, config: Config) -> Handle<SocketAddr> {
     Builder::new(FaultyTransport::new(transport, faults)).config(config).seed(seed).spawn().unwrap()
+}
+
+/// A QUIC transport (and optionally a node on it) on a tokio runtime of its
+/// own, so that it can vanish as a killed process does: [`Crashable::crash`]
+/// drops that runtime first, so no task runs again and no connection sends
+/// a close; peers learn nothing. Connections it dials itself must be
+/// dialled from a task of its own runtime (its node's), not from the
+/// test's.
+pub struct Crashable {
+    runtime: Option<tokio::runtime::Runtime>,
+    transport: Option<Arc<QuicTransport>>,
+    handle: Option<Handle<SocketAddr>>,
+}
+
+impl Crashable {
+    /// Binds a transport with `identity` and config changes on a runtime
+    /// of its own (one worker thread).
+    pub fn bind(identity: NodeIdentity, change: impl FnOnce(&mut QuicConfig)) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let transport = {
+            let _inside = runtime.enter();
+            Arc::new(quic_with(identity, change))
+        };
+        Crashable { runtime: Some(runtime), transport: Some(transport), handle: None }
+    }
+
+    /// The transport, for sends and receives from the test.
+    pub fn transport(&self) -> &Arc<QuicTransport> {
+        self.transport.as_ref().expect("not crashed")
+    }
+
+    /// Starts a node on the transport, on this runtime, with `config`.
+    pub fn spawn_node(&mut self, seed: u64, config: Config) -> Handle<SocketAddr> {
+        let runtime = self.runtime.as_ref().expect("not crashed");
+        let _inside = runtime.enter();
+        let handle = node_arc(seed, self.transport().clone(), Faults::default(), config);
+        self.handle = Some(handle.clone());
+        handle
+    }
+
+    /// Stops every task of this transport (and node) where it stands, then
+    /// releases the socket, so the address can be bound again at once.
+    pub fn crash(mut self) {
+        let runtime = self.runtime.take();
+        // Dropping a runtime blocks, which an async test must not do on
+        // its own thread.
+        std::thread::spawn(move || drop(runtime)).join().unwrap();
+        self.handle = None;
+        self.transport = None;
+    }
 }

@@ -1,11 +1,11 @@
 //! The agent's HTTP API on loopback, without namespaces: two agents' nodes
 //! on UDP, one API each; publish at one, the other's Server-Sent Events
 //! stream delivers it once; `/members` shows the peer's name and tags from
-//! its meta; `/health`, `/stats`, `/metrics` and an unknown group answer
-//! as documented.
+//! its meta; `/health`, `/stats`, `/metrics` (with the timer and probe
+//! round-trip histograms) and an unknown group answer as documented.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use gossip_node::api::{ApiState, router};
@@ -27,7 +27,7 @@ async fn agent(name: &str, seeds: Vec<String>) -> (SocketAddr, gossip_runtime::H
     };
     let settings = Settings::load(args).expect("settings");
     let (handle, transport) = gossip_node::network::start(&settings).expect("start");
-    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder().handle();
+    let prometheus = prometheus();
     let _own = handle.subscribe(gossip_core::GroupId::named("g")).await.expect("subscribe");
     let state = Arc::new(ApiState {
         handle: handle.clone(),
@@ -42,6 +42,13 @@ async fn agent(name: &str, seeds: Vec<String>) -> (SocketAddr, gossip_runtime::H
     let http = listener.local_addr().expect("addr");
     tokio::spawn(axum::serve(listener, router(state)).into_future());
     (http, handle)
+}
+
+/// The process-wide recorder, as the agent installs it (both agents of
+/// this test record into it).
+fn prometheus() -> metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: OnceLock<metrics_exporter_prometheus::PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| gossip_node::exporter::install().expect("the only recorder")).clone()
 }
 
 async fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
@@ -67,12 +74,23 @@ async fn publish_stream_members_and_metrics() {
     assert!(delivered.is_ok(), "beta's stream never delivered {id}");
     assert_eq!(stream.seen.lock().unwrap().counts.get(&id), Some(&1));
 
-    let (members, health, stats, metrics, unknown) = blocking(move || {
+    // The probe histogram appears with the first acknowledged probe.
+    let metrics = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let metrics = blocking(move || request(http_a, "GET", "/metrics", b"").expect("metrics")).await;
+            if metrics.1.contains("gossip_probe_rtt_seconds_count") {
+                break metrics;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("/metrics never showed a probe round trip");
+    let (members, health, stats, unknown) = blocking(move || {
         (
             get_json(http_a, "/members").expect("members"),
             get_json(http_a, "/health").expect("health"),
             get_json(http_b, "/stats").expect("stats"),
-            request(http_a, "GET", "/metrics", b"").expect("metrics"),
             request(http_a, "GET", "/groups/other/messages", b"").expect("unknown group"),
         )
     })
@@ -85,6 +103,12 @@ async fn publish_stream_members_and_metrics() {
     assert_eq!(health["status"], "ready");
     assert_eq!(stats["engine"]["deliveries"], 1);
     assert_eq!(metrics.0, 200);
+    for name in ["gossip_timer_seconds_bucket", "gossip_probe_rtt_seconds_bucket", "gossip_probes_total"] {
+        assert!(metrics.1.contains(name), "/metrics lacks {name}:\n{}", metrics.1);
+    }
+    let probes = metrics.1.lines().find(|l| l.starts_with("gossip_probe_rtt_seconds_count")).expect("count line");
+    let count: f64 = probes.rsplit(' ').next().and_then(|n| n.parse().ok()).expect("a count");
+    assert!(count >= 1.0, "{probes}");
     assert_eq!(unknown.0, 404);
     a.shutdown().await;
     b.shutdown().await;

@@ -206,15 +206,28 @@ fn suite(transport: &str, subnet: u8) {
         percentiles(lat)
     ));
 
-    // A restart at the same address.
+    // A restart at the same address. QUIC: the survivors' stale
+    // connections to h12's old process are replaced when it dials in.
+    let replaced_by = |c: &Cluster, hosts: &[usize]| -> u64 {
+        hosts.iter().filter_map(|&n| c.agent(n).stats()["transport_detail"]["connections_replaced"].as_u64()).sum()
+    };
+    let survivors = c.live();
+    let replaced_before = replaced_by(&c, &survivors);
     let ready = c.start(12);
     let back = wait_until(Duration::from_secs(30), || c.agent(1).others() >= 9 && c.agent(12).others() >= 9)
         .expect("the restarted host never rejoined");
     let live = c.live();
     let ids = c.publish(&SENDERS, 20);
     let (took, _) = c.delivered(&live, &ids, Duration::from_secs(20), "after a restart");
+    let replaced = match transport {
+        "quic" => format!(
+            "; survivors replaced {} cached connections",
+            replaced_by(&c, &survivors).saturating_sub(replaced_before)
+        ),
+        _ => String::new(),
+    };
     lines.push(format!(
-        "restart: h12 ready {:.1} s after its restart, in view {:.1} s later; 20 messages x 10 hosts in {:.2} s",
+        "restart: h12 ready {:.1} s after its restart, in view {:.1} s later; 20 messages x 10 hosts in {:.2} s{replaced}",
         ready.as_secs_f64(),
         back.as_secs_f64(),
         took.as_secs_f64()
@@ -296,6 +309,7 @@ fn suite(transport: &str, subnet: u8) {
         "gossip_members{status=\"alive\"} ",
         "gossip_member_events_total{kind=\"down\"} ",
         "gossip_timer_seconds_bucket",
+        "gossip_probe_rtt_seconds_bucket",
     ] {
         assert!(metrics.contains(name), "/metrics lacks {name}");
     }
@@ -307,6 +321,8 @@ fn suite(transport: &str, subnet: u8) {
                 "gossip_members{",
                 "auth_failure",
                 "gossip_timer_seconds_count",
+                "gossip_probe_rtt_seconds_sum",
+                "gossip_probe_rtt_seconds_count",
                 "kind=\"down\"",
             ]
             .iter()

@@ -14,6 +14,13 @@
 //!   [`QuicConfig::backoff_max`]), during which `send` fails at once with
 //!   [`TransportError::Unreachable`](gossip_runtime::TransportError::Unreachable)
 //!   and is counted. One unreachable peer never delays the others.
+//! * **Restarts.** The newest connection to an address replaces the cached
+//!   one at once (and closes it): a peer killed and started again at the
+//!   same address dials in anew, and from then on is reached on the new
+//!   connection instead of the old one, which would carry packets nowhere
+//!   until the idle timeout. A send that finds its connection lost drops
+//!   it from the cache, so the next send dials again. Both are counted
+//!   ([`QuicStats::connections_replaced`], [`QuicStats::send_evictions`]).
 //! * **Datagrams, and streams for large packets.** A packet that fits the
 //!   connection's current datagram size (`Connection::max_datagram_size`,
 //!   about the path MTU less ~40 bytes) goes out as an unreliable QUIC

@@ -33,11 +33,13 @@ pub(crate) struct Peer {
     state: PeerState,
     failures: u32,
     last_used: Instant,
+    /// When the cached connection was installed.
+    connected_at: Instant,
 }
 
 impl Peer {
     fn idle(now: Instant) -> Self {
-        Peer { state: PeerState::Idle, failures: 0, last_used: now }
+        Peer { state: PeerState::Idle, failures: 0, last_used: now, connected_at: now }
     }
 }
 
@@ -155,13 +157,22 @@ impl Shared {
         Ok(Route::Dial)
     }
 
-    /// Removes a cached connection that is known to be dead.
-    pub(crate) fn forget(&self, to: SocketAddr, stable_id: usize) {
-        let mut peers = self.lock();
-        if let Some(peer) = peers.map.get_mut(&to) {
-            if matches!(&peer.state, PeerState::Connected(c) if c.stable_id() == stable_id) {
+    /// A send on `conn` failed: if it is still the cached connection to
+    /// `to`, drop it from the cache (and close it), so that the next send
+    /// dials again instead of trying it once more.
+    pub(crate) fn forget(&self, to: SocketAddr, conn: &Connection) {
+        let evicted = {
+            let mut peers = self.lock();
+            let Some(peer) = peers.map.get_mut(&to) else { return };
+            let cached = matches!(&peer.state, PeerState::Connected(c) if c.stable_id() == conn.stable_id());
+            if cached {
                 peer.state = PeerState::Idle;
+                bump(&self.counters.send_evictions, 1);
             }
+            cached
+        };
+        if evicted {
+            conn.close(VarInt::from_u32(4), b"send failed");
         }
     }
 
@@ -181,11 +192,19 @@ impl Shared {
 
     /// Caches a newly established connection (dialled or accepted) and
     /// flushes packets that waited for it.
+    ///
+    /// The newest connection to a peer wins: a handshake that just
+    /// succeeded proves the peer is there now, while the cached connection
+    /// may lead to a process that is gone (the peer restarted at the same
+    /// address, and the old connection would only end at the idle
+    /// timeout). The replaced connection is closed, unless it is younger
+    /// than a dial timeout: then both sides dialled at once and the peer
+    /// may be sending on it, so it is left to end by itself.
     pub(crate) fn install(self: &Arc<Self>, conn: Connection) {
         bump(&self.counters.connections_opened, 1);
         let addr = self.source(conn.remote_address());
         let now = Instant::now();
-        let pending = {
+        let (pending, stale) = {
             let mut peers = self.lock();
             if self.is_closed() {
                 conn.close(VarInt::from_u32(0), b"closed");
@@ -203,21 +222,25 @@ impl Shared {
                 return;
             }
             let peer = peers.map.entry(addr).or_insert_with(|| Peer::idle(now));
-            match &mut peer.state {
-                PeerState::Connected(existing) if existing.close_reason().is_none() => VecDeque::new(),
-                PeerState::Dialing(queue) => {
-                    let queue = std::mem::take(queue);
-                    peer.state = PeerState::Connected(conn.clone());
-                    peer.failures = 0;
-                    queue
+            let previous = std::mem::replace(&mut peer.state, PeerState::Connected(conn.clone()));
+            peer.failures = 0;
+            let installed_at = std::mem::replace(&mut peer.connected_at, now);
+            match previous {
+                PeerState::Dialing(queue) => (queue, None),
+                PeerState::Connected(old) if old.stable_id() != conn.stable_id() => {
+                    if old.close_reason().is_none() {
+                        bump(&self.counters.connections_replaced, 1);
+                    }
+                    let simultaneous = now.duration_since(installed_at) < self.limits.dial_timeout;
+                    (VecDeque::new(), (!simultaneous).then_some(old))
                 }
-                _ => {
-                    peer.state = PeerState::Connected(conn.clone());
-                    peer.failures = 0;
-                    VecDeque::new()
-                }
+                _ => (VecDeque::new(), None),
             }
         };
+        if let Some(old) = stale {
+            tracing::debug!(peer = %addr, "a new connection replaces the cached one");
+            old.close(VarInt::from_u32(3), b"replaced");
+        }
         for bytes in pending {
             let _ = self.transmit(addr, &conn, bytes);
         }

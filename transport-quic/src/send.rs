@@ -1,12 +1,15 @@
 //! Sending one packet on an open connection: a datagram when it fits the
 //! path, else a unidirectional stream of its own within the stream budget.
+//! A send that finds the connection lost (or a stream that cannot be
+//! written within the stream timeout) drops the connection from the cache,
+//! so the next send dials again.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use gossip_runtime::TransportError;
-use quinn::{Connection, SendDatagramError};
+use quinn::{Connection, SendDatagramError, WriteError};
 use tokio::time::timeout;
 
 use crate::peers::Route;
@@ -29,7 +32,7 @@ impl Shared {
                     return Ok(());
                 }
                 Err(SendDatagramError::ConnectionLost(_)) => {
-                    self.forget(to, conn.stable_id());
+                    self.forget(to, conn);
                     // Dial again (or report back-off) through the cache.
                     return match self.route(to, &bytes)? {
                         Route::Transmit(fresh) if fresh.stable_id() != conn.stable_id() => {
@@ -47,11 +50,11 @@ impl Shared {
                 Err(_) => {}
             }
         }
-        self.send_stream(conn.clone(), bytes);
+        self.send_stream(to, conn.clone(), bytes);
         Ok(())
     }
 
-    fn send_stream(self: &Arc<Self>, conn: Connection, bytes: Bytes) {
+    fn send_stream(self: &Arc<Self>, to: SocketAddr, conn: Connection, bytes: Bytes) {
         // The budget is counted in KiB.
         let kib = u32::try_from(bytes.len().div_ceil(1024).max(1)).unwrap_or(u32::MAX);
         let Ok(permit) = self.stream_sends.clone().try_acquire_many_owned(kib) else {
@@ -62,14 +65,36 @@ impl Shared {
         tokio::spawn(async move {
             let _permit = permit;
             let send = async {
-                let mut stream = conn.open_uni().await.map_err(|_| ())?;
-                stream.write_chunk(bytes).await.map_err(|_| ())?;
-                stream.finish().map_err(|_| ())
+                let mut stream = conn.open_uni().await.map_err(|_| StreamFailure::ConnectionLost)?;
+                stream.write_chunk(bytes).await.map_err(|err| match err {
+                    WriteError::ConnectionLost(_) => StreamFailure::ConnectionLost,
+                    // The peer refused this one packet (too large for it).
+                    _ => StreamFailure::Refused,
+                })?;
+                stream.finish().map_err(|_| StreamFailure::Refused)
             };
-            match timeout(shared.limits.stream_timeout, send).await {
-                Ok(Ok(())) => bump(&shared.counters.streams_out, 1),
-                _ => bump(&shared.counters.stream_send_failures, 1),
+            let failure = match timeout(shared.limits.stream_timeout, send).await {
+                Ok(Ok(())) => {
+                    bump(&shared.counters.streams_out, 1);
+                    return;
+                }
+                Ok(Err(failure)) => failure,
+                // Nothing written within the timeout: the peer is gone (or
+                // hopelessly slow); try a fresh connection next time.
+                Err(_) => StreamFailure::ConnectionLost,
+            };
+            bump(&shared.counters.stream_send_failures, 1);
+            if matches!(failure, StreamFailure::ConnectionLost) {
+                shared.forget(to, &conn);
             }
         });
     }
+}
+
+/// Why a stream packet was not sent.
+enum StreamFailure {
+    /// The connection is lost or does not carry the stream in time.
+    ConnectionLost,
+    /// The peer stopped the stream.
+    Refused,
 }

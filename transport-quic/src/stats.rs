@@ -48,6 +48,12 @@ pub struct QuicStats {
     pub connections_opened: u64,
     /// Connections closed to stay within `max_connections`.
     pub evictions: u64,
+    /// Cached connections replaced by a newer one to the same address
+    /// (the peer restarted there, or both sides dialled at once).
+    pub connections_replaced: u64,
+    /// Cached connections dropped from the cache because a send on them
+    /// failed; the next send dials again.
+    pub send_evictions: u64,
     /// Connections open on the endpoint now.
     pub connections_open: u64,
 }
@@ -85,6 +91,8 @@ pub(crate) struct Counters {
     pub(crate) stream_recv_failures: AtomicU64,
     pub(crate) connections_opened: AtomicU64,
     pub(crate) evictions: AtomicU64,
+    pub(crate) connections_replaced: AtomicU64,
+    pub(crate) send_evictions: AtomicU64,
 }
 
 /// Adds `n` to a counter, saturating at `u64::MAX`.
@@ -116,6 +124,8 @@ impl Counters {
             stream_recv_failures: get(&self.stream_recv_failures),
             connections_opened: get(&self.connections_opened),
             evictions: get(&self.evictions),
+            connections_replaced: get(&self.connections_replaced),
+            send_evictions: get(&self.send_evictions),
             connections_open,
         }
     }

@@ -1,6 +1,7 @@
 //! SWIM's failure detector on [`Membership`]: the probe schedule, indirect
 //! probes, suspicions and their Lifeguard timeouts, deaths, reconnection
-//! to dead members and seeds, and the answers to probes.
+//! to dead members and seeds, the answers to probes, and the round-trip
+//! times of direct probes.
 
 use std::time::Duration;
 
@@ -104,6 +105,7 @@ impl<A: Address> Membership<A> {
                 target,
                 addr: addr.clone(),
                 seq,
+                sent: now,
                 ack_deadline: now + self.config.probe_timeout * m,
                 period_end: now + interval,
                 indirect_sent: false,
@@ -210,16 +212,32 @@ impl<A: Address> Membership<A> {
         }
     }
 
+    /// An ack of `seq`, in the packet handled at `self.now`. The first ack
+    /// of the probe in flight, before any indirect probe was asked for,
+    /// is a direct round trip: its time is kept.
     pub(crate) fn handle_ack(&mut self, seq: u64) {
         if let Some(probe) = &mut self.prober.current {
             if probe.seq == seq {
+                let direct = !probe.acked && !probe.indirect_sent;
                 probe.acked = true;
+                if direct {
+                    let rtt = self.now.saturating_duration_since(probe.sent);
+                    if !self.prober.record_rtt(rtt) {
+                        self.stats.probe_rtts_dropped = self.stats.probe_rtts_dropped.saturating_add(1);
+                    }
+                }
                 return;
             }
         }
         if let Some((to, reply)) = self.prober.take_relay(seq) {
             self.out.push_back(Outgoing::Ack { to, seq: reply });
         }
+    }
+
+    /// The round-trip times of direct probes since the last call, oldest
+    /// first.
+    pub(crate) fn drain_probe_rtts(&mut self) -> std::collections::vec_deque::Drain<'_, Duration> {
+        self.prober.drain_rtts()
     }
 
     /// Probes `target` for the asker, if the asker is a live member (so an
@@ -235,6 +253,63 @@ impl<A: Address> Membership<A> {
             self.out.push_back(Outgoing::Ping { to: addr, seq: ours, target });
         } else {
             self.stats.relays_full = self.stats.relays_full.saturating_add(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use rand::SeedableRng;
+
+    use crate::{Config, Node, NodeId, Protocol, SmallRng, Time};
+
+    use super::Duration;
+
+    /// Two nodes on a link with a fixed one-way delay, driven in virtual
+    /// time in 1 ms steps: every direct probe's drained round trip is
+    /// twice that delay, exactly.
+    #[test]
+    fn drained_probe_round_trips_equal_the_link_delay() {
+        let delay = Duration::from_millis(7);
+        let config = Config::lan()
+            .to_builder()
+            .probe_interval(Duration::from_millis(100))
+            .probe_timeout(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        let mut nodes: Vec<Node<u32>> = (0..2)
+            .map(|i| {
+                let mut rng = SmallRng::seed_from_u64(i);
+                Node::new(NodeId::random(&mut rng), config.clone(), rng)
+            })
+            .collect();
+        nodes[1].join(Time::ZERO, &[0]);
+        // (arrival, from, to, packet)
+        let mut in_flight: Vec<(Time, u32, u32, Bytes)> = Vec::new();
+        let mut rtts: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+        let mut now = Time::ZERO;
+        while now < Time::from_millis(3_000) {
+            let (due, later): (Vec<_>, Vec<_>) = in_flight.into_iter().partition(|(at, ..)| *at <= now);
+            in_flight = later;
+            for (_, from, to, bytes) in due {
+                nodes[to as usize].handle_packet(now, from, bytes).unwrap();
+            }
+            for (i, node) in nodes.iter_mut().enumerate() {
+                node.handle_timeout(now);
+                while let Some(t) = node.poll_transmit() {
+                    in_flight.push((now + delay, i as u32, t.to, t.bytes));
+                }
+                while node.poll_event().is_some() {}
+                rtts[i].extend(node.drain_probe_rtts());
+            }
+            now += Duration::from_millis(1);
+        }
+        for (i, (node, rtts)) in nodes.iter().zip(&rtts).enumerate() {
+            let probes = node.stats().membership.probes;
+            assert!(rtts.len() >= 20, "node {i}: {} round trips of {probes} probes", rtts.len());
+            assert!(rtts.iter().all(|&rtt| rtt == 2 * delay), "node {i}: {rtts:?}");
+            assert_eq!(node.stats().membership.probe_rtts_dropped, 0);
         }
     }
 }

@@ -1,9 +1,11 @@
 //! [`Prober`]: SWIM's failure detector state: whom to probe next (a
 //! shuffled round-robin, so every member is probed once per cycle and
 //! detection time is bounded), the probe in flight, the indirect probes this
-//! node relays for others, and Lifeguard's local health multiplier.
+//! node relays for others, Lifeguard's local health multiplier, and the
+//! round-trip times of recent direct probes until the driver takes them.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use rand::{Rng, RngCore};
 
@@ -13,6 +15,9 @@ use crate::time::Time;
 
 /// Relayed probes kept at most; more requests are refused (and counted).
 pub(crate) const MAX_RELAYS: usize = 64;
+/// Probe round-trip times kept until drained; a newer one overwrites the
+/// oldest (and is counted).
+pub(crate) const MAX_RTTS: usize = 256;
 
 /// The probe in flight.
 #[derive(Clone, Debug)]
@@ -20,6 +25,8 @@ pub(crate) struct Probe<A> {
     pub(crate) target: NodeId,
     pub(crate) addr: A,
     pub(crate) seq: u64,
+    /// When the ping went out.
+    pub(crate) sent: Time,
     /// When to give up on a direct ack and ask others.
     pub(crate) ack_deadline: Time,
     /// When the probe ends: no ack by then means suspect.
@@ -46,6 +53,8 @@ pub(crate) struct Prober<A> {
     pub(crate) next_at: Time,
     health: u32,
     relays: VecDeque<Relay<A>>,
+    /// Round-trip times of direct probes, oldest first, at most [`MAX_RTTS`].
+    rtts: VecDeque<Duration>,
 }
 
 impl<A: Clone> Prober<A> {
@@ -58,6 +67,7 @@ impl<A: Clone> Prober<A> {
             next_at: Time::ZERO,
             health: 0,
             relays: VecDeque::new(),
+            rtts: VecDeque::new(),
         }
     }
 
@@ -137,6 +147,22 @@ impl<A: Clone> Prober<A> {
         true
     }
 
+    /// Keeps one probe's round-trip time; returns false when that
+    /// overwrote the oldest kept.
+    pub(crate) fn record_rtt(&mut self, rtt: Duration) -> bool {
+        let room = self.rtts.len() < MAX_RTTS;
+        if !room {
+            self.rtts.pop_front();
+        }
+        self.rtts.push_back(rtt);
+        room
+    }
+
+    /// The kept round-trip times, oldest first; taking them empties the record.
+    pub(crate) fn drain_rtts(&mut self) -> std::collections::vec_deque::Drain<'_, Duration> {
+        self.rtts.drain(..)
+    }
+
     /// The asker to forward an ack of `seq` to, if this node relayed it.
     pub(crate) fn take_relay(&mut self, seq: u64) -> Option<(A, u64)> {
         let at = self.relays.iter().position(|r| r.seq == seq)?;
@@ -186,5 +212,20 @@ mod tests {
         }
         assert!(!p.relay(Time::ZERO, 99, 1, 0, Time::from_millis(10)));
         assert!(p.relay(Time::from_millis(10), 99, 1, 0, Time::from_millis(20)), "expired relays make room");
+    }
+
+    #[test]
+    fn the_newest_round_trip_times_are_kept_up_to_the_cap() {
+        let mut p = Prober::<u32>::new();
+        let ms = |n: usize| Duration::from_millis(n as u64);
+        for n in 0..MAX_RTTS {
+            assert!(p.record_rtt(ms(n)));
+        }
+        assert!(!p.record_rtt(ms(MAX_RTTS)), "the 257th overwrites the oldest");
+        let kept: Vec<Duration> = p.drain_rtts().collect();
+        assert_eq!(kept.len(), MAX_RTTS);
+        assert_eq!((kept[0], kept[MAX_RTTS - 1]), (ms(1), ms(MAX_RTTS)));
+        assert_eq!(p.drain_rtts().count(), 0, "draining empties the record");
+        assert!(p.record_rtt(ms(7)));
     }
 }

@@ -515,6 +515,18 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
     fn set_meta(&mut self, now: Time, meta: Bytes) -> Result<(), MetaError> {
         Node::set_meta(self, now, meta)
     }
+
+    /// The gossiped view keeps the last 256 direct-probe round trips
+    /// (overwritten ones counted in
+    /// [`MembershipStats::probe_rtts_dropped`](crate::MembershipStats::probe_rtts_dropped));
+    /// a node on a shared view has none.
+    fn drain_probe_rtts(&mut self) -> impl Iterator<Item = std::time::Duration> + '_ {
+        let rtts = match &mut self.view {
+            View::Gossiped(m) => Some(m.drain_probe_rtts()),
+            View::Shared { .. } => None,
+        };
+        rtts.into_iter().flatten()
+    }
 }
 
 impl<A: Address, R: RngCore> Node<A, R> {

@@ -2,9 +2,21 @@
 //! address `10.213.SUBNET.N/24`; the bridge has `.254` in the test's own
 //! namespace, so the test reaches every host's HTTP API. [`Net`] removes
 //! everything when dropped, on failure too.
+//!
+//! The names and subnets are fixed, so two runs on one machine (from two
+//! checkouts, say) would delete each other's hosts: a [`Net`] holds a
+//! machine-wide lock, UDP port [`LOCK_PORT`] on loopback, from before it
+//! creates anything until it has removed everything; the kernel frees it
+//! when the process ends, however it ends.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, UdpSocket};
 use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The loopback UDP port a run holds while its namespaces exist.
+pub const LOCK_PORT: u16 = 47_946;
+/// How long a run waits for another run's namespaces to go.
+const LOCK_WAIT: Duration = Duration::from_secs(600);
 
 /// Runs a command; panics naming it if it fails.
 pub fn sh(args: &[&str]) {
@@ -31,17 +43,42 @@ pub fn unsupported() -> Option<String> {
     (!nft).then(|| "`nft` (nftables) is missing or not usable in a namespace".into())
 }
 
+/// Takes the machine-wide lock, waiting (at most [`LOCK_WAIT`]) while
+/// another run holds it.
+fn machine_lock() -> UdpSocket {
+    let start = Instant::now();
+    let mut said = false;
+    loop {
+        match UdpSocket::bind((Ipv4Addr::LOCALHOST, LOCK_PORT)) {
+            Ok(lock) => return lock,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                if !said {
+                    println!("hosts suite: another run holds 127.0.0.1:{LOCK_PORT} (udp); waiting for it to end");
+                    said = true;
+                }
+                assert!(start.elapsed() < LOCK_WAIT, "another hosts suite run held the machine for {LOCK_WAIT:?}");
+                // Another process: nothing to wait on but the port itself.
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("cannot bind the suite's lock port 127.0.0.1:{LOCK_PORT}: {e}"),
+        }
+    }
+}
+
 /// The bridge and its namespaces.
 pub struct Net {
     prefix: String,
     subnet: u8,
     hosts: usize,
+    /// Released after `drop` removed everything (fields drop after it).
+    _lock: UdpSocket,
 }
 
 impl Net {
-    /// Creates `hosts` namespaces (numbered from 1) on a fresh bridge.
+    /// Creates `hosts` namespaces (numbered from 1) on a fresh bridge, once
+    /// no other run on this machine holds [`LOCK_PORT`].
     pub fn new(prefix: &str, subnet: u8, hosts: usize) -> Self {
-        let net = Net { prefix: prefix.to_owned(), subnet, hosts };
+        let net = Net { prefix: prefix.to_owned(), subnet, hosts, _lock: machine_lock() };
         net.cleanup();
         let bridge = net.bridge();
         sh(&["ip", "link", "add", &bridge, "type", "bridge"]);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gossip_core::Config;
-use gossip_runtime::Faults;
+use gossip_runtime::{Faults, Transport};
 use gossip_tests::GROUP;
 use gossip_tests::checks::*;
 use gossip_tests::quic::*;
@@ -91,4 +91,60 @@ async fn one_mib_messages_go_on_streams() {
 async fn graceful_shutdown_loses_no_acknowledged_message() {
     let handles: Vec<_> = (0..5).map(|i| node(200 + i, identity(&format!("s-{i}")), Faults::default())).collect();
     shutdown_loses_no_acknowledged_message(&handles, GROUP).await;
+}
+
+/// A node killed without a word (no connection close) and started again
+/// at the same address, as a new process (new id, same certificate), is
+/// reached by the others at once: its first connections replace their
+/// stale ones, instead of the old connections carrying their packets into
+/// the void until the (here 10-minute) idle timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restarted_at_the_same_address_is_reached_at_once() {
+    let long_idle = |c: &mut transport_quic::QuicConfig| c.idle_timeout = Duration::from_secs(600);
+    let survivors: Vec<_> = (0..3)
+        .map(|i| node_with(400 + i, quic_with(identity(&format!("r-{i}")), long_idle), Faults::default(), config()))
+        .collect();
+    let mut victim = Crashable::bind(identity("r-3"), long_idle);
+    let addr = victim.transport().local_addr();
+    let old = victim.spawn_node(403, config());
+    let seed = *survivors[0].local_addr();
+    for h in survivors[1..].iter().chain([&old]) {
+        h.join(vec![seed]).await.unwrap();
+    }
+    let mut all = survivors.clone();
+    all.push(old.clone());
+    formed(&all, Duration::from_secs(10)).await;
+    drop((all, old));
+    victim.crash();
+
+    let restarted = node_with(
+        503,
+        quic_with(identity("r-3"), |c| {
+            c.bind = addr;
+            long_idle(c);
+        }),
+        Faults::default(),
+        config(),
+    );
+    let mut all = survivors.clone();
+    all.push(restarted.clone());
+    let mut collectors = Vec::new();
+    for h in &all {
+        collectors.push(collect(h.subscribe(GROUP).await.unwrap()));
+    }
+    restarted.join(vec![seed]).await.unwrap();
+    wait_for(Duration::from_secs(20), "the restarted node to learn every survivor", || async {
+        restarted.live_members().await.is_ok_and(|m| m.len() >= 3)
+    })
+    .await;
+    for i in 0..5 {
+        survivors[1].multicast(GROUP, format!("from a survivor {i}")).await.unwrap();
+        restarted.multicast(GROUP, format!("from the restarted node {i}")).await.unwrap();
+    }
+    for (i, (progress, _)) in collectors.iter_mut().enumerate() {
+        reaches(progress, 10, Duration::from_secs(20), &format!("node {i}")).await;
+    }
+    for h in &all {
+        h.shutdown().await;
+    }
 }

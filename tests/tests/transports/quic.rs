@@ -167,6 +167,37 @@ async fn connection_cap_evicts_least_recently_used() {
         .await;
 }
 
+/// A peer killed without a word (no CONNECTION_CLOSE) and started again
+/// at the same address dials in anew: its new connection replaces the
+/// stale cached one at once, so the next send reaches the new process,
+/// not a connection that would linger until the (here 10-minute) idle
+/// timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_restarted_at_the_same_address_is_reached_at_once() {
+    let long_idle = |c: &mut transport_quic::QuicConfig| c.idle_timeout = Duration::from_secs(600);
+    let a = quic_with(identity("a"), long_idle);
+    let old = Crashable::bind(identity("b"), long_idle);
+    let addr = old.transport().local_addr();
+    a.send(&addr, pattern(100, 1)).await.unwrap();
+    assert_eq!(recv(old.transport()).await.1, pattern(100, 1));
+    // An answer on a's connection: the old process knew a too.
+    old.transport().send(&a.local_addr(), pattern(100, 2)).await.unwrap();
+    assert_eq!(recv(&a).await, (addr, pattern(100, 2)));
+    old.crash();
+
+    let b = quic_with(identity("b"), |c| {
+        c.bind = addr;
+        long_idle(c);
+    });
+    b.send(&a.local_addr(), pattern(100, 3)).await.unwrap();
+    assert_eq!(recv(&a).await, (addr, pattern(100, 3)), "the restarted peer's dial reaches a");
+    a.send(&addr, pattern(100, 4)).await.unwrap();
+    assert_eq!(recv(&b).await, (a.local_addr(), pattern(100, 4)), "a's next send reaches the new process");
+    let s = a.quic_stats();
+    assert_eq!(s.connections_replaced, 1, "the stale connection was replaced");
+    assert_eq!(s.dials, 1, "a dialled only the first time");
+}
+
 /// A closed transport refuses to send and ends `recv`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_ends_send_and_recv() {
