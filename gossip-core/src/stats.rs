@@ -160,6 +160,9 @@ pub struct MembershipStats {
     pub address_refused: u64,
     /// Indirect probe requests refused because `MAX_RELAYS` were pending.
     pub relays_full: u64,
+    /// Group memberships of members left out of the group index because
+    /// it was full (too many groups, or too many member-group pairs).
+    pub groups_unindexed: u64,
 }
 
 /// Things the engine threw away to stay inside its caps, by reason.
