@@ -45,7 +45,13 @@ impl<A: Address> Membership<A> {
         self.learned = self.learned.saturating_add(1);
         self.prober.add(slot, rng);
         self.events.push(Event::MemberUp { id, addr, incarnation });
-        self.queue_update(id);
+        // A member learned from a table slice is not gossiped on: the
+        // slices themselves spread the table (anti-entropy), and re-sending
+        // every entry of a bulk join λ·log N times would cost N²·λ·log N
+        // entries in all.
+        if !self.in_sync_answer {
+            self.queue_update(id);
+        }
     }
 
     /// A packet came from `sender` at `from`, claiming `incarnation`: the
