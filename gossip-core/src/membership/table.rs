@@ -7,6 +7,7 @@
 //! metadata are an interned [`Profile`], its suspicion (rare) sits in a
 //! side table.
 
+use std::cell::Cell;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
@@ -76,6 +77,8 @@ pub(crate) struct Table<A> {
     free: Vec<u32>,
     hasher: RandomState,
     by_id: HashTable<u32>,
+    /// The last id found, and its slot.
+    last_found: Cell<(NodeId, u32)>,
     by_addr: HashTable<u32>,
     live: Vec<u32>,
     dead: Vec<u32>,
@@ -97,6 +100,7 @@ impl<A: Address> Table<A> {
             free: Vec::new(),
             hasher: RandomState::new(),
             by_id: HashTable::new(),
+            last_found: Cell::new((NodeId(0), u32::MAX)),
             by_addr: HashTable::new(),
             live: Vec::new(),
             dead: Vec::new(),
@@ -155,11 +159,21 @@ impl<A: Address> Table<A> {
         self.slots.get_mut(slot as usize)?.as_mut()
     }
 
-    /// The slot of member `id`.
+    /// The slot of member `id`. A packet names its sender several times
+    /// (header, own entry, replies), so the last answer is kept and checked
+    /// first.
     pub(crate) fn find(&self, id: NodeId) -> Option<u32> {
         let slots = &self.slots;
+        let (last_id, last_slot) = self.last_found.get();
+        if last_id == id && slots.get(last_slot as usize).and_then(Option::as_ref).is_some_and(|e| e.id == id) {
+            return Some(last_slot);
+        }
         let eq = |s: &u32| slots[*s as usize].as_ref().is_some_and(|e| e.id == id);
-        self.by_id.find(self.hasher.hash_one(id), eq).copied()
+        let found = self.by_id.find(self.hasher.hash_one(id), eq).copied();
+        if let Some(slot) = found {
+            self.last_found.set((id, slot));
+        }
+        found
     }
 
     pub(crate) fn get(&self, id: NodeId) -> Option<&Entry<A>> {
