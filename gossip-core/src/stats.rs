@@ -163,6 +163,9 @@ pub struct MembershipStats {
     /// Probe round-trip times overwritten because 256 were kept and
     /// nobody called `Protocol::drain_probe_rtts`.
     pub probe_rtts_dropped: u64,
+    /// Group memberships of members left out of the group index because
+    /// it was full (too many groups, or too many member-group pairs).
+    pub groups_unindexed: u64,
 }
 
 /// Things the engine threw away to stay inside its caps, by reason.

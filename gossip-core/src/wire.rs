@@ -593,29 +593,59 @@ impl PacketWriter {
     /// Appends a member entry if it fits. Groups beyond
     /// [`MAX_MEMBER_GROUPS`] are not written.
     pub fn push_member<A: Address>(&mut self, frame: &MemberFrame<A>) -> bool {
-        if member_len(frame) > self.remaining() {
+        self.push_member_parts(
+            frame.id,
+            frame.incarnation,
+            frame.status,
+            frame.addr.as_ref(),
+            &frame.groups,
+            &frame.meta,
+        )
+    }
+
+    /// [`push_member`](Self::push_member) from borrowed parts, so a member
+    /// table can write its entries without building frames.
+    pub fn push_member_parts<A: Address>(
+        &mut self,
+        id: NodeId,
+        incarnation: u64,
+        status: MemberStatus,
+        addr: Option<&A>,
+        groups: &[GroupId],
+        meta: &[u8],
+    ) -> bool {
+        let groups = &groups[..groups.len().min(MAX_MEMBER_GROUPS)];
+        let meta = &meta[..meta.len().min(MAX_META_LEN)];
+        let len = 1
+            + 8
+            + varint_len(incarnation)
+            + 2
+            + addr.map_or(0, Address::encoded_len)
+            + varint_len(groups.len() as u64)
+            + groups.iter().map(|g| varint_len(u64::from(g.0))).sum::<usize>()
+            + varint_len(meta.len() as u64)
+            + meta.len();
+        if len > self.remaining() {
             return false;
         }
         let out = &mut self.buf;
         out.push(FRAME_MEMBER);
-        out.extend_from_slice(&frame.id.0.to_le_bytes());
-        put_varint(out, frame.incarnation);
-        out.push(match frame.status {
+        out.extend_from_slice(&id.0.to_le_bytes());
+        put_varint(out, incarnation);
+        out.push(match status {
             MemberStatus::Alive => 0,
             MemberStatus::Suspect => 1,
             MemberStatus::Dead => 2,
             MemberStatus::Left => 3,
         });
-        match &frame.addr {
+        match addr {
             Some(addr) => put_addr(out, addr),
             None => out.push(0),
         }
-        let groups = &frame.groups[..frame.groups.len().min(MAX_MEMBER_GROUPS)];
         put_varint(out, groups.len() as u64);
         for group in groups {
             put_varint(out, u64::from(group.0));
         }
-        let meta = &frame.meta[..frame.meta.len().min(MAX_META_LEN)];
         put_varint(out, meta.len() as u64);
         out.extend_from_slice(meta);
         self.frames += 1;

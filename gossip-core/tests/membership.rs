@@ -7,8 +7,10 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use bytes::Bytes;
 use common::Net;
-use gossip_core::{Config, DownReason, MemberStatus, Node, NodeId, Protocol, SmallRng, Time};
+use gossip_core::codec::{Header, MemberFrame, PacketWriter};
+use gossip_core::{Config, DownReason, GroupId, MemberStatus, Node, NodeId, Protocol, SmallRng, Time};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 
@@ -150,6 +152,118 @@ fn a_restart_at_the_same_address_replaces_the_old_member() {
             assert!(net.nodes[i].members().iter().any(|m| m.id == NodeId(999_999) && m.status == MemberStatus::Alive));
         }
     }
+}
+
+/// The packets `node` sends during `periods` periods (delivered as usual).
+fn capture(net: &mut Net, node: u32, periods: usize) -> Vec<Bytes> {
+    let mut captured = Vec::new();
+    for _ in 0..periods {
+        let now = net.now + Duration::from_millis(100);
+        net.tick(now);
+        loop {
+            net.collect();
+            if net.in_flight.is_empty() {
+                break;
+            }
+            for p in std::mem::take(&mut net.in_flight) {
+                if p.from == node {
+                    captured.push(p.bytes.clone());
+                }
+                net.nodes[p.to as usize].handle_packet(net.now, p.from, p.bytes).expect("engine packets decode");
+            }
+        }
+    }
+    captured
+}
+
+fn member(net: &Net, at: usize, id: NodeId) -> Option<(MemberStatus, u32)> {
+    net.nodes[at].members().into_iter().find(|m| m.id == id).map(|m| (m.status, m.addr))
+}
+
+/// Issue 13: a member's earlier valid packets, re-sent later by anyone
+/// (from an outsider's address, or from another member's), neither revive
+/// it once it is dead or gone, nor move a live member's address, nor evict
+/// the member whose address the replay claims.
+#[test]
+fn replayed_packets_neither_revive_the_dead_nor_move_the_live() {
+    let mut net = formed(10, 5);
+    let (crashed, departed, live) = (7u32, 8u32, 2u32);
+    let ids: Vec<NodeId> = net.nodes.iter().map(|n| n.id()).collect();
+    let old_crashed = capture(&mut net, crashed, 20);
+    let old_departed = capture(&mut net, departed, 20);
+    let old_live = capture(&mut net, live, 20);
+    assert!(!old_crashed.is_empty() && !old_departed.is_empty() && !old_live.is_empty());
+    net.nodes[departed as usize].leave(net.now);
+    run(&mut net, Duration::from_millis(100), 300, &[crashed]);
+    let observer = 0usize;
+    assert_eq!(member(&net, observer, ids[crashed as usize]).map(|m| m.0), Some(MemberStatus::Dead));
+    assert_eq!(member(&net, observer, ids[departed as usize]).map(|m| m.0), Some(MemberStatus::Left));
+    let ups_before = net.nodes[observer].stats().membership.refuted;
+    // Replays from an outsider's address (99) and from a live member's (3).
+    for from in [99u32, 3] {
+        for packet in old_crashed.iter().chain(&old_departed).chain(&old_live) {
+            net.nodes[observer].handle_packet(net.now, from, packet.clone()).expect("replays decode");
+        }
+    }
+    net.collect();
+    net.in_flight.clear();
+    assert_eq!(member(&net, observer, ids[crashed as usize]), Some((MemberStatus::Dead, crashed)));
+    assert_eq!(member(&net, observer, ids[departed as usize]), Some((MemberStatus::Left, departed)));
+    assert_eq!(member(&net, observer, ids[live as usize]), Some((MemberStatus::Alive, live)), "the address stays");
+    assert_eq!(member(&net, observer, ids[3]), Some((MemberStatus::Alive, 3)), "the claimed address's owner stays");
+    assert_eq!(net.nodes[observer].stats().membership.refuted, ups_before);
+    assert!(net.nodes[observer].stats().membership.address_refused > 0);
+    // And the cluster goes on undisturbed: no one else was declared down.
+    run(&mut net, Duration::from_millis(100), 100, &[crashed]);
+    let others_down =
+        net.downs[observer].iter().filter(|(id, _)| *id != ids[crashed as usize] && *id != ids[departed as usize]);
+    assert_eq!(others_down.count(), 0, "{:?}", net.downs[observer]);
+}
+
+/// The documented cap on the member table (README, "Gossiped membership"):
+/// 65,536 members with 64 groups each, all distinct.
+const FORGED_MEMBERSHIP_CAP: usize = 96 << 20;
+
+/// Issue 13: 65,536 forged members with 64 random groups each, each sent
+/// first-hand in a well-formed packet from its own address, fill the table
+/// to `max_members` and no further; the group index, its member-group
+/// pairs and the table's heap bytes stay within their caps, all shown by
+/// `usage()`.
+#[test]
+fn forged_members_with_64_groups_each_stay_within_the_memory_cap() {
+    let config = Config::lan();
+    let mut node: Node<u32> = Node::new(NodeId(1), config.clone(), SmallRng::seed_from_u64(1));
+    let mut rng = SmallRng::seed_from_u64(2);
+    let mut now = Time::ZERO;
+    node.handle_timeout(now);
+    let mut peak = node.usage();
+    for i in 0..70_000u32 {
+        let id = NodeId(1_000_000 + u64::from(i));
+        let mut w = PacketWriter::new(config.max_packet_size(), Header { sender: id, incarnation: 0 });
+        let groups: Vec<GroupId> = (0..64).map(|_| GroupId(rng.random())).collect();
+        let frame: MemberFrame<u32> =
+            MemberFrame { id, incarnation: 0, status: MemberStatus::Alive, addr: None, groups, meta: Bytes::new() };
+        assert!(w.push_member(&frame));
+        node.handle_packet(now, 10_000 + i, w.finish()).expect("well-formed");
+        if i % 4_096 == 4_095 {
+            // New members per sender are capped per probe interval; time moves on.
+            now += config.probe_interval();
+            node.handle_timeout(now);
+            while node.poll_transmit().is_some() {}
+            while node.poll_event().is_some() {}
+            let usage = node.usage();
+            peak.known_members = peak.known_members.max(usage.known_members);
+            peak.indexed_groups = peak.indexed_groups.max(usage.indexed_groups);
+            peak.indexed_memberships = peak.indexed_memberships.max(usage.indexed_memberships);
+            peak.membership_bytes = peak.membership_bytes.max(usage.membership_bytes);
+        }
+    }
+    println!("peak usage with forged members: {peak:?}");
+    assert_eq!(peak.known_members, 65_536, "the table fills up to max_members and no further");
+    assert!(peak.indexed_groups <= 4_096);
+    assert!(peak.indexed_memberships <= 1 << 20);
+    assert!(peak.membership_bytes <= FORGED_MEMBERSHIP_CAP, "{} bytes", peak.membership_bytes);
+    assert!(node.stats().membership.members_full > 0 && node.stats().membership.groups_unindexed > 0);
 }
 
 #[derive(Clone, Debug)]

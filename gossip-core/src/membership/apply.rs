@@ -6,13 +6,23 @@ use rand::{Rng, RngCore};
 
 use super::*;
 
+/// Senders whose new members are counted apart each probe interval.
+const MAX_TRACKED_SENDERS: usize = 4_096;
+
 impl<A: Address> Membership<A> {
     pub(super) fn may_add(&mut self, sender: NodeId) -> bool {
         if self.table.len() >= self.config.max_members {
             self.stats.members_full = self.stats.members_full.saturating_add(1);
             return false;
         }
-        let count = self.new_from.entry(sender).or_insert(0);
+        // Senders beyond the tracked ones share one count, so a flood of
+        // forged senders cannot grow this map either.
+        let key = if self.new_from.len() < MAX_TRACKED_SENDERS || self.new_from.contains_key(&sender) {
+            sender
+        } else {
+            self.me
+        };
+        let count = self.new_from.entry(key).or_insert(0);
         if *count >= self.config.max_new_members {
             self.stats.new_members_capped = self.stats.new_members_capped.saturating_add(1);
             return false;
@@ -31,13 +41,17 @@ impl<A: Address> Membership<A> {
         let groups = clean_groups(frame.groups, self.config.max_groups);
         let meta = clip(frame.meta, self.config.max_meta_len);
         let incarnation = frame.incarnation;
-        let status = MemberStatus::Alive;
-        let entry = Entry { addr: addr.clone(), incarnation, status, groups, meta, suspicion: None, partial };
-        self.table.insert(id, entry);
+        let slot = self.table.insert(id, addr.clone(), incarnation, (&groups, &meta), partial);
         self.learned = self.learned.saturating_add(1);
-        self.prober.add(id, rng);
+        self.prober.add(slot, rng);
         self.events.push(Event::MemberUp { id, addr, incarnation });
-        self.queue_update(id);
+        // A member learned from a table slice is not gossiped on: the
+        // slices themselves spread the table (anti-entropy), and re-sending
+        // every entry of a bulk join λ·log N times would cost N²·λ·log N
+        // entries in all.
+        if !self.in_sync_answer {
+            self.queue_update(id);
+        }
     }
 
     /// A packet came from `sender` at `from`, claiming `incarnation`: the
@@ -54,9 +68,13 @@ impl<A: Address> Membership<A> {
             return;
         }
         self.now = now;
-        // A new node answering at a known member's address replaces it.
+        // A new node answering at a known member's address replaces it. Only
+        // a node never seen, or seen (by relay) at this very address, counts
+        // as new: a replayed packet of a known member, sent from another
+        // member's address, replaces nobody.
         if let Some(old) = self.table.by_addr(from) {
-            if old != sender && self.table.get(old).is_some_and(|e| e.status != MemberStatus::Left) {
+            let new = self.table.get(sender).is_none_or(|e| e.status.is_live() && e.addr == *from);
+            if old != sender && new && self.table.get(old).is_some_and(|e| e.status != MemberStatus::Left) {
                 // Kept as departed until forgotten, so stale relays of the
                 // old id cannot bring it back.
                 self.down(now, old, MemberStatus::Left, DownReason::Replaced);
@@ -98,14 +116,15 @@ impl<A: Address> Membership<A> {
         }
         let newer = frame.incarnation > known;
         if full && !newer && partial {
-            let groups = clean_groups(frame.groups.clone(), self.config.max_groups);
-            self.table.set_groups_and_meta(id, groups, clip(frame.meta.clone(), self.config.max_meta_len));
+            self.set_profile(id, &frame);
         }
-        // An address changes only with a fresher incarnation, or once the
-        // old address fell silent: a replayed packet from elsewhere cannot
-        // move a member that is still answering.
+        // An address changes only with a fresher incarnation from the member
+        // itself: a replayed packet from elsewhere (which carries an
+        // incarnation already seen) moves no member, live or not. A member
+        // that really moved refutes the suspicion of its old address with
+        // a higher incarnation, and is followed then.
         if !same_addr {
-            if newer || status != MemberStatus::Alive {
+            if newer {
                 self.table.set_addr(id, from.clone());
             } else {
                 self.stats.address_refused = self.stats.address_refused.saturating_add(1);
@@ -116,7 +135,7 @@ impl<A: Address> Membership<A> {
             MemberStatus::Dead | MemberStatus::Left if newer => {
                 self.table.set_incarnation(id, frame.incarnation);
                 self.table.set_status(id, MemberStatus::Alive, now);
-                self.prober.add(id, rng);
+                self.probe_again(id, rng);
                 self.events.push(Event::MemberUp { id, addr: from.clone(), incarnation: frame.incarnation });
                 self.queue_update(id);
             }
@@ -139,8 +158,7 @@ impl<A: Address> Membership<A> {
             _ => {}
         }
         if full && newer {
-            let groups = clean_groups(frame.groups, self.config.max_groups);
-            self.table.set_groups_and_meta(id, groups, clip(frame.meta, self.config.max_meta_len));
+            self.set_profile(id, &frame);
         }
     }
 
@@ -183,8 +201,7 @@ impl<A: Address> Membership<A> {
         };
         let (known, status, partial) = (entry.incarnation, entry.status, entry.partial);
         if partial && frame.incarnation == known && frame.status.is_live() {
-            let groups = clean_groups(frame.groups.clone(), self.config.max_groups);
-            self.table.set_groups_and_meta(id, groups, clip(frame.meta.clone(), self.config.max_meta_len));
+            self.set_profile(id, &frame);
         }
         match frame.status {
             MemberStatus::Alive if frame.incarnation > known => {
@@ -195,12 +212,11 @@ impl<A: Address> Membership<A> {
                     return;
                 }
                 self.table.set_incarnation(id, frame.incarnation);
-                let groups = clean_groups(frame.groups, self.config.max_groups);
-                self.table.set_groups_and_meta(id, groups, clip(frame.meta, self.config.max_meta_len));
+                self.set_profile(id, &frame);
                 match status {
                     MemberStatus::Dead => {
                         self.table.set_status(id, MemberStatus::Alive, now);
-                        self.prober.add(id, rng);
+                        self.probe_again(id, rng);
                         let addr = self.table.get(id).map(|e| e.addr.clone()).unwrap_or(addr);
                         self.events.push(Event::MemberUp { id, addr, incarnation: frame.incarnation });
                     }
@@ -221,6 +237,20 @@ impl<A: Address> Membership<A> {
                 }
             }
         }
+    }
+
+    /// Puts a member that came back into this probe cycle.
+    fn probe_again(&mut self, id: NodeId, rng: &mut impl RngCore) {
+        if let Some(slot) = self.table.find(id) {
+            self.prober.add(slot, rng);
+        }
+    }
+
+    /// Sets `id`'s groups and metadata to what `frame` carries (cleaned).
+    fn set_profile(&mut self, id: NodeId, frame: &MemberFrame<A>) {
+        let groups = clean_groups(frame.groups.clone(), self.config.max_groups);
+        let meta = clip(frame.meta.clone(), self.config.max_meta_len);
+        self.table.set_groups_and_meta(id, &groups, &meta);
     }
 
     /// Someone says something about this node: refute anything but alive at

@@ -37,13 +37,14 @@ impl<A: Address> Membership<A> {
             if at > now {
                 break;
             }
-            self.table.remove(id);
-            self.updates.remove(id);
+            if let Some(slot) = self.table.remove(id) {
+                self.updates.remove(slot);
+            }
         }
         if now >= self.next_sync {
             self.next_sync = now + self.config.sync_interval;
-            if let Some(id) = self.table.live().random(rng) {
-                if let Some(entry) = self.table.get(id) {
+            if let Some(slot) = random_of(self.table.live(), rng) {
+                if let Some(entry) = self.table.slot(slot) {
                     self.out.push_back(Outgoing::Sync { to: entry.addr.clone(), reply: true });
                 }
             }
@@ -57,10 +58,10 @@ impl<A: Address> Membership<A> {
     /// Pings one dead member (its death rides along, so it can refute) and
     /// sends a join to one seed that is not a live member.
     pub(super) fn reconnect(&mut self, rng: &mut impl RngCore) {
-        if let Some(id) = self.table.dead().random(rng) {
-            if let Some(entry) = self.table.get(id) {
+        if let Some(slot) = random_of(self.table.dead(), rng) {
+            if let Some(entry) = self.table.slot(slot) {
                 let seq = self.prober.next_seq();
-                self.out.push_back(Outgoing::Ping { to: entry.addr.clone(), seq, target: id });
+                self.out.push_back(Outgoing::Ping { to: entry.addr.clone(), seq, target: entry.id });
             }
         }
         if !self.seeds.is_empty() {
@@ -97,9 +98,11 @@ impl<A: Address> Membership<A> {
         if self.prober.current.is_none() && now >= self.prober.next_at {
             let interval = self.config.probe_interval * m;
             self.prober.next_at = now + interval;
-            let Some(target) = self.prober.pick(self.table.live(), rng) else { return };
-            let Some(entry) = self.table.get(target) else { return };
-            let addr = entry.addr.clone();
+            let table = &self.table;
+            let is_live = |slot: u32| table.slot(slot).is_some_and(|e| e.status.is_live());
+            let Some(slot) = self.prober.pick(table.live(), is_live, rng) else { return };
+            let Some(entry) = self.table.slot(slot) else { return };
+            let (target, addr) = (entry.id, entry.addr.clone());
             let seq = self.prober.next_seq();
             self.prober.current = Some(Probe {
                 target,
@@ -118,12 +121,9 @@ impl<A: Address> Membership<A> {
 
     pub(super) fn ask_indirect(&mut self, target: NodeId, seq: u64, addr: A, rng: &mut impl RngCore) {
         let k = self.config.indirect_probes as usize;
-        let live = self.table.live().items();
+        let live = self.table.live();
         let mut helpers = Vec::with_capacity(k);
-        let pick = |i: usize| {
-            let id = live[i];
-            (id != target).then(|| self.table.get(id).map(|e| e.addr.clone())).flatten()
-        };
+        let pick = |i: usize| self.table.slot(live[i]).filter(|e| e.id != target).map(|e| e.addr.clone());
         draw(live.len(), k, Targets::WithoutReplacement, rng, pick, &mut helpers);
         for to in helpers {
             self.stats.indirect_probes = self.stats.indirect_probes.saturating_add(1);
@@ -147,7 +147,7 @@ impl<A: Address> Membership<A> {
         if incarnation < entry.incarnation || !entry.status.is_live() {
             return;
         }
-        let current = entry.suspicion.as_ref().map(|s| s.incarnation);
+        let current = self.table.suspicion(id).map(|s| s.incarnation);
         match (entry.status, current) {
             (MemberStatus::Suspect, Some(suspected)) if suspected >= incarnation => {
                 if self.table.confirm(id, by) {
@@ -168,7 +168,7 @@ impl<A: Address> Membership<A> {
 
     pub(super) fn declare_dead(&mut self, now: Time, id: NodeId) {
         let Some(entry) = self.table.get(id) else { return };
-        let left = entry.suspicion.as_ref().is_some_and(|s| s.left_hint);
+        let left = self.table.suspicion(id).is_some_and(|s| s.left_hint);
         let incarnation = entry.incarnation;
         let (status, reason) =
             if left { (MemberStatus::Left, DownReason::Left) } else { (MemberStatus::Dead, DownReason::Failed) };
@@ -255,6 +255,11 @@ impl<A: Address> Membership<A> {
             self.stats.relays_full = self.stats.relays_full.saturating_add(1);
         }
     }
+}
+
+/// A uniformly random element of `list`.
+fn random_of(list: &[u32], rng: &mut impl RngCore) -> Option<u32> {
+    (!list.is_empty()).then(|| list[rng.random_range(0..list.len())])
 }
 
 #[cfg(test)]

@@ -26,9 +26,10 @@
 mod apply;
 mod detector;
 mod draw;
-mod index_set;
+mod groups;
 mod member;
 mod probe;
+mod profiles;
 mod shared;
 mod suspicion;
 mod sync;
@@ -48,8 +49,8 @@ pub use shared::SharedMembers;
 
 use probe::{Probe, Prober};
 use suspicion::Suspicion;
-use table::{Entry, Table};
-use updates::{Updates, Written};
+use table::Table;
+use updates::{OWN, Updates, Written};
 
 use crate::address::Address;
 use crate::config::{Config, Targets};
@@ -115,7 +116,8 @@ pub(crate) struct Membership<A> {
     next_join: Option<Time>,
     next_sync: Time,
     next_reconnect: Time,
-    sync_cursor: NodeId,
+    /// The table slot the last sync slice ended at.
+    sync_cursor: u32,
     /// Members first learned from each sender this probe interval.
     new_from: HashMap<NodeId, u32>,
     new_from_reset: Time,
@@ -147,7 +149,7 @@ impl<A: Address> Membership<A> {
             next_join: None,
             next_sync: Time::ZERO,
             next_reconnect: Time::ZERO,
-            sync_cursor: NodeId(0),
+            sync_cursor: 0,
             new_from: HashMap::new(),
             new_from_reset: Time::ZERO,
             started: false,
@@ -188,6 +190,21 @@ impl<A: Address> Membership<A> {
         self.table.indexed_groups()
     }
 
+    /// (member, group) pairs in the group index.
+    pub(crate) fn indexed_memberships(&self) -> usize {
+        self.table.indexed_memberships()
+    }
+
+    /// Distinct member profiles (groups and metadata) held.
+    pub(crate) fn profiles(&self) -> usize {
+        self.table.profiles()
+    }
+
+    /// Heap bytes of the member table, its indexes and the update queue.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.table.heap_bytes() + self.updates.heap_bytes() + self.prober.heap_bytes()
+    }
+
     pub(crate) fn health(&self) -> u32 {
         self.prober.health()
     }
@@ -198,20 +215,19 @@ impl<A: Address> Membership<A> {
 
     /// Live members of `group` (not counting this node).
     pub(crate) fn group_len(&self, group: GroupId) -> usize {
-        self.table.group(group).map_or(0, |set| set.len())
+        self.table.group(group).len()
     }
 
     /// Draws `count` targets from `group`'s live members.
     pub(crate) fn targets(&self, group: GroupId, count: usize, how: Targets, rng: &mut impl RngCore, out: &mut Vec<A>) {
-        let Some(set) = self.table.group(group) else { return };
-        let items = set.items();
-        draw(items.len(), count, how, rng, |i| self.table.get(items[i]).map(|e| e.addr.clone()), out);
+        let items = self.table.group(group);
+        draw(items.len(), count, how, rng, |i| self.table.slot(items[i]).map(|e| e.addr.clone()), out);
     }
 
     /// Draws `count` distinct targets from all live members.
     pub(crate) fn any_targets(&self, count: usize, rng: &mut impl RngCore, out: &mut Vec<A>) {
-        let items = self.table.live().items();
-        let pick = |i: usize| self.table.get(items[i]).map(|e| e.addr.clone());
+        let items = self.table.live();
+        let pick = |i: usize| self.table.slot(items[i]).map(|e| e.addr.clone());
         draw(items.len(), count, Targets::WithoutReplacement, rng, pick, out);
     }
 
@@ -251,16 +267,11 @@ impl<A: Address> Membership<A> {
 
     // ---- this node's own entry -----------------------------------------
 
-    /// This node's entry as the wire carries it (address: the packet's source).
-    pub(crate) fn own_frame(&self) -> MemberFrame<A> {
-        MemberFrame {
-            id: self.me,
-            incarnation: self.incarnation,
-            status: if self.left { MemberStatus::Left } else { MemberStatus::Alive },
-            addr: None,
-            groups: self.groups.clone(),
-            meta: self.meta.clone(),
-        }
+    /// Appends this node's entry to a packet if it fits (address: the
+    /// packet's source).
+    pub(crate) fn write_own(&self, writer: &mut PacketWriter) -> bool {
+        let status = if self.left { MemberStatus::Left } else { MemberStatus::Alive };
+        writer.push_member_parts::<A>(self.me, self.incarnation, status, None, &self.groups, &self.meta)
     }
 
     /// Announces a new own entry: a higher incarnation, queued for gossip.
@@ -284,7 +295,13 @@ impl<A: Address> Membership<A> {
     }
 
     fn queue_update(&mut self, id: NodeId) {
-        if self.updates.push(id, self.config.max_members) {
+        let key = if id == self.me {
+            OWN
+        } else {
+            let Some(slot) = self.table.find(id) else { return };
+            slot
+        };
+        if self.updates.push(key, self.config.max_members) {
             self.stats.updates_dropped = self.stats.updates_dropped.saturating_add(1);
         }
     }

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use rand::{Rng, RngCore};
 
-use super::index_set::IndexSet;
 use crate::ids::NodeId;
 use crate::time::Time;
 
@@ -46,7 +45,8 @@ struct Relay<A> {
 
 #[derive(Debug)]
 pub(crate) struct Prober<A> {
-    order: Vec<NodeId>,
+    /// Table slots, in this cycle's order.
+    order: Vec<u32>,
     next: usize,
     seq: u64,
     pub(crate) current: Option<Probe<A>>,
@@ -96,13 +96,19 @@ impl<A: Clone> Prober<A> {
         self.health = self.health.saturating_sub(1);
     }
 
-    /// The next member to probe: the round-robin order over live members,
-    /// reshuffled once per full cycle (O(N) per N probes).
-    pub(crate) fn pick(&mut self, live: &IndexSet, rng: &mut impl RngCore) -> Option<NodeId> {
+    /// Heap bytes held by the probe order and the relays.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.order.capacity() * 4 + self.relays.capacity() * size_of::<Relay<A>>()
+    }
+
+    /// The next member to probe (a slot of `live`, which `is_live` tells
+    /// apart): the round-robin order over live members, reshuffled once
+    /// per full cycle (O(N) per N probes).
+    pub(crate) fn pick(&mut self, live: &[u32], is_live: impl Fn(u32) -> bool, rng: &mut impl RngCore) -> Option<u32> {
         for _ in 0..=self.order.len() + 1 {
             if self.next >= self.order.len() {
                 self.order.clear();
-                self.order.extend_from_slice(live.items());
+                self.order.extend_from_slice(live);
                 for i in (1..self.order.len()).rev() {
                     let j = rng.random_range(0..=i);
                     self.order.swap(i, j);
@@ -114,7 +120,7 @@ impl<A: Clone> Prober<A> {
             }
             let id = self.order[self.next];
             self.next += 1;
-            if live.contains(id) {
+            if is_live(id) {
                 return Some(id);
             }
         }
@@ -123,7 +129,7 @@ impl<A: Clone> Prober<A> {
 
     /// Puts a new member at a random place among those not yet probed this
     /// cycle, in O(1).
-    pub(crate) fn add(&mut self, id: NodeId, rng: &mut impl RngCore) {
+    pub(crate) fn add(&mut self, id: u32, rng: &mut impl RngCore) {
         let len = self.order.len();
         let at = rng.random_range(self.next..=len);
         if at == len {
@@ -179,18 +185,15 @@ mod tests {
     #[test]
     fn every_live_member_is_probed_once_per_cycle() {
         let mut rng = SmallRng::seed_from_u64(4);
-        let mut live = IndexSet::default();
-        for id in 0..10 {
-            live.insert(NodeId(id));
-        }
+        let mut live: Vec<u32> = (0..10).collect();
         let mut p = Prober::<u32>::new();
-        let mut cycle: Vec<u64> = (0..10).map(|_| p.pick(&live, &mut rng).unwrap().0).collect();
+        let mut cycle: Vec<u32> = (0..10).map(|_| p.pick(&live, |_| true, &mut rng).unwrap()).collect();
         cycle.sort_unstable();
         assert_eq!(cycle, (0..10).collect::<Vec<_>>());
-        live.remove(NodeId(3));
-        live.insert(NodeId(42));
-        p.add(NodeId(42), &mut rng);
-        let mut cycle: Vec<u64> = (0..10).map(|_| p.pick(&live, &mut rng).unwrap().0).collect();
+        live.retain(|s| *s != 3);
+        live.push(42);
+        p.add(42, &mut rng);
+        let mut cycle: Vec<u32> = (0..10).map(|_| p.pick(&live, |s| s != 3, &mut rng).unwrap()).collect();
         cycle.sort_unstable();
         assert!(!cycle.contains(&3) && cycle.contains(&42));
     }

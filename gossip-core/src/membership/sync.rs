@@ -42,13 +42,7 @@ impl<A: Address> Membership<A> {
             self.next_sync = self.next_sync.min(soon);
         }
         self.learned = 0;
-    }
-
-    pub(super) fn frame_of(&self, id: NodeId) -> Option<MemberFrame<A>> {
-        if id == self.me {
-            return Some(self.own_frame());
-        }
-        self.table.get(id).map(|e| e.frame(id))
+        self.stats.groups_unindexed = self.table.groups_full();
     }
 
     pub(super) fn retransmit_limit(&self) -> u32 {
@@ -67,45 +61,37 @@ impl<A: Address> Membership<A> {
         let mut budget = max;
         // A data packet carries the sender's own entry, so receivers learn
         // its groups first-hand.
-        if to.is_none() && writer.push_member(&self.own_frame()) {
+        if to.is_none() && self.write_own(writer) {
             budget -= 1;
         }
-        if let Some(id) = to.and_then(|to| self.table.by_addr(to)) {
-            if let Some(frame) = self.frame_of(id).filter(|f| f.status != MemberStatus::Alive) {
-                if writer.push_member(&frame) {
-                    budget -= 1;
-                }
+        if let Some(entry) = to.and_then(|to| self.table.by_addr(to)).and_then(|id| self.table.get(id)) {
+            if entry.status != MemberStatus::Alive && entry.write(writer) {
+                budget -= 1;
             }
         }
+        if self.updates.len() == 0 {
+            return;
+        }
         let limit = self.retransmit_limit();
-        let (table, me) = (&self.table, self.me);
-        let own = self.own_frame();
-        self.updates.take(budget, limit, |id| {
-            let frame = if id == me {
-                own.clone()
+        // Taken out for the loop, so the table can be read while it runs.
+        let mut updates = std::mem::take(&mut self.updates);
+        let this = &*self;
+        updates.take(budget, limit, |key| {
+            let written = if key == OWN {
+                this.write_own(writer)
             } else {
-                let Some(e) = table.get(id) else { return Written::Gone };
-                e.frame(id)
+                let Some(entry) = this.table.slot(key) else { return Written::Gone };
+                entry.write(writer)
             };
-            if writer.push_member(&frame) { Written::Yes } else { Written::Full }
+            if written { Written::Yes } else { Written::Full }
         });
+        self.updates = updates;
     }
 
     /// Fills a sync packet with live entries, continuing where the last one
     /// stopped so successive syncs cover the whole table.
     pub(crate) fn write_slice(&mut self, writer: &mut PacketWriter) {
-        let start = self.sync_cursor;
-        let mut taken = 0usize;
-        let cursor = self.table.scan_from(start, |id, e| {
-            if taken >= self.table.len() {
-                return false;
-            }
-            taken += 1;
-            if !e.status.is_live() {
-                return true;
-            }
-            writer.push_member(&e.frame(id))
-        });
+        let cursor = self.table.scan_from(self.sync_cursor, |e| !e.status.is_live() || e.write(writer));
         self.sync_cursor = cursor;
     }
 }

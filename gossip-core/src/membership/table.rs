@@ -1,91 +1,129 @@
-//! [`Table`]: every member this node knows, with the indexes that keep each
-//! lookup O(1) or O(log n): live members (gossip and probe targets), dead
-//! ones (to try again), members by group and by address, and the timers of
-//! suspicions and of forgetting.
+//! [`Table`]: every member this node knows, in a slab of compact entries
+//! addressed by `u32` slots, with the indexes that keep each lookup O(1) or
+//! O(log n): by id and by address (hash tables of slots, keyed through the
+//! entries themselves), live members (gossip and probe targets), dead ones
+//! (to try again), members by group, and the timers of suspicions and of
+//! forgetting. An entry allocates nothing of its own: its groups and
+//! metadata are an interned [`Profile`], its suspicion (rare) sits in a
+//! side table.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::ops::Bound;
+use std::cell::Cell;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
 
 use bytes::Bytes;
+use hashbrown::HashTable;
 
-use super::index_set::IndexSet;
+use super::groups::{GroupIndex, UNINDEXED};
 use super::member::{Member, MemberStatus};
+use super::profiles::{Profile, Profiles};
 use super::suspicion::Suspicion;
 use crate::address::Address;
 use crate::ids::{GroupId, NodeId};
 use crate::time::Time;
+#[cfg(test)]
 use crate::wire::MemberFrame;
-
-/// Distinct groups indexed at most; members' groups beyond it are not
-/// indexed (and counted), so forged entries cannot grow the index freely.
-pub(crate) const MAX_INDEXED_GROUPS: usize = 4_096;
+use crate::wire::PacketWriter;
 
 /// One member's entry.
 #[derive(Clone, Debug)]
 pub(crate) struct Entry<A> {
-    pub(crate) addr: A,
+    pub(crate) id: NodeId,
     pub(crate) incarnation: u64,
+    profile: Arc<Profile>,
+    pub(crate) addr: A,
+    /// Position in `live` (alive or suspect) or `dead` (dead); none when left.
+    pos: u32,
+    /// Position in the index of its first group.
+    first_group_pos: u32,
     pub(crate) status: MemberStatus,
-    pub(crate) groups: Vec<GroupId>,
-    pub(crate) meta: Bytes,
-    pub(crate) suspicion: Option<Suspicion>,
     /// Learned from a packet header alone: groups and metadata unknown
     /// until an entry at this incarnation arrives.
     pub(crate) partial: bool,
 }
 
-impl<A: Clone> Entry<A> {
+impl<A: Address> Entry<A> {
+    pub(crate) fn groups(&self) -> &[GroupId] {
+        &self.profile.groups
+    }
+
+    pub(crate) fn meta(&self) -> &Bytes {
+        &self.profile.meta
+    }
+
+    /// Appends this entry to a packet if it fits.
+    pub(crate) fn write(&self, writer: &mut PacketWriter) -> bool {
+        writer.push_member_parts(self.id, self.incarnation, self.status, Some(&self.addr), self.groups(), self.meta())
+    }
+
     /// This entry as the wire carries it.
-    pub(crate) fn frame(&self, id: NodeId) -> MemberFrame<A> {
+    #[cfg(test)]
+    pub(crate) fn frame(&self) -> MemberFrame<A> {
         MemberFrame {
-            id,
+            id: self.id,
             incarnation: self.incarnation,
             status: self.status,
             addr: Some(self.addr.clone()),
-            groups: self.groups.clone(),
-            meta: self.meta.clone(),
+            groups: self.groups().to_vec(),
+            meta: self.meta().clone(),
         }
     }
 }
 
 #[derive(Debug)]
 pub(crate) struct Table<A> {
-    entries: BTreeMap<NodeId, Entry<A>>,
-    live: IndexSet,
-    dead: IndexSet,
-    groups: HashMap<GroupId, IndexSet>,
-    by_addr: HashMap<A, NodeId>,
-    suspicions: BTreeSet<(Time, NodeId)>,
-    forget: BTreeSet<(Time, NodeId)>,
-    forget_at: HashMap<NodeId, Time>,
-    /// Group memberships not indexed because the index was full.
-    pub(crate) groups_full: u64,
+    slots: Vec<Option<Entry<A>>>,
+    free: Vec<u32>,
+    hasher: RandomState,
+    by_id: HashTable<u32>,
+    /// The last id found, and its slot.
+    last_found: Cell<(NodeId, u32)>,
+    by_addr: HashTable<u32>,
+    live: Vec<u32>,
+    dead: Vec<u32>,
+    groups: GroupIndex,
+    profiles: Profiles,
+    suspicions: HashMap<u32, Suspicion>,
+    suspicion_timers: BTreeSet<(Time, u32)>,
+    forget: BTreeSet<(Time, u32)>,
+    forget_at: HashMap<u32, Time>,
 }
+
+/// No position in `live` or `dead`.
+const NOWHERE: u32 = u32::MAX;
 
 impl<A: Address> Table<A> {
     pub(crate) fn new() -> Self {
         Table {
-            entries: BTreeMap::new(),
-            live: IndexSet::default(),
-            dead: IndexSet::default(),
-            groups: HashMap::new(),
-            by_addr: HashMap::new(),
-            suspicions: BTreeSet::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            hasher: RandomState::new(),
+            by_id: HashTable::new(),
+            last_found: Cell::new((NodeId(0), u32::MAX)),
+            by_addr: HashTable::new(),
+            live: Vec::new(),
+            dead: Vec::new(),
+            groups: GroupIndex::default(),
+            profiles: Profiles::default(),
+            suspicions: HashMap::new(),
+            suspicion_timers: BTreeSet::new(),
             forget: BTreeSet::new(),
             forget_at: HashMap::new(),
-            groups_full: 0,
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.by_id.len()
     }
 
-    pub(crate) fn live(&self) -> &IndexSet {
+    /// Live members, as slots.
+    pub(crate) fn live(&self) -> &[u32] {
         &self.live
     }
 
-    pub(crate) fn dead(&self) -> &IndexSet {
+    /// Dead members, as slots.
+    pub(crate) fn dead(&self) -> &[u32] {
         &self.dead
     }
 
@@ -93,51 +131,192 @@ impl<A: Address> Table<A> {
         self.groups.len()
     }
 
+    /// (member, group) pairs in the group index.
+    pub(crate) fn indexed_memberships(&self) -> usize {
+        self.groups.memberships()
+    }
+
+    /// Memberships left out of the group index because it was full.
+    pub(crate) fn groups_full(&self) -> u64 {
+        self.groups.full
+    }
+
+    /// Distinct profiles (groups and metadata) of the members held.
+    pub(crate) fn profiles(&self) -> usize {
+        self.profiles.len()
+    }
+
+    /// Live members of `group`, as slots.
+    pub(crate) fn group(&self, group: GroupId) -> &[u32] {
+        self.groups.members(group)
+    }
+
+    pub(crate) fn slot(&self, slot: u32) -> Option<&Entry<A>> {
+        self.slots.get(slot as usize)?.as_ref()
+    }
+
+    fn entry_mut(&mut self, slot: u32) -> Option<&mut Entry<A>> {
+        self.slots.get_mut(slot as usize)?.as_mut()
+    }
+
+    /// The slot of member `id`. A packet names its sender several times
+    /// (header, own entry, replies), so the last answer is kept and checked
+    /// first.
+    pub(crate) fn find(&self, id: NodeId) -> Option<u32> {
+        let slots = &self.slots;
+        let (last_id, last_slot) = self.last_found.get();
+        if last_id == id && slots.get(last_slot as usize).and_then(Option::as_ref).is_some_and(|e| e.id == id) {
+            return Some(last_slot);
+        }
+        let eq = |s: &u32| slots[*s as usize].as_ref().is_some_and(|e| e.id == id);
+        let found = self.by_id.find(self.hasher.hash_one(id), eq).copied();
+        if let Some(slot) = found {
+            self.last_found.set((id, slot));
+        }
+        found
+    }
+
     pub(crate) fn get(&self, id: NodeId) -> Option<&Entry<A>> {
-        self.entries.get(&id)
+        self.slot(self.find(id)?)
     }
 
+    /// The member this node reaches at `addr`.
     pub(crate) fn by_addr(&self, addr: &A) -> Option<NodeId> {
-        self.by_addr.get(addr).copied()
+        let slots = &self.slots;
+        let eq = |s: &u32| slots[*s as usize].as_ref().is_some_and(|e| e.addr == *addr);
+        let slot = self.by_addr.find(self.hasher.hash_one(addr), eq)?;
+        self.slot(*slot).map(|e| e.id)
     }
 
-    pub(crate) fn group(&self, group: GroupId) -> Option<&IndexSet> {
-        self.groups.get(&group)
+    fn addr_slot(&self, addr: &A) -> Option<u32> {
+        let slots = &self.slots;
+        let eq = |s: &u32| slots[*s as usize].as_ref().is_some_and(|e| e.addr == *addr);
+        self.by_addr.find(self.hasher.hash_one(addr), eq).copied()
     }
 
-    /// Adds a new live member.
-    pub(crate) fn insert(&mut self, id: NodeId, entry: Entry<A>) {
-        debug_assert!(entry.status.is_live());
+    fn unlink_addr(&mut self, slot: u32) {
+        let Some(addr) = self.slot(slot).map(|e| e.addr.clone()) else { return };
+        if let Ok(found) = self.by_addr.find_entry(self.hasher.hash_one(&addr), |s| *s == slot) {
+            found.remove();
+        }
+    }
+
+    fn link_addr(&mut self, slot: u32) {
+        let Some(addr) = self.slot(slot).map(|e| e.addr.clone()) else { return };
+        if let Some(other) = self.addr_slot(&addr) {
+            if other == slot {
+                return;
+            }
+            self.unlink_addr(other);
+        }
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        let rehash = |s: &u32| slots[*s as usize].as_ref().map_or(0, |e| hasher.hash_one(&e.addr));
+        self.by_addr.insert_unique(self.hasher.hash_one(&addr), slot, rehash);
+    }
+
+    /// Adds a new live member; returns its slot.
+    pub(crate) fn insert(
+        &mut self,
+        id: NodeId,
+        addr: A,
+        incarnation: u64,
+        profile: (&[GroupId], &Bytes),
+        partial: bool,
+    ) -> u32 {
+        debug_assert!(self.find(id).is_none());
+        let profile = self.profiles.intern(profile.0, profile.1);
+        let entry = Entry {
+            id,
+            incarnation,
+            profile,
+            addr,
+            pos: NOWHERE,
+            first_group_pos: UNINDEXED,
+            status: MemberStatus::Alive,
+            partial,
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(entry);
+                slot
+            }
+            None => {
+                self.slots.push(Some(entry));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        let rehash = |s: &u32| slots[*s as usize].as_ref().map_or(0, |e| hasher.hash_one(e.id));
+        self.by_id.insert_unique(self.hasher.hash_one(id), slot, rehash);
         // An address still held by another live member keeps pointing there
         // until the newcomer speaks from it first-hand (see `claim_addr`).
-        let held =
-            self.by_addr.get(&entry.addr).and_then(|other| self.entries.get(other)).is_some_and(|e| e.status.is_live());
+        let held = self
+            .slot(slot)
+            .and_then(|e| self.addr_slot(&e.addr))
+            .and_then(|other| self.slot(other))
+            .is_some_and(|e| e.status.is_live());
         if !held {
-            self.by_addr.insert(entry.addr.clone(), id);
+            self.link_addr(slot);
         }
-        self.live.insert(id);
-        let groups = entry.groups.clone();
-        self.entries.insert(id, entry);
-        self.index_groups(id, &groups);
+        self.enter_list(slot);
+        self.index_groups(slot);
+        slot
     }
 
-    fn index_groups(&mut self, id: NodeId, groups: &[GroupId]) {
-        for group in groups {
-            if !self.groups.contains_key(group) && self.groups.len() >= MAX_INDEXED_GROUPS {
-                self.groups_full = self.groups_full.saturating_add(1);
-                continue;
-            }
-            self.groups.entry(*group).or_default().insert(id);
+    /// Puts `slot` in the list of its status: live, dead, or none.
+    fn enter_list(&mut self, slot: u32) {
+        let Some(status) = self.slot(slot).map(|e| e.status) else { return };
+        let list = match status {
+            MemberStatus::Alive | MemberStatus::Suspect => &mut self.live,
+            MemberStatus::Dead => &mut self.dead,
+            MemberStatus::Left => return,
+        };
+        let pos = list.len() as u32;
+        list.push(slot);
+        if let Some(e) = self.entry_mut(slot) {
+            e.pos = pos;
         }
     }
 
-    fn unindex_groups(&mut self, id: NodeId, groups: &[GroupId]) {
-        for group in groups {
-            if let Some(set) = self.groups.get_mut(group) {
-                set.remove(id);
-                if set.is_empty() {
-                    self.groups.remove(group);
-                }
+    fn leave_list(&mut self, slot: u32) {
+        let Some((status, pos)) = self.slot(slot).map(|e| (e.status, e.pos)) else { return };
+        let list = match status {
+            MemberStatus::Alive | MemberStatus::Suspect => &mut self.live,
+            MemberStatus::Dead => &mut self.dead,
+            MemberStatus::Left => return,
+        };
+        if list.get(pos as usize) != Some(&slot) {
+            return;
+        }
+        list.swap_remove(pos as usize);
+        let moved = list.get(pos as usize).copied();
+        if let Some(moved) = moved.and_then(|m| self.entry_mut(m)) {
+            moved.pos = pos;
+        }
+        if let Some(e) = self.entry_mut(slot) {
+            e.pos = NOWHERE;
+        }
+    }
+
+    fn index_groups(&mut self, slot: u32) {
+        let Some(entry) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else { return };
+        if entry.status.is_live() {
+            self.groups.insert(slot, &entry.profile.groups, &mut entry.first_group_pos);
+        }
+    }
+
+    fn unindex_groups(&mut self, slot: u32) {
+        let Some(entry) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else { return };
+        let profile = entry.profile.clone();
+        let mut first = entry.first_group_pos;
+        let mut moves = Vec::new();
+        self.groups.remove(slot, &profile.groups, &mut first, |s, p| moves.push((s, p)));
+        if let Some(e) = self.entry_mut(slot) {
+            e.first_group_pos = first;
+        }
+        for (s, p) in moves {
+            if let Some(e) = self.entry_mut(s) {
+                e.first_group_pos = p;
             }
         }
     }
@@ -145,170 +324,216 @@ impl<A: Address> Table<A> {
     /// Changes a member's status, keeping the indexes in step. A member that
     /// stops being live is forgotten at `forget_at`.
     pub(crate) fn set_status(&mut self, id: NodeId, status: MemberStatus, forget_at: Time) {
-        let Some(entry) = self.entries.get_mut(&id) else { return };
-        let was = entry.status;
-        entry.status = status;
+        let Some(slot) = self.find(id) else { return };
+        let Some(was) = self.slot(slot).map(|e| e.status) else { return };
         if status != MemberStatus::Suspect {
-            if let Some(s) = entry.suspicion.take() {
-                self.suspicions.remove(&(s.deadline(), id));
-            }
+            self.clear_suspicion(slot);
         }
-        let groups = entry.groups.clone();
+        if was == status {
+            return;
+        }
+        if was.is_live() && !status.is_live() {
+            self.unindex_groups(slot);
+        }
+        self.leave_list(slot);
+        if let Some(e) = self.entry_mut(slot) {
+            e.status = status;
+        }
+        self.enter_list(slot);
         match (was.is_live(), status.is_live()) {
-            (true, false) => {
-                self.live.remove(id);
-                self.unindex_groups(id, &groups);
-                self.schedule_forget(id, forget_at);
-            }
+            (true, false) => self.schedule_forget(slot, forget_at),
             (false, true) => {
-                self.live.insert(id);
-                self.index_groups(id, &groups);
-                self.cancel_forget(id);
+                self.index_groups(slot);
+                self.cancel_forget(slot);
             }
             _ => {}
         }
-        if status == MemberStatus::Dead {
-            self.dead.insert(id);
-        } else {
-            self.dead.remove(id);
+    }
+
+    fn schedule_forget(&mut self, slot: u32, at: Time) {
+        self.cancel_forget(slot);
+        self.forget.insert((at, slot));
+        self.forget_at.insert(slot, at);
+    }
+
+    fn cancel_forget(&mut self, slot: u32) {
+        if let Some(at) = self.forget_at.remove(&slot) {
+            self.forget.remove(&(at, slot));
         }
     }
 
-    fn schedule_forget(&mut self, id: NodeId, at: Time) {
-        self.cancel_forget(id);
-        self.forget.insert((at, id));
-        self.forget_at.insert(id, at);
+    fn clear_suspicion(&mut self, slot: u32) {
+        if let Some(s) = self.suspicions.remove(&slot) {
+            self.suspicion_timers.remove(&(s.deadline(), slot));
+        }
     }
 
-    fn cancel_forget(&mut self, id: NodeId) {
-        if let Some(at) = self.forget_at.remove(&id) {
-            self.forget.remove(&(at, id));
-        }
+    /// The current suspicion of `id`, if it is suspect.
+    pub(crate) fn suspicion(&self, id: NodeId) -> Option<&Suspicion> {
+        self.suspicions.get(&self.find(id)?)
     }
 
     /// Starts or replaces a member's suspicion timer (the member must be
     /// suspect).
     pub(crate) fn set_suspicion(&mut self, id: NodeId, suspicion: Suspicion) {
-        let Some(entry) = self.entries.get_mut(&id) else { return };
-        if let Some(old) = entry.suspicion.take() {
-            self.suspicions.remove(&(old.deadline(), id));
-        }
-        self.suspicions.insert((suspicion.deadline(), id));
-        entry.suspicion = Some(suspicion);
+        let Some(slot) = self.find(id) else { return };
+        self.clear_suspicion(slot);
+        self.suspicion_timers.insert((suspicion.deadline(), slot));
+        self.suspicions.insert(slot, suspicion);
     }
 
     /// Counts a confirmation of a member's suspicion; returns whether it
     /// was a new one (the deadline moved).
     pub(crate) fn confirm(&mut self, id: NodeId, by: NodeId) -> bool {
-        let Some(entry) = self.entries.get_mut(&id) else { return false };
-        let Some(s) = &mut entry.suspicion else { return false };
+        let Some(slot) = self.find(id) else { return false };
+        let Some(s) = self.suspicions.get_mut(&slot) else { return false };
         let before = s.deadline();
         if !s.confirm(by) {
             return false;
         }
-        self.suspicions.remove(&(before, id));
-        self.suspicions.insert((s.deadline(), id));
+        self.suspicion_timers.remove(&(before, slot));
+        self.suspicion_timers.insert((s.deadline(), slot));
         true
+    }
+
+    fn timer_id(&self, timer: Option<&(Time, u32)>) -> Option<(Time, NodeId)> {
+        let (at, slot) = timer?;
+        Some((*at, self.slot(*slot)?.id))
     }
 
     /// The suspicion that runs out first.
     pub(crate) fn next_suspicion(&self) -> Option<(Time, NodeId)> {
-        self.suspicions.first().copied()
+        self.timer_id(self.suspicion_timers.first())
     }
 
     /// The dead or departed member to forget first.
     pub(crate) fn next_forget(&self) -> Option<(Time, NodeId)> {
-        self.forget.first().copied()
+        self.timer_id(self.forget.first())
     }
 
     pub(crate) fn set_incarnation(&mut self, id: NodeId, incarnation: u64) {
-        if let Some(entry) = self.entries.get_mut(&id) {
+        if let Some(entry) = self.find(id).and_then(|s| self.entry_mut(s)) {
             entry.incarnation = incarnation;
         }
     }
 
     /// Marks an entry as known from a header only (groups and metadata to follow).
     pub(crate) fn set_partial(&mut self, id: NodeId) {
-        if let Some(entry) = self.entries.get_mut(&id) {
+        if let Some(entry) = self.find(id).and_then(|s| self.entry_mut(s)) {
             entry.partial = true;
         }
     }
 
-    pub(crate) fn set_groups_and_meta(&mut self, id: NodeId, groups: Vec<GroupId>, meta: Bytes) {
-        let Some(entry) = self.entries.get_mut(&id) else { return };
-        entry.meta = meta;
-        entry.partial = false;
-        if entry.groups == groups {
+    pub(crate) fn set_groups_and_meta(&mut self, id: NodeId, groups: &[GroupId], meta: &Bytes) {
+        let Some(slot) = self.find(id) else { return };
+        let Some(entry) = self.slot(slot) else { return };
+        let (same_groups, same_meta) = (entry.groups() == groups, entry.meta() == meta);
+        if same_groups && same_meta {
+            if let Some(e) = self.entry_mut(slot) {
+                e.partial = false;
+            }
             return;
         }
-        let old = std::mem::replace(&mut entry.groups, groups.clone());
-        if entry.status.is_live() {
-            self.unindex_groups(id, &old);
-            self.index_groups(id, &groups);
+        if !same_groups {
+            self.unindex_groups(slot);
+        }
+        let profile = self.profiles.intern(groups, meta);
+        let Some(entry) = self.entry_mut(slot) else { return };
+        let old = std::mem::replace(&mut entry.profile, profile);
+        entry.partial = false;
+        self.profiles.release(old);
+        if !same_groups {
+            self.index_groups(slot);
         }
     }
 
-    /// Points `addr` at `id` (which spoke from it first-hand).
+    /// Points `addr` at `id`, which spoke from it first-hand, if that is
+    /// the address its entry holds.
     pub(crate) fn claim_addr(&mut self, id: NodeId, addr: &A) {
-        if self.entries.contains_key(&id) {
-            self.by_addr.insert(addr.clone(), id);
+        if let Some(slot) = self.find(id).filter(|s| self.slot(*s).is_some_and(|e| e.addr == *addr)) {
+            self.link_addr(slot);
         }
     }
 
     pub(crate) fn set_addr(&mut self, id: NodeId, addr: A) {
-        let Some(entry) = self.entries.get_mut(&id) else { return };
-        let old = std::mem::replace(&mut entry.addr, addr.clone());
-        if self.by_addr.get(&old) == Some(&id) {
-            self.by_addr.remove(&old);
+        let Some(slot) = self.find(id) else { return };
+        if self.slot(slot).and_then(|e| self.addr_slot(&e.addr)) == Some(slot) {
+            self.unlink_addr(slot);
         }
-        self.by_addr.insert(addr, id);
+        if let Some(e) = self.entry_mut(slot) {
+            e.addr = addr;
+        }
+        self.link_addr(slot);
     }
 
-    /// Forgets a member entirely.
-    pub(crate) fn remove(&mut self, id: NodeId) -> Option<Entry<A>> {
-        let entry = self.entries.remove(&id)?;
-        self.live.remove(id);
-        self.dead.remove(id);
-        self.unindex_groups(id, &entry.groups);
-        if self.by_addr.get(&entry.addr) == Some(&id) {
-            self.by_addr.remove(&entry.addr);
+    /// Forgets a member entirely; returns its former slot.
+    pub(crate) fn remove(&mut self, id: NodeId) -> Option<u32> {
+        let slot = self.find(id)?;
+        self.clear_suspicion(slot);
+        self.cancel_forget(slot);
+        if self.slot(slot).is_some_and(|e| e.status.is_live()) {
+            self.unindex_groups(slot);
         }
-        if let Some(s) = &entry.suspicion {
-            self.suspicions.remove(&(s.deadline(), id));
+        self.leave_list(slot);
+        if self.slot(slot).and_then(|e| self.addr_slot(&e.addr)) == Some(slot) {
+            self.unlink_addr(slot);
         }
-        self.cancel_forget(id);
-        Some(entry)
+        if let Ok(found) = self.by_id.find_entry(self.hasher.hash_one(id), |s| *s == slot) {
+            found.remove();
+        }
+        let entry = self.slots[slot as usize].take()?;
+        self.profiles.release(entry.profile);
+        self.free.push(slot);
+        Some(slot)
     }
 
-    /// Offers the entries after `cursor` in id order, wrapping around once,
-    /// to `take` until it refuses one; returns the last id taken (the
-    /// cursor for next time).
-    pub(crate) fn scan_from(&self, cursor: NodeId, mut take: impl FnMut(NodeId, &Entry<A>) -> bool) -> NodeId {
-        let after = self.entries.range((Bound::Excluded(cursor), Bound::Unbounded));
-        let before = self.entries.range(..=cursor);
+    /// Offers the entries after slot `cursor`, wrapping around once, to
+    /// `take` until it refuses one; returns the last slot taken (the cursor
+    /// for next time).
+    pub(crate) fn scan_from(&self, cursor: u32, mut take: impl FnMut(&Entry<A>) -> bool) -> u32 {
+        let n = self.slots.len();
         let mut last = cursor;
-        for (id, entry) in after.chain(before) {
-            if !take(*id, entry) {
+        for step in 1..=n {
+            let slot = ((cursor as usize + step) % n) as u32;
+            let Some(entry) = self.slot(slot) else { continue };
+            if !take(entry) {
                 break;
             }
-            last = *id;
+            last = slot;
         }
         last
     }
 
     /// The public view of every entry.
     pub(crate) fn members(&self) -> Vec<Member<A>> {
-        self.entries
+        let mut members: Vec<Member<A>> = self
+            .slots
             .iter()
-            .map(|(id, e)| Member {
-                id: *id,
+            .flatten()
+            .map(|e| Member {
+                id: e.id,
                 addr: e.addr.clone(),
                 status: e.status,
                 incarnation: e.incarnation,
-                groups: e.groups.clone(),
-                meta: e.meta.clone(),
+                groups: e.groups().to_vec(),
+                meta: e.meta().clone(),
             })
-            .collect()
+            .collect();
+        members.sort_unstable_by_key(|m| m.id);
+        members
+    }
+
+    /// Heap bytes held by the table and its indexes (capacities, so what
+    /// the allocator holds, not only what is in use).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let slots = self.slots.capacity() * size_of::<Option<Entry<A>>>();
+        let lists = (self.free.capacity() + self.live.capacity() + self.dead.capacity()) * 4;
+        let hashes = (self.by_id.capacity() + self.by_addr.capacity()) * (4 + 1);
+        let suspicions = self.suspicions.capacity() * (size_of::<(u32, Suspicion)>() + 1)
+            + self.suspicion_timers.len() * 2 * size_of::<(Time, u32)>();
+        let forget = self.forget.len() * 2 * size_of::<(Time, u32)>()
+            + self.forget_at.capacity() * (size_of::<(u32, Time)>() + 1);
+        slots + lists + hashes + suspicions + forget + self.groups.heap_bytes() + self.profiles.heap_bytes()
     }
 }
 
@@ -317,43 +542,62 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn entry(addr: u32, groups: &[u32]) -> Entry<u32> {
-        Entry {
-            addr,
-            incarnation: 0,
-            status: MemberStatus::Alive,
-            groups: groups.iter().map(|g| GroupId(*g)).collect(),
-            meta: Bytes::new(),
-            suspicion: None,
-            partial: false,
-        }
+    fn add(t: &mut Table<u32>, id: u64, addr: u32, groups: &[u32]) {
+        let groups: Vec<GroupId> = groups.iter().map(|g| GroupId(*g)).collect();
+        t.insert(NodeId(id), addr, 0, (&groups, &Bytes::new()), false);
+    }
+
+    fn group_ids(t: &Table<u32>, g: u32) -> Vec<u64> {
+        let mut ids: Vec<u64> = t.group(GroupId(g)).iter().map(|s| t.slot(*s).unwrap().id.0).collect();
+        ids.sort_unstable();
+        ids
     }
 
     #[test]
     fn indexes_follow_status_groups_and_address() {
         let mut t = Table::<u32>::new();
-        t.insert(NodeId(1), entry(10, &[7]));
-        t.insert(NodeId(2), entry(20, &[7, 8]));
-        assert_eq!(t.group(GroupId(7)).map(IndexSet::len), Some(2));
+        add(&mut t, 1, 10, &[7]);
+        add(&mut t, 2, 20, &[7, 8]);
+        assert_eq!(group_ids(&t, 7), vec![1, 2]);
+        assert_eq!(t.profiles(), 2);
         t.set_status(NodeId(1), MemberStatus::Dead, Time::from_millis(100));
         assert_eq!((t.live().len(), t.dead().len()), (1, 1));
-        assert_eq!(t.group(GroupId(7)).map(IndexSet::len), Some(1));
+        assert_eq!(group_ids(&t, 7), vec![2]);
         assert_eq!(t.next_forget(), Some((Time::from_millis(100), NodeId(1))));
         t.set_status(NodeId(1), MemberStatus::Alive, Time::ZERO);
         assert_eq!(t.next_forget(), None);
-        t.set_groups_and_meta(NodeId(2), vec![GroupId(9)], Bytes::new());
-        assert!(t.group(GroupId(8)).is_none());
+        assert_eq!(group_ids(&t, 7), vec![1, 2]);
+        t.set_groups_and_meta(NodeId(2), &[GroupId(9)], &Bytes::new());
+        assert!(t.group(GroupId(8)).is_empty());
+        assert_eq!(group_ids(&t, 7), vec![1]);
         t.set_addr(NodeId(2), 21);
         assert_eq!((t.by_addr(&20), t.by_addr(&21)), (None, Some(NodeId(2))));
         t.remove(NodeId(2));
-        assert_eq!((t.len(), t.indexed_groups()), (1, 1));
+        assert_eq!((t.len(), t.indexed_groups(), t.profiles()), (1, 1, 1));
+        // The freed slot is reused, and the indexes still find everyone.
+        add(&mut t, 3, 30, &[7]);
+        assert_eq!((t.get(NodeId(3)).map(|e| e.addr), t.by_addr(&10)), (Some(30), Some(NodeId(1))));
+        assert_eq!(t.get(NodeId(3)).map(Entry::frame).map(|f| f.groups), Some(vec![GroupId(7)]));
+        assert_eq!(group_ids(&t, 7), vec![1, 3]);
+    }
+
+    #[test]
+    fn a_held_address_is_claimed_only_first_hand() {
+        let mut t = Table::<u32>::new();
+        add(&mut t, 1, 10, &[]);
+        add(&mut t, 2, 10, &[]);
+        assert_eq!(t.by_addr(&10), Some(NodeId(1)));
+        t.claim_addr(NodeId(2), &10);
+        assert_eq!(t.by_addr(&10), Some(NodeId(2)));
+        t.remove(NodeId(1));
+        assert_eq!(t.by_addr(&10), Some(NodeId(2)));
     }
 
     #[test]
     fn suspicion_timers_are_ordered_and_cleared() {
         let mut t = Table::<u32>::new();
         for id in 1..=2 {
-            t.insert(NodeId(id), entry(id as u32, &[]));
+            add(&mut t, id, id as u32, &[]);
             t.set_status(NodeId(id), MemberStatus::Suspect, Time::ZERO);
             let s = Suspicion::new(
                 Time::from_millis(id * 10),
@@ -378,15 +622,16 @@ mod tests {
     fn scans_wrap_around_once() {
         let mut t = Table::<u32>::new();
         for id in 1..=5 {
-            t.insert(NodeId(id), entry(id as u32, &[]));
+            add(&mut t, id, id as u32, &[]);
         }
         let mut seen = Vec::new();
-        let next = t.scan_from(NodeId(3), |id, _| {
-            seen.push(id.0);
+        // Slots 0..5 hold ids 1..=5.
+        let next = t.scan_from(2, |e| {
+            seen.push(e.id.0);
             seen.len() < 4
         });
-        // 2 was offered but not taken: the next scan starts there.
+        // Id 2 (slot 1) was offered but not taken: the next scan starts there.
         assert_eq!(seen, vec![4, 5, 1, 2]);
-        assert_eq!(next, NodeId(1));
+        assert_eq!(next, 0);
     }
 }

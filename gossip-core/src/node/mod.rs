@@ -63,8 +63,17 @@ pub struct Usage {
     pub known_members: usize,
     /// Membership updates waiting to be piggy-backed (gossiped view).
     pub membership_updates: usize,
-    /// Groups in the member index (gossiped view).
+    /// Groups in the member index (gossiped view; at most 4,096).
     pub indexed_groups: usize,
+    /// (member, group) pairs in the member index (gossiped view; at most
+    /// 2^20).
+    pub indexed_memberships: usize,
+    /// Distinct member profiles (groups and metadata) held: members with
+    /// the same groups and metadata share one (gossiped view).
+    pub member_profiles: usize,
+    /// Heap bytes of the member table, its indexes, profiles and update
+    /// queue (gossiped view): see README, "Gossiped membership", for the cap.
+    pub membership_bytes: usize,
     /// Lifeguard's local health score: 0 is healthy; each step stretches
     /// the probe interval and timeout by one more multiple.
     pub health: u32,
@@ -284,6 +293,9 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 usage.known_members = m.known_len();
                 usage.membership_updates = m.queued_updates();
                 usage.indexed_groups = m.indexed_groups();
+                usage.indexed_memberships = m.indexed_memberships();
+                usage.member_profiles = m.profiles();
+                usage.membership_bytes = m.heap_bytes();
                 usage.health = m.health();
             }
             View::Shared { members, .. } => usage.members = members.len(),

@@ -43,7 +43,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             let mut writer = self.writer();
             let View::Gossiped(m) = &mut self.view else { return };
             let Some(out) = m.poll_outgoing() else { break };
-            writer.push_member(&m.own_frame());
+            m.write_own(&mut writer);
             let to = match out {
                 Outgoing::Ping { to, seq, target } => {
                     writer.push_ping(seq, target);
