@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gossip_core::{
-    Address, Delivery, Event, GroupId, MessageId, MulticastError, NodeId, SharedMembers, SmallRng, SubscribeError,
-    Transmit, TransmitKind,
+    Address, Delivery, Event, GroupId, MessageId, MulticastError, NodeId, Sequencer, SharedMembers, SmallRng,
+    SubscribeError, Transmit, TransmitKind,
 };
 use rand::Rng;
 
@@ -50,7 +50,7 @@ pub(crate) struct Core<A> {
     transmits: VecDeque<Transmit<A>>,
     events: VecDeque<Event<A>>,
     groups: Vec<GroupId>,
-    next_seq: HashMap<GroupId, u64>,
+    sequencer: Sequencer,
     streams: BTreeMap<(GroupId, NodeId), Stream>,
     dedup_entries: usize,
     pub left: bool,
@@ -71,7 +71,7 @@ impl<A: Address> Core<A> {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             groups: Vec::new(),
-            next_seq: HashMap::new(),
+            sequencer: Sequencer::default(),
             streams: BTreeMap::new(),
             dedup_entries: 0,
             left: false,
@@ -108,17 +108,9 @@ impl<A: Address> Core<A> {
 
     /// Checks the payload and assigns the next id of this node's stream.
     fn next_message(&mut self, group: GroupId, payload: &Bytes) -> Result<MessageId, MulticastError> {
-        if self.left {
-            return Err(MulticastError::Left);
-        }
-        let max = self.config.max_payload();
-        if payload.len() > max {
-            return Err(MulticastError::PayloadTooLarge { size: payload.len(), max });
-        }
-        let seq = self.next_seq.entry(group).or_insert(0);
-        *seq += 1;
-        self.stats.common.multicasts += 1;
-        Ok(MessageId { group, origin: self.id, seq: *seq })
+        let id = self.sequencer.next(self.id, group, payload.len(), self.config.max_payload(), self.left)?;
+        self.stats.common.multicasts = self.stats.common.multicasts.saturating_add(1);
+        Ok(id)
     }
 
     /// Delivers `id` unless it was delivered before; returns whether it is new.

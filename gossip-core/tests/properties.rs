@@ -64,6 +64,19 @@ fn hostile_op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// Applies every op in turn from time zero, checking the caps after each;
+/// returns the time reached.
+fn apply_all(net: &mut Net, ops: Vec<Op>, config: &Config) -> Time {
+    net.tick(Time::ZERO);
+    let mut now = Time::ZERO;
+    let mut history = Vec::new();
+    for op in ops {
+        apply(net, &mut history, &mut now, op);
+        check_caps(net, config);
+    }
+    now
+}
+
 /// Applies `op` to the network; `history` keeps the packets delivered so far.
 fn apply(net: &mut Net, history: &mut Vec<common::InFlight>, now: &mut Time, op: Op) {
     let n = net.nodes.len();
@@ -183,13 +196,7 @@ proptest! {
                 }
             }
         }
-        net.tick(Time::ZERO);
-        let mut now = Time::ZERO;
-        let mut history = Vec::new();
-        for op in ops {
-            apply(&mut net, &mut history, &mut now, op);
-            check_caps(&net, &config);
-        }
+        let mut now = apply_all(&mut net, ops, &config);
         // Heal: every packet arrives, rounds go on.
         for _ in 0..200 {
             net.flush();
@@ -223,13 +230,7 @@ proptest! {
         for node in net.nodes.iter_mut() {
             node.subscribe(Time::ZERO, GroupId(0)).unwrap();
         }
-        net.tick(Time::ZERO);
-        let mut now = Time::ZERO;
-        let mut history = Vec::new();
-        for op in ops {
-            apply(&mut net, &mut history, &mut now, op);
-            check_caps(&net, &config);
-        }
+        apply_all(&mut net, ops, &config);
         for (i, delivered) in net.delivered.iter().enumerate() {
             for (id, count) in delivered {
                 prop_assert!(*count <= 1, "node {} delivered {} {} times", i, id, count);

@@ -6,6 +6,9 @@ mod pull;
 mod push;
 mod receive;
 mod tree;
+mod usage;
+
+pub use usage::Usage;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -22,6 +25,7 @@ use crate::ids::{GroupId, MessageId, NodeId};
 use crate::lifetime::{AUTOMATIC_RESIDUE, push_rounds};
 use crate::membership::{Member, Membership, Outgoing, SharedMembers, View, draw};
 use crate::protocol::Protocol;
+use crate::sequencer::Sequencer;
 use crate::stats::Stats;
 use crate::store::{Store, Stored};
 use crate::streams::{Limits, Streams, Verdict};
@@ -41,43 +45,6 @@ const MAX_JUMP_WINDOWS: u64 = 64;
 /// An answer to a digest from a member whose address is not proven yet is
 /// at most this many times the digest's size.
 const UNPROVEN_ANSWER_FACTOR: usize = 3;
-
-/// How much state a node holds right now, to compare against its caps.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Usage {
-    /// Messages in the buffer.
-    pub buffered_messages: usize,
-    /// Payload bytes in the buffer.
-    pub buffered_bytes: usize,
-    /// Streams tracked for duplicate suppression.
-    pub streams: usize,
-    /// Floors kept of streams no longer tracked.
-    pub stream_floors: usize,
-    /// Transmits waiting to be polled.
-    pub queued_transmits: usize,
-    /// Events waiting to be polled.
-    pub queued_events: usize,
-    /// Live members (alive or suspect; for a shared list, its length).
-    pub members: usize,
-    /// Member entries held, dead and departed ones included (gossiped view).
-    pub known_members: usize,
-    /// Membership updates waiting to be piggy-backed (gossiped view).
-    pub membership_updates: usize,
-    /// Groups in the member index (gossiped view; at most 4,096).
-    pub indexed_groups: usize,
-    /// (member, group) pairs in the member index (gossiped view; at most
-    /// 2^20).
-    pub indexed_memberships: usize,
-    /// Distinct member profiles (groups and metadata) held: members with
-    /// the same groups and metadata share one (gossiped view).
-    pub member_profiles: usize,
-    /// Heap bytes of the member table, its indexes, profiles and update
-    /// queue (gossiped view): see README, "Gossiped membership", for the cap.
-    pub membership_bytes: usize,
-    /// Lifeguard's local health score: 0 is healthy; each step stretches
-    /// the probe interval and timeout by one more multiple.
-    pub health: u32,
-}
 
 /// The key that puts buffered messages in the configured order.
 fn sort_key(order: Order, stored: &Stored) -> (u8, u64) {
@@ -156,7 +123,7 @@ pub struct Node<A: Address, R: RngCore = SmallRng> {
     subscriptions: Vec<GroupId>,
     /// Round of each subscription that delivers from then on only.
     since: BTreeMap<GroupId, u64>,
-    next_seq: BTreeMap<GroupId, u64>,
+    sequencer: Sequencer,
     streams: Streams,
     /// Gaps found while handling one input, turned into events after it.
     gaps: Vec<Gap>,
@@ -230,7 +197,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             left: false,
             subscriptions: Vec::new(),
             since: BTreeMap::new(),
-            next_seq: BTreeMap::new(),
+            sequencer: Sequencer::default(),
             streams: Streams::default(),
             gaps: Vec::new(),
             heard: proven::Proven::default(),
@@ -552,16 +519,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
         payload: Bytes,
         priority: u8,
     ) -> Result<MessageId, MulticastError> {
-        if self.left {
-            return Err(MulticastError::Left);
-        }
-        let max = self.config.max_payload();
-        if payload.len() > max {
-            return Err(MulticastError::PayloadTooLarge { size: payload.len(), max });
-        }
-        let seq = self.next_seq.entry(group).or_insert(0);
-        *seq = seq.saturating_add(1);
-        let id = MessageId { group, origin: self.id, seq: *seq };
+        let id = self.sequencer.next(self.id, group, payload.len(), self.config.max_payload(), self.left)?;
         self.stats.multicasts = self.stats.multicasts.saturating_add(1);
         let member = self.is_subscribed(group);
         if member {

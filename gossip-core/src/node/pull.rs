@@ -21,8 +21,8 @@ impl<A: Address, R: RngCore> Node<A, R> {
                     bitmap: window.bitmap(),
                 })
                 .collect();
-            if let Some(seq) = self.next_seq.get(&group) {
-                entries.push(DigestEntry { origin: self.id, base: *seq, bitmap: Bytes::new() });
+            if let Some(seq) = self.sequencer.last(group) {
+                entries.push(DigestEntry { origin: self.id, base: seq, bitmap: Bytes::new() });
             }
             // Start at a random stream so that digests too large for one
             // packet still cover every stream over a few rounds.
