@@ -79,7 +79,7 @@ mod subscription;
 mod time;
 mod window;
 // The whole-packet decoder serves only the codec facade and the tests.
-#[cfg_attr(not(feature = "codec"), allow(dead_code))]
+#[cfg_attr(not(feature = "codec"), allow(dead_code, unused_imports))]
 mod wire;
 
 #[cfg(feature = "codec")]
