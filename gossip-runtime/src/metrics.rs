@@ -86,6 +86,8 @@ impl Recorder {
         for (reason, n) in drops(s) {
             counter!("gossip_drops_total", "reason" => reason).absolute(n);
         }
+        // Ranges of messages the engine gave up on (see `gossip_core::Gap`).
+        counter!("gossip_gaps_total").absolute(s.gaps);
         let mut by_status = [("alive", 0usize), ("suspect", 0), ("dead", 0), ("left", 0)];
         for member in members {
             let slot = match member.status {
