@@ -75,15 +75,7 @@ pub async fn run(
         let listener = tokio::net::TcpListener::bind(settings.http)
             .await
             .map_err(|e| ConfigError::new("http", format!("cannot listen on {}: {e}", settings.http)))?;
-        let state = Arc::new(ApiState {
-            handle: handle.clone(),
-            transport,
-            prometheus,
-            name: settings.name.clone(),
-            tags: settings.tags.clone(),
-            groups: settings.groups.clone(),
-            ready,
-        });
+        let state = Arc::new(ApiState::new(handle.clone(), transport, prometheus, &settings, ready));
         let (stop_tx, mut stop_rx) = watch::channel(false);
         let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;

@@ -35,6 +35,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 use tokio::sync::watch;
 
+use crate::config::Settings;
 use crate::meta::NodeMeta;
 use crate::network::TransportHandle;
 
@@ -54,6 +55,27 @@ pub struct ApiState {
     pub groups: Vec<String>,
     /// Whether `/health` reports ready.
     pub ready: watch::Receiver<bool>,
+}
+
+impl ApiState {
+    /// The API's state for a node started from `settings`.
+    pub fn new(
+        handle: Handle<SocketAddr>,
+        transport: TransportHandle,
+        prometheus: PrometheusHandle,
+        settings: &Settings,
+        ready: watch::Receiver<bool>,
+    ) -> Self {
+        ApiState {
+            handle,
+            transport,
+            prometheus,
+            name: settings.name.clone(),
+            tags: settings.tags.clone(),
+            groups: settings.groups.clone(),
+            ready,
+        }
+    }
 }
 
 /// The router.

@@ -29,15 +29,7 @@ async fn agent(name: &str, seeds: Vec<String>) -> (SocketAddr, gossip_runtime::H
     let (handle, transport) = gossip_node::network::start(&settings).expect("start");
     let prometheus = prometheus();
     let _own = handle.subscribe(gossip_core::GroupId::named("g")).await.expect("subscribe");
-    let state = Arc::new(ApiState {
-        handle: handle.clone(),
-        transport,
-        prometheus,
-        name: settings.name.clone(),
-        tags: settings.tags.clone(),
-        groups: settings.groups.clone(),
-        ready: watch::channel(true).1,
-    });
+    let state = Arc::new(ApiState::new(handle.clone(), transport, prometheus, &settings, watch::channel(true).1));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
     let http = listener.local_addr().expect("addr");
     tokio::spawn(axum::serve(listener, router(state)).into_future());
