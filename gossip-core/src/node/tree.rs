@@ -85,11 +85,14 @@ impl<A: Address, R: RngCore> Node<A, R> {
         Some(())
     }
 
-    /// Rebuilds the rings of the subscribed groups from the member table,
-    /// when a member came or went or every [`REBUILD_ROUNDS`].
+    /// Rebuilds the rings of the subscribed groups from the member table:
+    /// at most once a round after a member came or went (so a burst of
+    /// membership changes costs one rebuild, not one per packet), and every
+    /// [`REBUILD_ROUNDS`] in any case.
     fn rebuild_rings(&mut self) {
+        let changed = self.rings.dirty && self.round > self.rings.built;
         let stale = self.round >= self.rings.built.saturating_add(REBUILD_ROUNDS);
-        if !self.rings.dirty && !stale {
+        if !changed && !stale {
             return;
         }
         let View::Gossiped(m) = &self.view else { return };
