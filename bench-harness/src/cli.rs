@@ -117,9 +117,42 @@ pub struct OutputArgs {
     pub html: Option<PathBuf>,
 }
 
-/// Flags of `gossip-bench run` (and of the default command).
+/// What a live run measures; each scenario has its own defaults for the
+/// group size, fan-out, messages and senders (the flags override them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LiveScenario {
+    /// A steady stream from 4 senders and then a burst, once per fan-out
+    /// value (1, 2, 3, 4, 6), N=100: the fan-out study.
+    Sweep,
+    /// One message at a time from one origin, 10 per second, each alone on
+    /// the network, N=100: single-message latency.
+    Single,
+    /// 1,000 messages at once from one origin, N=100: cost per delivery.
+    Burst,
+    /// One origin sending as fast as a window of 1,000 messages not yet
+    /// delivered everywhere allows, N=10: throughput.
+    Throughput,
+}
+
+impl LiveScenario {
+    /// The name used in results.
+    pub fn name(self) -> &'static str {
+        match self {
+            LiveScenario::Sweep => "sweep",
+            LiveScenario::Single => "single",
+            LiveScenario::Burst => "burst",
+            LiveScenario::Throughput => "throughput",
+        }
+    }
+}
+
+/// Flags of `gossip-bench run` (and of the default command). Flags left out
+/// take the scenario's defaults; the engine's take `Config::lan()`'s.
 #[derive(Clone, Debug, Args)]
 pub struct RunArgs {
+    /// What to measure: sweep (fan-out study), single, burst, throughput.
+    #[arg(long, value_enum, default_value_t = LiveScenario::Sweep)]
+    pub scenario: LiveScenario,
     /// Protocols, comma-separated: gossip, unicast, tree, srm, rmtp. For
     /// tree, srm and rmtp, --fanout is the tree's arity k; unicast runs once.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [ProtocolKind::Gossip])]
@@ -127,30 +160,38 @@ pub struct RunArgs {
     /// Network: mem, udp or quic.
     #[arg(long, value_enum, default_value_t = TransportKind::Mem)]
     pub transport: TransportKind,
-    /// Group size N (at least 2).
-    #[arg(long, default_value_t = 100, value_parser = parse_nodes)]
-    pub nodes: u32,
-    /// Fan-out values to sweep, comma-separated (each 1..=64).
-    #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 3, 4, 6], value_parser = parse_fanout)]
+    /// Group size N (at least 2) [default: 100; throughput: 10].
+    #[arg(long, value_parser = parse_nodes)]
+    pub nodes: Option<u32>,
+    /// Fan-out values to sweep, comma-separated (each 1..=64)
+    /// [default: sweep 1,2,3,4,6; the others `Config::lan()`'s].
+    #[arg(long, value_delimiter = ',', value_parser = parse_fanout)]
     pub fanout: Vec<u32>,
-    /// Gossip mode: push, pull, push-pull or tree.
-    #[arg(long, value_enum, default_value_t = ModeArg::PushPull)]
-    pub mode: ModeArg,
-    /// Gossip period in milliseconds (1..=60000).
-    #[arg(long = "period-ms", default_value_t = 20, value_parser = parse_period)]
-    pub period_ms: u64,
+    /// Gossip mode: push, pull, push-pull or tree [default: `Config::lan()`'s].
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+    /// Gossip period in milliseconds (1..=60000) [default: `Config::lan()`'s].
+    #[arg(long = "period-ms", value_parser = parse_period)]
+    pub period_ms: Option<u64>,
     /// Payload size in bytes (up to the engine's maximum for 1200-byte packets).
     #[arg(long, default_value_t = 64, value_parser = parse_payload)]
     pub payload: usize,
-    /// Messages per fan-out value: the steady part and then the burst.
-    #[arg(long, default_value_t = 400, value_parser = parse_messages)]
-    pub messages: u64,
-    /// Messages of the final burst (sent at once by all senders); default a quarter of --messages.
+    /// Messages per fan-out value: the steady part and then the burst
+    /// [default: sweep 400, single 50, burst 1,000, throughput 100,000].
+    #[arg(long, value_parser = parse_messages)]
+    pub messages: Option<u64>,
+    /// Messages of the final burst (sent at once by all senders)
+    /// [default: sweep a quarter of --messages, burst all, others none].
     #[arg(long)]
     pub burst: Option<u64>,
-    /// Steady multicast rate, messages per second over all senders.
-    #[arg(long, default_value_t = 500.0, value_parser = parse_rate, allow_negative_numbers = true)]
-    pub rate: f64,
+    /// Steady multicast rate, messages per second over all senders
+    /// [default: sweep 500, single 10].
+    #[arg(long, value_parser = parse_rate, allow_negative_numbers = true)]
+    pub rate: Option<f64>,
+    /// Instead of a rate, send as fast as this many messages not yet
+    /// delivered everywhere allow [default: throughput 1,000].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub window: Option<u64>,
     /// Datagram loss probability in [0, 1); a comma-separated list sweeps it.
     #[arg(long, value_delimiter = ',', default_values_t = [0.0], value_parser = parse_loss, allow_negative_numbers = true)]
     pub loss: Vec<f64>,
@@ -160,9 +201,9 @@ pub struct RunArgs {
     /// Seed of every random choice (node ids, targets, loss, which nodes crash).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Nodes that multicast (the first ones; never crashed).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
-    pub senders: u32,
+    /// Nodes that multicast (the first ones; never crashed) [default: sweep 4, others 1].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub senders: Option<u32>,
     /// Give up on missing deliveries after this many milliseconds without a new one.
     #[arg(long = "quiet-ms", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(100..))]
     pub quiet_ms: u64,
@@ -259,10 +300,10 @@ pub struct CompareArgs {
     /// Gossip's fan-out b (push-pull, 20 ms period).
     #[arg(long, default_value_t = 3, value_parser = parse_fanout)]
     pub fanout: u32,
-    /// Arity k of the tree, SRM and RMTP trees.
     /// Gossip's mode (`tree` compares the tree mode against the baselines).
     #[arg(long, value_enum, default_value_t = ModeArg::PushPull)]
     pub mode: ModeArg,
+    /// Arity k of the tree, SRM and RMTP trees.
     #[arg(long, default_value_t = 4, value_parser = parse_fanout)]
     pub k: u32,
     /// Runs (seeds) per cell.
@@ -399,11 +440,39 @@ mod tests {
         let cli = parse(&[]).unwrap();
         assert!(cli.command.is_none());
         let run = RunArgs::default();
-        assert_eq!(run.fanout, vec![1, 2, 3, 4, 6]);
-        assert_eq!(run.nodes, 100);
+        assert_eq!(run.scenario, LiveScenario::Sweep);
+        assert!(run.fanout.is_empty());
+        assert_eq!(run.nodes, None);
         assert_eq!(run.transport, TransportKind::Mem);
-        assert_eq!(run.mode, ModeArg::PushPull);
+        assert_eq!(run.mode, None);
         assert_eq!(run.loss, vec![0.0]);
+    }
+
+    #[test]
+    fn scenarios_take_their_presets_and_the_lan_defaults_unless_told() {
+        let Some(Command::Run(run)) = parse(&["run", "--scenario", "throughput"]).unwrap().command else {
+            panic!("not run")
+        };
+        let specs = crate::live_specs(&run).unwrap();
+        let lan = gossip_core::Config::lan();
+        assert_eq!(specs.len(), 1);
+        let spec = &specs[0];
+        assert_eq!((spec.nodes, spec.senders, spec.window, spec.burst), (10, 1, Some(1_000), 0));
+        assert_eq!((spec.fanout, spec.mode, spec.period), (lan.fanout(), lan.mode(), lan.period()));
+
+        let Some(Command::Run(run)) =
+            parse(&["run", "--scenario", "burst", "--nodes", "500", "--mode", "push", "--period-ms", "20"])
+                .unwrap()
+                .command
+        else {
+            panic!("not run")
+        };
+        let spec = &crate::live_specs(&run).unwrap()[0];
+        assert_eq!((spec.nodes, spec.messages, spec.burst, spec.senders), (500, 1_000, 1_000, 1));
+        assert_eq!((spec.mode, spec.period, spec.window), (Mode::Push, std::time::Duration::from_millis(20), None));
+
+        let sweep = crate::live_specs(&RunArgs::default()).unwrap();
+        assert_eq!(sweep.iter().map(|s| s.fanout).collect::<Vec<_>>(), vec![1, 2, 3, 4, 6]);
     }
 
     #[test]

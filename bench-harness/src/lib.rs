@@ -31,6 +31,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::cli::ModeArg;
+
 pub use cli::{Cli, Command, CompareArgs, OutputArgs, ReportArgs, RunArgs, SimArgs};
 pub use error::HarnessError;
 pub use protocols::ProtocolKind;
@@ -60,31 +62,42 @@ fn bar(len: u64) -> ProgressBar {
     bar
 }
 
-/// The live scenarios `args` asks for, in run order (loss, crash, fan-out).
+/// The live scenarios `args` asks for, in run order (loss, crash, fan-out):
+/// the scenario's preset, overridden by the flags given, on the engine
+/// settings of `Config::lan()` unless a flag changes them.
 pub fn live_specs(args: &RunArgs) -> Result<Vec<run::LiveSpec>, HarnessError> {
-    let burst = args.burst.unwrap_or(args.messages / 4);
+    let preset = run::Preset::of(args.scenario);
+    let lan = gossip_core::Config::lan();
+    let messages = args.messages.unwrap_or(preset.messages);
+    let burst = args.burst.unwrap_or_else(|| preset.burst.unwrap_or(messages / 4).min(messages));
+    let fanouts = match (&args.fanout[..], preset.fanouts) {
+        ([], Some(preset)) => preset,
+        ([], None) => vec![lan.fanout()],
+        (given, _) => given.to_vec(),
+    };
     let mut specs = Vec::new();
     for &protocol in &args.protocol {
         for &loss in &args.loss {
             for &crash in &args.crash {
-                let fanouts =
-                    if protocol == ProtocolKind::Unicast { vec![args.fanout[0]] } else { args.fanout.clone() };
+                let fanouts = if protocol == ProtocolKind::Unicast { vec![fanouts[0]] } else { fanouts.clone() };
                 for fanout in fanouts {
                     let spec = run::LiveSpec {
+                        scenario: args.scenario,
                         protocol,
                         transport: args.transport,
-                        nodes: args.nodes,
+                        nodes: args.nodes.unwrap_or(preset.nodes),
                         fanout,
-                        mode: args.mode.mode(),
-                        period: Duration::from_millis(args.period_ms),
+                        mode: args.mode.map_or(lan.mode(), ModeArg::mode),
+                        period: args.period_ms.map_or(lan.period(), Duration::from_millis),
                         payload: args.payload,
-                        messages: args.messages,
+                        messages,
                         burst,
-                        rate: args.rate,
+                        rate: args.rate.unwrap_or(preset.rate),
+                        window: args.window.or(preset.window),
                         loss,
                         crash,
                         seed: args.seed,
-                        senders: args.senders,
+                        senders: args.senders.unwrap_or(preset.senders),
                         quiet: Duration::from_millis(args.quiet_ms),
                         formation_timeout: Duration::from_secs(30),
                     };

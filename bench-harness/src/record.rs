@@ -131,6 +131,16 @@ pub struct Row {
     /// Live runs: nodes that multicast.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub senders: Option<u32>,
+    /// Live runs: deliveries per second at each receiving live node (every
+    /// live node but the origin when there is one sender).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliveries_per_node_s: Option<f64>,
+    /// Live runs: the scenario (sweep, single, burst, throughput).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    /// Live runs paced by a window: messages not yet delivered everywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<u64>,
     /// Live runs: steady multicast rate, messages per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,

@@ -45,8 +45,10 @@ fn render(header: &[&str], lines: &[Vec<String>]) -> String {
 }
 
 /// The table of live rows (a Markdown table): fan-out × throughput,
-/// latency percentiles, delivery ratio, packets per delivery, CPU per
-/// delivery, and, on UDP, the raw datagram rate of the same socket setup.
+/// latency percentiles, delivery ratio, packets, bytes and duplicate
+/// receptions per delivery, CPU per delivery, time from the first multicast
+/// to the last delivery, cluster formation time, and, on UDP, the raw
+/// datagram rate of the same socket setup.
 pub fn live(rows: &[&Row]) -> String {
     let raw = rows.iter().any(|r| r.raw_datagrams_per_s.is_some());
     let faults = rows.iter().any(|r| r.loss != 0.0 || r.crash != 0.0);
@@ -68,13 +70,18 @@ pub fn live(rows: &[&Row]) -> String {
     }
     header.extend([
         "deliveries/s",
+        "per node/s",
         "p50 ms",
         "p99 ms",
         "p99.9 ms",
         "max ms",
         "delivery ratio",
         "packets/delivery",
+        "bytes/delivery",
+        "dups/delivery",
         "CPU µs/delivery",
+        "last delivery s",
+        "formed s",
     ]);
     let lines: Vec<Vec<String>> = rows
         .iter()
@@ -95,13 +102,18 @@ pub fn live(rows: &[&Row]) -> String {
             }
             cells.extend([
                 format!("{:.0}", r.deliveries_per_s),
+                opt(r.deliveries_per_node_s, 0),
                 ms(r.latency_us.p50),
                 ms(r.latency_us.p99),
                 ms(r.latency_us.p999),
                 ms(r.latency_us.max),
                 format!("{:.4}", r.delivery_ratio),
                 format!("{:.2}", r.packets_per_delivery),
+                format!("{:.0}", r.bytes_per_delivery),
+                format!("{:.2}", crate::record::ratio(r.duplicates as f64, r.deliveries as f64)),
                 opt(r.cpu_us_per_delivery, 1),
+                format!("{:.3}", r.duration_s),
+                opt(r.convergence_s, 2),
             ]);
             cells
         })
@@ -124,8 +136,13 @@ pub fn live_caption(rows: &[&Row]) -> String {
         }
         names.join(", ")
     };
+    let pace = match r.window {
+        Some(window) => format!("as fast as a window of {window} undelivered allows"),
+        None => format!("at {}/s", r.rate.unwrap_or(0.0)),
+    };
+    let scenario = r.scenario.as_deref().map(|s| format!("{s}: ")).unwrap_or_default();
     format!(
-        "{} transport, {} nodes, {}, period {} ms, {}-byte payloads, {} messages per fan-out ({} steady at {}/s from {} senders, then a burst of {})",
+        "{scenario}{} transport, {} nodes, {}, period {} ms, {}-byte payloads, {} messages per fan-out ({} steady {pace} from {} senders, then a burst of {})",
         r.transport,
         r.nodes,
         what,
@@ -133,7 +150,6 @@ pub fn live_caption(rows: &[&Row]) -> String {
         r.payload_bytes,
         r.messages,
         r.messages - r.burst.unwrap_or(0),
-        r.rate.unwrap_or(0.0),
         r.senders.unwrap_or(0),
         r.burst.unwrap_or(0),
     )

@@ -136,3 +136,35 @@ fn pull_repairs_what_lost_edges_missed() {
         assert!(delivered.values().all(|c| *c == 1), "node {i}");
     }
 }
+
+/// What one input brings goes down the tree together: ten multicasts
+/// before the next poll leave the origin as one packet per child, and the
+/// children relay them in one packet each too.
+#[test]
+fn multicasts_before_a_poll_share_packets_down_the_tree() {
+    let config = tree();
+    let mut net = shared(13, &config);
+    net.tick(Time::ZERO);
+    net.flush();
+    let before: u64 = net.nodes.iter().map(|n| n.stats().packets_out).sum();
+    let ids: Vec<_> = (0..10u8)
+        .map(|i| {
+            let payload = Bytes::from(vec![i; 64]);
+            let id = net.nodes[0].multicast(Time::ZERO, G, payload.clone()).expect("multicast");
+            net.sent.insert(id, payload);
+            id
+        })
+        .collect();
+    net.collect();
+    // Arity 3: the root's three children, one packet each.
+    assert_eq!(net.in_flight.len(), 3);
+    net.flush();
+    for delivered in &net.delivered[1..] {
+        assert!(ids.iter().all(|id| delivered.get(id) == Some(&1)));
+    }
+    let packets = net.nodes.iter().map(|n| n.stats().packets_out).sum::<u64>() - before;
+    // Thirteen members: the root and its three children send three packets
+    // each, the other nine are leaves.
+    assert_eq!(packets, 3 + 9, "packets in all");
+    assert_eq!(duplicates(&net), 0);
+}

@@ -47,6 +47,9 @@ pub(super) async fn counters<A: Address>(handle: &Handle<A>) -> Counters {
     handle.stats().await.map(|s| Counters::of(&s.engine)).unwrap_or_default()
 }
 
+/// Messages handed to the runtime at once by a window-paced sender.
+const WINDOW_BATCH: u64 = 64;
+
 pub(super) type Collected = (Vec<(MessageId, Instant)>, u64);
 
 pub(super) async fn measure<A: Address>(
@@ -152,20 +155,47 @@ pub(super) async fn measure<A: Address>(
         }
     };
     progress.set_message(format!("b={}: steady {steady} msgs", spec.fanout));
-    for k in 0..steady {
-        if k == crash_at && !doomed.is_empty() {
+    let receivers = alive as u64 - 1;
+    let mut k = 0;
+    while k < steady {
+        if k >= crash_at && frozen.is_empty() && !doomed.is_empty() {
             let mut snapshot = Vec::new();
             for &i in &doomed {
                 snapshot.push((i, counters(&handles[i]).await));
             }
             crash_now(&mut frozen, snapshot);
         }
-        let due = start + Duration::from_secs_f64(k as f64 / spec.rate);
-        tokio::time::sleep_until(due.into()).await;
         let handle = &handles[(k as usize) % senders];
+        let batch = match spec.window {
+            // Rate: one message when it is due.
+            None => {
+                let due = start + Duration::from_secs_f64(k as f64 / spec.rate);
+                tokio::time::sleep_until(due.into()).await;
+                1
+            }
+            // Window: as many as the messages not yet delivered everywhere
+            // (counted in deliveries) leave room for, up to a batch.
+            Some(window) => {
+                let done = delivered.load(Ordering::Relaxed) / receivers.max(1);
+                let room = window.saturating_sub(k.saturating_sub(done));
+                if room == 0 {
+                    tokio::time::sleep(Duration::from_micros(200)).await;
+                    continue;
+                }
+                room.min(WINDOW_BATCH).min(steady - k)
+            }
+        };
         let t0 = Instant::now();
-        let id = handle.multicast(GROUP, payload.clone()).await.map_err(HarnessError::run)?;
-        sent.insert(id, t0);
+        if batch == 1 {
+            let id = handle.multicast(GROUP, payload.clone()).await.map_err(HarnessError::run)?;
+            sent.insert(id, t0);
+        } else {
+            let ids = handle.multicast_many(GROUP, vec![payload.clone(); batch as usize]).await;
+            for id in ids.map_err(HarnessError::run)? {
+                sent.insert(id.map_err(HarnessError::run)?, t0);
+            }
+        }
+        k += batch;
     }
     if steady == 0 && !doomed.is_empty() {
         let mut snapshot = Vec::new();
@@ -302,6 +332,12 @@ pub(super) async fn measure<A: Address>(
         cpu_s,
         cpu_us_per_delivery: (deliveries > 0).then(|| cpu_s * 1e6 / deliveries as f64),
         peak_rss_bytes: peak_rss,
+        deliveries_per_node_s: Some(ratio(
+            ratio(deliveries as f64, duration),
+            if senders == 1 { receivers as f64 } else { alive as f64 },
+        )),
+        scenario: Some(spec.scenario.name().to_string()),
+        window: spec.window,
         senders: Some(spec.senders),
         rate: Some(spec.rate),
         burst: Some(spec.burst),

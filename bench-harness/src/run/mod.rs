@@ -18,10 +18,12 @@ use crate::record::Row;
 
 mod cluster;
 mod measure;
+mod scenario;
 mod spec;
 
 use cluster::{LOOPBACK, bind_all, cluster, crash_in, quic_transport, with_faults};
 use measure::measure;
+pub use scenario::Preset;
 pub use spec::{LiveSpec, check_memory, estimated_memory};
 
 /// The group every live run multicasts to.

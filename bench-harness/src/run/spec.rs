@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use gossip_core::{Config, Mode};
 
-use crate::cli::TransportKind;
+use crate::cli::{LiveScenario, TransportKind};
 use crate::error::HarnessError;
 use crate::protocols::ProtocolKind;
 use crate::system;
@@ -13,6 +13,8 @@ use crate::system;
 /// One live scenario: one fan-out, one loss, one crash fraction.
 #[derive(Clone, Debug)]
 pub struct LiveSpec {
+    /// What it measures (for results).
+    pub scenario: LiveScenario,
     /// The protocol (for tree, srm and rmtp, `fanout` is the tree's arity).
     pub protocol: ProtocolKind,
     /// The network.
@@ -33,6 +35,9 @@ pub struct LiveSpec {
     pub burst: u64,
     /// Steady rate, messages per second.
     pub rate: f64,
+    /// When set, the steady part is paced by this many messages not yet
+    /// delivered everywhere instead of by `rate`.
+    pub window: Option<u64>,
     /// Datagram loss probability.
     pub loss: f64,
     /// Fraction of the non-senders crashed mid-run.
@@ -98,7 +103,6 @@ impl LiveSpec {
             .mode(self.mode)
             .fanout(self.fanout)
             .period(self.period)
-            .join_retry(Duration::from_millis(100).max(self.period))
             .max_packet_size(self.max_packet_size())
             .build()
             .map_err(|e| HarnessError::Config(format!("engine config: {e}")))

@@ -131,6 +131,8 @@ pub struct Node<A: Address, R: RngCore = SmallRng> {
     heard: proven::Proven,
     /// The group rings of tree mode (gossiped view).
     rings: tree::Rings<A>,
+    /// New messages waiting to go down their trees at the next poll.
+    eager: Vec<MessageFrame>,
     store: Store,
     transmits: VecDeque<Transmit<A>>,
     events: VecDeque<Event<A>>,
@@ -202,6 +204,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             gaps: Vec::new(),
             heard: proven::Proven::default(),
             rings: tree::Rings::default(),
+            eager: Vec::new(),
             store: Store::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -250,7 +253,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             buffered_bytes: self.store.bytes(),
             streams: self.streams.len(),
             stream_floors: self.streams.floors(),
-            queued_transmits: self.transmits.len(),
+            queued_transmits: self.transmits.len() + self.eager.len(),
             queued_events: self.events.len(),
             ..Usage::default()
         };
@@ -465,6 +468,9 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit<A>> {
+        if !self.eager.is_empty() {
+            self.flush_tree();
+        }
         self.transmits.pop_front()
     }
 
@@ -546,14 +552,21 @@ impl<A: Address, R: RngCore> Node<A, R> {
         let first = frame_of(id, &stored, 0, self.wants_feedback());
         self.buffer(now, id, stored);
         let tree = self.config.mode == Mode::Tree;
-        let inject = !member || tree || (!pull_only && self.config.eager_push);
-        let sent =
-            inject && if tree && member { self.push_tree(group, &[first]) } else { self.push_now(group, &[first]) };
+        // In tree mode a member's message goes down its tree with the next
+        // poll, once it knows its group.
+        if tree && member && self.group_size(group) > 0 {
+            self.defer_tree([first]);
+            if let Some(stored) = self.store.get_mut(&id) {
+                stored.unsent_own = false;
+                stored.active = false;
+            }
+            return Ok(id);
+        }
+        let inject = !member || (!pull_only && self.config.eager_push);
+        let sent = inject && self.push_now(group, &[first]);
         if sent {
             if let Some(stored) = self.store.get_mut(&id) {
                 stored.unsent_own = false;
-                // In tree mode a member's message goes down its tree once.
-                stored.active &= !(tree && member);
             }
         }
         Ok(id)

@@ -228,12 +228,10 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 let end = fresh.iter().take_while(|f| f.id.group == group).count();
                 let lifetime = self.lifetime(group);
                 let frames: Vec<MessageFrame> = fresh.drain(..end).filter(|f| f.age < lifetime).collect();
-                if !frames.is_empty() {
-                    if tree {
-                        self.push_tree(group, &frames);
-                    } else {
-                        self.push_now(group, &frames);
-                    }
+                if tree {
+                    self.defer_tree(frames);
+                } else if !frames.is_empty() {
+                    self.push_now(group, &frames);
                 }
             }
         }

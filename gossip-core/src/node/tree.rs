@@ -117,13 +117,41 @@ impl<A: Address, R: RngCore> Node<A, R> {
         self.rings = Rings { rings, dirty: false, built: self.round };
     }
 
-    /// Tree mode's eager step: sends `frames` (all of `group`) to this
-    /// node's children in each origin's tree, or by random push for origins
-    /// off the ring. Returns whether anything was sent.
+    /// Tree mode's eager step for new messages (multicast or relayed):
+    /// queues copies of `frames` for the children in each origin's tree,
+    /// sent when the transmits are next polled, so that what one input
+    /// batch (a turn of commands, a batch of packets) brings shares packets.
+    /// A full queue is sent at once.
+    pub(super) fn defer_tree(&mut self, frames: impl IntoIterator<Item = MessageFrame>) {
+        self.eager.extend(frames);
+        if self.eager.len() >= MAX_DEFERRED {
+            self.flush_tree();
+        }
+    }
+
+    /// Sends what [`defer_tree`](Self::defer_tree) queued.
+    pub(super) fn flush_tree(&mut self) {
+        let mut frames = std::mem::take(&mut self.eager);
+        frames.sort_by_key(|frame| frame.id.group);
+        let mut rest = &frames[..];
+        while let Some(group) = rest.first().map(|frame| frame.id.group) {
+            let end = rest.iter().take_while(|f| f.id.group == group).count();
+            self.push_tree(group, &rest[..end]);
+            rest = &rest[end..];
+        }
+        frames.clear();
+        if self.eager.capacity() == 0 && frames.capacity() <= MAX_DEFERRED {
+            self.eager = frames;
+        }
+    }
+
+    /// Sends `frames` (all of `group`) to this node's children in each
+    /// origin's tree, or by random push for origins off the ring. Returns
+    /// whether anything was sent.
     pub(super) fn push_tree(&mut self, group: GroupId, frames: &[MessageFrame]) -> bool {
         let mut sent = false;
         let mut by_origin: Vec<&MessageFrame> = frames.iter().collect();
-        by_origin.sort_by_key(|frame| frame.id.origin);
+        by_origin.sort_by_key(|frame| (frame.id.origin, frame.id.seq));
         let mut start = 0;
         let mut targets = Vec::new();
         while start < by_origin.len() {
@@ -145,6 +173,10 @@ impl<A: Address, R: RngCore> Node<A, R> {
         sent
     }
 }
+
+/// New messages queued for the tree at most before they are sent without
+/// waiting for the next poll.
+pub(super) const MAX_DEFERRED: usize = 256;
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,8 @@ pub struct Usage {
     pub streams: usize,
     /// Floors kept of streams no longer tracked.
     pub stream_floors: usize,
-    /// Transmits waiting to be polled.
+    /// Transmits waiting to be polled, and (tree mode) new messages
+    /// waiting to go down their trees at the next poll.
     pub queued_transmits: usize,
     /// Events waiting to be polled.
     pub queued_events: usize,
