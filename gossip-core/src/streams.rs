@@ -227,6 +227,15 @@ impl Streams {
         }
     }
 
+    /// What is held of stream `key`: its base and top, or the floor of a
+    /// forgotten stream as both; `None` for a stream never seen.
+    pub(crate) fn held(&self, key: &StreamKey) -> Option<(u64, u64)> {
+        match self.tracked.get(key) {
+            Some(stream) => Some((stream.window.base(), stream.window.top())),
+            None => self.floors.get(key).map(|(floor, _)| (*floor, *floor)),
+        }
+    }
+
     /// The tracked windows of `group`, by origin.
     pub(crate) fn range(&self, group: GroupId) -> impl Iterator<Item = (&StreamKey, &Window)> {
         self.tracked.range((group, NodeId(0))..=(group, NodeId(u64::MAX))).map(|(key, s)| (key, &s.window))

@@ -156,6 +156,17 @@ impl Window {
     }
 }
 
+/// The highest number a digest `(base, bitmap)` says is held.
+pub(crate) fn digest_top(base: u64, bitmap: &[u8]) -> u64 {
+    match bitmap.iter().rposition(|byte| *byte != 0) {
+        Some(at) => {
+            let bit = 7 - bitmap[at].leading_zeros() as u64;
+            base.saturating_add(1).saturating_add(at as u64 * 8).saturating_add(bit)
+        }
+        None => base,
+    }
+}
+
 /// Whether a digest `(base, bitmap)` says `seq` is held.
 pub(crate) fn digest_contains(base: u64, bitmap: &[u8], seq: u64) -> bool {
     if seq <= base {
@@ -169,6 +180,19 @@ pub(crate) fn digest_contains(base: u64, bitmap: &[u8], seq: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_top_is_its_highest_held_number() {
+        assert_eq!(digest_top(7, &[]), 7);
+        assert_eq!(digest_top(7, &[0b1, 0]), 8);
+        assert_eq!(digest_top(7, &[0, 0b100]), 7 + 1 + 8 + 2);
+        assert_eq!(digest_top(u64::MAX, &[0xff]), u64::MAX);
+        let mut w = Window::default();
+        for seq in [1, 2, 5, 70] {
+            w.insert(seq, 1024);
+        }
+        assert_eq!(digest_top(w.base(), &w.bitmap()), w.top());
+    }
 
     #[test]
     fn in_order_arrivals_only_move_the_base() {

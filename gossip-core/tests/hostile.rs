@@ -267,8 +267,8 @@ fn digest_answers_go_to_members_only_and_stay_bounded_until_proven() {
     assert!(net.nodes.iter().all(|n| n.usage().members == 2));
     let digest = |sender: NodeId| {
         let mut writer = PacketWriter::new(1200, Header { sender, incarnation: 0 });
-        let frame = DigestFrame { group: G, complete: true, entries: Vec::new() };
-        writer.push_digest(frame.group, frame.complete, &frame.entries);
+        let frame = DigestFrame { group: G, complete: true, reply: false, entries: Vec::new() };
+        writer.push_digest(frame.group, frame.complete, frame.reply, &frame.entries);
         writer.finish()
     };
     // Node 0 runs alone for longer than retention (all traffic is lost):

@@ -291,7 +291,7 @@ proptest! {
         };
         let mut w = PacketWriter::new(1200, header);
         prop_assert!(w.push_message(&message));
-        prop_assert_eq!(w.push_digest(GroupId(group), true, [&entry]), 1);
+        prop_assert_eq!(w.push_digest(GroupId(group), true, false, [&entry]), 1);
         prop_assert_eq!(w.push_known(&[message.id]), 1);
         prop_assert!(w.push_member(&member));
         prop_assert!(w.push_join());
@@ -301,7 +301,7 @@ proptest! {
         prop_assert_eq!(packet.header, header);
         prop_assert_eq!(packet.frames, vec![
             codec::Frame::Message(message.clone()),
-            codec::Frame::Digest(codec::DigestFrame { group: GroupId(group), complete: true, entries: vec![entry] }),
+            codec::Frame::Digest(codec::DigestFrame { group: GroupId(group), complete: true, reply: false, entries: vec![entry] }),
             codec::Frame::Known(vec![message.id]),
             codec::Frame::Member(member),
             codec::Frame::Join,

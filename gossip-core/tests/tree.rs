@@ -168,3 +168,53 @@ fn multicasts_before_a_poll_share_packets_down_the_tree() {
     assert_eq!(packets, 3 + 9, "packets in all");
     assert_eq!(duplicates(&net), 0);
 }
+
+/// A digest is an exchange in tree mode: a member whose digest shows it
+/// holds what the receiver lacks gets the receiver's digest back, and so
+/// the receiver is repaired without waiting for its own round.
+#[test]
+fn a_digest_that_shows_more_brings_a_digest_back_and_repairs_the_receiver() {
+    let config = tree();
+    let mut net = shared(2, &config);
+    let id = net.nodes[0].multicast(Time::ZERO, G, Bytes::from_static(b"lost")).expect("multicast");
+    // The eager copy is lost.
+    while net.nodes[0].poll_transmit().is_some() {}
+    // Node 0's round: its digest (listing its own stream) goes to node 1.
+    let now = Time::ZERO + config.period();
+    net.nodes[0].handle_timeout(now);
+    let digest = net.nodes[0].poll_transmit().expect("a digest");
+    assert!(net.nodes[0].poll_transmit().is_none());
+    net.nodes[1].handle_packet(now, 0, digest.bytes).expect("decodes");
+    // Node 1 has not run a round: what it sends is its reply digest.
+    let reply = net.nodes[1].poll_transmit().expect("a reply digest");
+    assert_eq!(reply.to, 0);
+    net.nodes[0].handle_packet(now, 1, reply.bytes).expect("decodes");
+    let answer = net.nodes[0].poll_transmit().expect("an answer");
+    net.nodes[1].handle_packet(now, 0, answer.bytes).expect("decodes");
+    let delivered: Vec<_> = std::iter::from_fn(|| net.nodes[1].poll_event())
+        .filter_map(|e| match e {
+            Event::Delivered(d) => Some(d.id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delivered, vec![id]);
+    // A reply is never answered with another digest.
+    assert!(net.nodes[1].poll_transmit().is_none());
+}
+
+/// An idle group costs little in tree mode: a member with nothing new and
+/// nothing missing sends one digest every few rounds, not `b` a round.
+#[test]
+fn an_idle_member_sends_few_digests() {
+    let config = tree();
+    let mut net = shared(10, &config);
+    let rounds = 100u64;
+    for r in 0..rounds {
+        net.tick(Time::ZERO + config.period() * r as u32);
+        net.flush();
+    }
+    for node in &net.nodes {
+        let digests = node.stats().digests_sent;
+        assert!(digests <= rounds / 4, "{digests} digests in {rounds} rounds");
+    }
+}

@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
             Frame::Sync { reply } => writer.push_sync(*reply),
             Frame::Join => writer.push_join(),
             Frame::Known(ids) => writer.push_known(ids) == ids.len(),
-            Frame::Digest(d) => writer.push_digest(d.group, d.complete, &d.entries) == d.entries.len(),
+            Frame::Digest(d) => writer.push_digest(d.group, d.complete, d.reply, &d.entries) == d.entries.len(),
         };
         if !fits {
             return;

@@ -31,7 +31,7 @@ use crate::store::{Store, Stored};
 use crate::streams::{Limits, Streams, Verdict};
 use crate::subscription::{self, SubscribeFrom};
 use crate::time::Time;
-use crate::window::digest_contains;
+use crate::window::{digest_contains, digest_top};
 use crate::wire::{self, DigestEntry, DigestFrame, Frame, Header, MAX_AGE, MessageFrame, PacketWriter};
 
 /// Candidates gathered for one pull answer at most; more than fit in one
@@ -133,6 +133,12 @@ pub struct Node<A: Address, R: RngCore = SmallRng> {
     rings: tree::Rings<A>,
     /// New messages waiting to go down their trees at the next poll.
     eager: Vec<MessageFrame>,
+    /// Subscribed groups in which a digest showed, since the last round,
+    /// that others hold what this node lacks (tree mode), sorted.
+    lacking: Vec<GroupId>,
+    /// Round of the last new message of each subscribed group (tree mode's
+    /// digests follow activity).
+    fresh: BTreeMap<GroupId, u64>,
     store: Store,
     transmits: VecDeque<Transmit<A>>,
     events: VecDeque<Event<A>>,
@@ -205,6 +211,8 @@ impl<A: Address, R: RngCore> Node<A, R> {
             heard: proven::Proven::default(),
             rings: tree::Rings::default(),
             eager: Vec::new(),
+            lacking: Vec::new(),
+            fresh: BTreeMap::new(),
             store: Store::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -433,6 +441,7 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
         if let Ok(pos) = self.subscriptions.binary_search(&group) {
             self.subscriptions.remove(pos);
             self.since.remove(&group);
+            self.fresh.remove(&group);
             self.announce_groups();
             let limits = self.stream_limits();
             self.streams.forget_group(group, limits);
@@ -529,6 +538,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
         self.stats.multicasts = self.stats.multicasts.saturating_add(1);
         let member = self.is_subscribed(group);
         if member {
+            self.fresh.insert(group, self.round);
             self.stats.deliveries = self.stats.deliveries.saturating_add(1);
             self.emit(Event::Delivered(Delivery { id, payload: payload.clone(), hops: 0 }));
         }

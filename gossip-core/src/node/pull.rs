@@ -2,39 +2,90 @@
 
 use super::*;
 
+/// Tree mode: rounds after the last new message of a group during which a
+/// node still sends a digest every round.
+const ACTIVE_ROUNDS: u64 = 2;
+
+/// Tree mode: an idle member sends a digest of a group once per this many
+/// rounds (background anti-entropy).
+const IDLE_DIGEST_ROUNDS: u64 = 5;
+
 impl<A: Address, R: RngCore> Node<A, R> {
     /// One pull round: a digest of each subscribed group to `b` members.
+    ///
+    /// In tree mode digests are only the repair path, and each is an
+    /// exchange (see [`answer_with_digest`](Self::answer_with_digest)), so
+    /// they go to `b` members while this node knows it lacks messages of
+    /// the group (a hole in a stream, or a digest that showed more), to one
+    /// while it received something new lately, and otherwise to one every
+    /// [`IDLE_DIGEST_ROUNDS`]: an idle group costs little.
     pub(super) fn pull_round(&mut self) -> bool {
         let mut sent = false;
+        let lacking = std::mem::take(&mut self.lacking);
+        let round = self.round;
         for group in self.subscriptions.clone() {
             let mut targets = Vec::new();
             self.targets(group, &mut targets);
+            if self.config.mode == Mode::Tree {
+                let lacks = lacking.contains(&group) || self.streams.range(group).any(|(_, window)| window.has_holes());
+                let fresh = self.fresh.get(&group).is_some_and(|at| round <= at.saturating_add(ACTIVE_ROUNDS));
+                let background = (round.wrapping_add(self.id.0)) % IDLE_DIGEST_ROUNDS == 0;
+                if !lacks {
+                    targets.truncate(usize::from(fresh || background));
+                }
+            }
             if targets.is_empty() {
                 continue;
             }
-            let mut entries: Vec<DigestEntry> = self
-                .streams
-                .range(group)
-                .map(|((_, origin), window)| DigestEntry {
-                    origin: *origin,
-                    base: window.base(),
-                    bitmap: window.bitmap(),
-                })
-                .collect();
-            if let Some(seq) = self.sequencer.last(group) {
-                entries.push(DigestEntry { origin: self.id, base: seq, bitmap: Bytes::new() });
-            }
-            // Start at a random stream so that digests too large for one
-            // packet still cover every stream over a few rounds.
-            let offset = if entries.is_empty() { 0 } else { self.rng.random_range(0..entries.len()) };
-            let mut writer = self.writer();
-            writer.push_digest(group, true, entries[offset..].iter().chain(&entries[..offset]));
-            let packet = self.finish(writer);
-            self.stats.digests_sent = self.stats.digests_sent.saturating_add(targets.len() as u64);
-            self.send_all(&targets, &[packet], TransmitKind::Request);
+            self.send_digest(group, &targets, false);
             sent = true;
         }
         sent
+    }
+
+    /// Sends this node's digest of `group` to `targets`, marked a reply to
+    /// their digest when `reply`.
+    fn send_digest(&mut self, group: GroupId, targets: &[A], reply: bool) {
+        let mut entries: Vec<DigestEntry> = self
+            .streams
+            .range(group)
+            .map(|((_, origin), window)| DigestEntry { origin: *origin, base: window.base(), bitmap: window.bitmap() })
+            .collect();
+        if let Some(seq) = self.sequencer.last(group) {
+            entries.push(DigestEntry { origin: self.id, base: seq, bitmap: Bytes::new() });
+        }
+        // Start at a random stream so that digests too large for one
+        // packet still cover every stream over a few rounds.
+        let offset = if entries.is_empty() { 0 } else { self.rng.random_range(0..entries.len()) };
+        let mut writer = self.writer();
+        writer.push_digest(group, true, reply, entries[offset..].iter().chain(&entries[..offset]));
+        let packet = self.finish(writer);
+        let kind = if reply { TransmitKind::Answer } else { TransmitKind::Request };
+        self.stats.digests_sent = self.stats.digests_sent.saturating_add(targets.len() as u64);
+        self.send_all(targets, &[packet], kind);
+    }
+
+    /// Tree mode's exchange: when a member's digest (not itself a reply)
+    /// shows it holds something this node lacks, this node sends its own
+    /// digest back, marked a reply, so that one digest repairs both sides.
+    pub(super) fn answer_with_digest(&mut self, known: bool, from: &A, digest: &DigestFrame) {
+        if self.config.mode != Mode::Tree || digest.reply || !known || !self.is_subscribed(digest.group) {
+            return;
+        }
+        let lacks = digest.entries.iter().any(|entry| {
+            let top = digest_top(entry.base, &entry.bitmap);
+            entry.origin != self.id
+                && match self.streams.held(&(digest.group, entry.origin)) {
+                    Some((base, held)) => top > held || entry.base > base,
+                    None => top > 0,
+                }
+        });
+        if lacks {
+            if let Err(at) = self.lacking.binary_search(&digest.group) {
+                self.lacking.insert(at, digest.group);
+            }
+            self.send_digest(digest.group, std::slice::from_ref(from), true);
+        }
     }
 
     /// Answers a pull digest with the buffered messages the asker lacks:

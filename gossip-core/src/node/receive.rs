@@ -78,6 +78,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
             return None;
         }
         self.stats.deliveries = self.stats.deliveries.saturating_add(1);
+        self.fresh.insert(id.group, self.round);
         self.emit(Event::Delivered(Delivery { id, payload: frame.payload.clone(), hops: frame.hops }));
         let copy = forward.then(|| MessageFrame { hops: frame.hops.saturating_add(1), ack: false, ..frame.clone() });
         let active = self.config.mode.pushes() && frame.age < self.lifetime(id.group);
@@ -182,6 +183,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 Frame::Digest(digest) if !answered_digest => {
                     answered_digest = true;
                     self.answer_digest(sender, was_member, &from, &digest, packet_len);
+                    self.answer_with_digest(was_member, &from, &digest);
                 }
                 Frame::Digest(_) => {}
                 Frame::Known(ids) => self.handle_known(&ids),

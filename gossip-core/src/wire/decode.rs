@@ -176,7 +176,12 @@ impl Reader<'_> {
                     let bitmap = self.take_bytes(len)?;
                     entries.push(DigestEntry { origin, base, bitmap });
                 }
-                Ok(Frame::Digest(DigestFrame { group, complete: flags & FLAG_COMPLETE != 0, entries }))
+                Ok(Frame::Digest(DigestFrame {
+                    group,
+                    complete: flags & FLAG_COMPLETE != 0,
+                    reply: flags & FLAG_REPLY != 0,
+                    entries,
+                }))
             }
             FRAME_KNOWN => {
                 let raw = u64::from(self.u16_be()?);

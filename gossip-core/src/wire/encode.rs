@@ -118,11 +118,13 @@ impl PacketWriter {
 
     /// Appends a digest for `group` with as many of `entries` as fit (at
     /// least one, or nothing is written). Returns how many were written; the
-    /// frame is marked complete when `complete` is set and all were written.
+    /// frame is marked complete when `complete` is set and all were written,
+    /// and a reply when `reply` is set.
     pub fn push_digest<'e>(
         &mut self,
         group: GroupId,
         complete: bool,
+        reply: bool,
         entries: impl IntoIterator<Item = &'e DigestEntry>,
     ) -> usize {
         let head = 1 + varint_len(u64::from(group.0)) + 1 + 2;
@@ -154,7 +156,10 @@ impl PacketWriter {
             return 0;
         }
         if complete && all {
-            self.buf[flags_at] = FLAG_COMPLETE;
+            self.buf[flags_at] |= FLAG_COMPLETE;
+        }
+        if reply {
+            self.buf[flags_at] |= FLAG_REPLY;
         }
         self.buf[count_at..count_at + 2].copy_from_slice(&(written as u16).to_be_bytes());
         self.frames += 1;

@@ -32,6 +32,7 @@ pub const EXTENSION_FRAMES: u8 = 0x40;
 const FLAG_FEEDBACK: u8 = 0x01;
 const FLAG_ACK: u8 = 0x02;
 const FLAG_COMPLETE: u8 = 0x01;
+const FLAG_REPLY: u8 = 0x02;
 
 /// Largest encoded header: version, sender, incarnation varint.
 pub const HEADER_MAX: usize = 1 + 8 + 10;
@@ -108,6 +109,9 @@ pub struct DigestFrame {
     /// Every stream the asker knows is listed, so streams absent from the
     /// digest are wholly missing.
     pub complete: bool,
+    /// A reply to the receiver's own digest (tree mode's exchange): answer
+    /// it with messages only, never with another digest.
+    pub reply: bool,
     /// The listed streams.
     pub entries: Vec<DigestEntry>,
 }
@@ -217,7 +221,7 @@ mod tests {
             DigestEntry { origin: NodeId(1), base: 10, bitmap: Bytes::from_static(&[0b101]) },
             DigestEntry { origin: NodeId(2), base: 0, bitmap: Bytes::new() },
         ];
-        assert_eq!(w.push_digest(GroupId(7), true, &entries), 2);
+        assert_eq!(w.push_digest(GroupId(7), true, false, &entries), 2);
         let known = [MessageId { group: GroupId(1), origin: NodeId(3), seq: 4 }];
         assert_eq!(w.push_known(&known), 1);
         let member = MemberFrame::<u32> {
@@ -241,7 +245,7 @@ mod tests {
             packet.frames,
             vec![
                 Frame::Message(message(5, 64)),
-                Frame::Digest(DigestFrame { group: GroupId(7), complete: true, entries }),
+                Frame::Digest(DigestFrame { group: GroupId(7), complete: true, reply: false, entries }),
                 Frame::Known(known.to_vec()),
                 Frame::Member(member),
                 Frame::Join,
