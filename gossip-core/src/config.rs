@@ -152,7 +152,8 @@ macro_rules! getters {
 }
 
 getters! {
-    /// Push, pull or push-pull. Default: push-pull.
+    /// Push, pull, push-pull or tree. Default: tree (each payload crosses
+    /// each member about once; push-pull is the textbook epidemic).
     mode: Mode;
     /// Fan-out `b`: targets per round (and per eager push). 1..=64. Default 3.
     fanout: u32;
@@ -255,10 +256,10 @@ getters! {
 }
 
 impl Config {
-    /// Preset for a local network: 100 ms period, fan-out 3, push-pull.
+    /// Preset for a local network: 100 ms period, fan-out 3, tree mode.
     pub fn lan() -> Self {
         Config {
-            mode: Mode::PushPull,
+            mode: Mode::Tree,
             fanout: 3,
             period: Duration::from_millis(100),
             targets: Targets::WithReplacement,

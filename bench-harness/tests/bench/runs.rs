@@ -107,14 +107,14 @@ fn small_mem_run_json_has_every_key_and_report_replots_it() {
     assert!(out.contains("| fan-out |"), "table printed: {out}");
     assert!(out.contains("load average (1, 5, 15 min): at start "), "load in the header: {out}");
     // The shared configuration once, then what differs per row.
-    assert!(out.contains("every row: Config { mode: PushPull,"), "config in the output: {out}");
+    assert!(out.contains("every row: Config { mode: Tree,"), "config in the output: {out}");
     assert!(out.contains("mem gossip N=10 b=3: fanout: 3\n"), "config in the output: {out}");
     let rows = rows(&json);
     assert_eq!(rows.len(), 2);
     for (row, fanout) in rows.iter().zip([2, 3]) {
         check_row(row);
         assert_eq!(row["transport"], "mem");
-        assert_eq!(row["mode"], "push-pull");
+        assert_eq!(row["mode"], "tree");
         assert_eq!(row["nodes"], 10);
         assert_eq!(row["fanout"], fanout);
         assert_eq!(row["messages"], 20);

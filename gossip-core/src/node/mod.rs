@@ -423,6 +423,7 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
         if self.config.mode.pulls() {
             self.pull_round();
         }
+        self.gossip_membership();
     }
 
     fn multicast(&mut self, now: Time, group: GroupId, payload: Bytes) -> Result<MessageId, MulticastError> {

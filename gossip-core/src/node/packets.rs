@@ -36,6 +36,28 @@ impl<A: Address, R: RngCore> Node<A, R> {
         writer.finish()
     }
 
+    /// Tree mode sends few packets of its own to carry membership updates
+    /// (its digests follow activity), so while updates wait for a ride they
+    /// go out on their own each round, to `b` random members: membership
+    /// spreads at push-pull's pace, and an unchanging membership costs
+    /// nothing here.
+    pub(super) fn gossip_membership(&mut self) {
+        let View::Gossiped(m) = &mut self.view else { return };
+        if self.config.mode != Mode::Tree || m.queued_updates() == 0 {
+            return;
+        }
+        let mut targets = Vec::new();
+        m.any_targets(self.config.fanout as usize, &mut self.rng, &mut targets);
+        for to in targets {
+            let mut writer = self.writer();
+            let View::Gossiped(m) = &mut self.view else { return };
+            m.write_own(&mut writer);
+            m.piggyback(Some(&to), &mut writer);
+            let packet = writer.finish();
+            self.send(to, packet, TransmitKind::Membership);
+        }
+    }
+
     /// Encodes and queues what the membership layer asked to send, and
     /// passes on its events.
     pub(super) fn drain_membership(&mut self) {
