@@ -248,7 +248,9 @@ getters! {
     /// Default 512.
     max_meta_len: usize;
     /// Cap on members first learned from one sender per probe interval, so
-    /// that forged entries cannot fill `max_members`. At least 1. Default 512.
+    /// that forged entries cannot fill `max_members` (the whole table this
+    /// node asked one member for while catching up after its join is
+    /// exempt, still within `max_members`). At least 1. Default 512.
     max_new_members: u32;
     /// Interval between join attempts while no member answered. At least 1 ms. Default 1 s.
     join_retry: Duration;

@@ -26,6 +26,7 @@ impl<A: Address> Membership<A> {
             self.new_from_reset = now + self.config.probe_interval;
         }
         self.contact_seeds(now);
+        self.advance_catch_up(now, rng);
         self.advance_probe(now, rng);
         while let Some((at, id)) = self.table.next_suspicion() {
             if at > now {
@@ -258,7 +259,7 @@ impl<A: Address> Membership<A> {
 }
 
 /// A uniformly random element of `list`.
-fn random_of(list: &[u32], rng: &mut impl RngCore) -> Option<u32> {
+pub(super) fn random_of(list: &[u32], rng: &mut impl RngCore) -> Option<u32> {
     (!list.is_empty()).then(|| list[rng.random_range(0..list.len())])
 }
 
