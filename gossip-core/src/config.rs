@@ -212,8 +212,9 @@ getters! {
     /// `indirect_probes` members to try (stretched by the local health
     /// multiplier). At least 1 ms. Default 500 ms (LAN), 3 s (WAN).
     probe_timeout: Duration;
-    /// `k`: members asked to probe indirectly when a direct probe failed.
-    /// 0..=16. Default 3.
+    /// `k`: members asked to probe indirectly when a direct probe failed
+    /// (times the local health multiplier, at most 16 in all; the target is
+    /// pinged once more directly at the same time). 0..=16. Default 3.
     indirect_probes: u32;
     /// `λ`: each membership update is piggy-backed about
     /// `λ·⌈log10(N+1)⌉` times, least-sent first. 1..=64. Default 4.
