@@ -1,8 +1,8 @@
 //! Catching up after joining: a node that has just learned its first member
 //! asks it for its whole table at once (a JOIN from a node the answerer
 //! already knows is answered with the whole table, [`FullAnswer`]), then
-//! asks again 1, 2, 4, 8… gossip periods later (a live seed and a random
-//! member in turn) while the answers still teach it new members. A bulk join then completes within a
+//! asks a live seed (a random member if none is) again 1, 2, 4, then every
+//! 8 gossip periods until two answers in a row taught it nothing. A bulk join then completes within a
 //! few gossip periods of the last join, instead of waiting for piggy-backed
 //! updates (a few per packet) and one table slice per sync interval.
 
@@ -11,6 +11,13 @@ use rand::{Rng, RngCore};
 use super::detector::random_of;
 
 use super::*;
+
+/// Requests in a row that taught nothing, after which a catch-up ends.
+const QUIET_REQUESTS: u32 = 2;
+
+/// Requests are 1, 2, 4 and then 8 gossip periods apart, so members that
+/// join later are still caught within 8 periods.
+const MAX_DOUBLINGS: u32 = 3;
 
 /// The backed-off whole-table requests of a node that has just joined.
 #[derive(Clone, Debug)]
@@ -21,6 +28,9 @@ pub(crate) struct CatchUp {
     step: u32,
     /// Members first learned since the last request.
     learned: u32,
+    /// Requests in a row that taught nothing (joins may still be on their
+    /// way to the member asked, so one quiet answer does not end it).
+    quiet: u32,
     /// The member asked last: its answer is the table this node asked
     /// for, so the cap on new members per sender does not apply to it.
     asked: NodeId,
@@ -41,7 +51,7 @@ impl<A: Address> Membership<A> {
     /// schedule the backed-off requests.
     pub(super) fn start_catch_up(&mut self, id: NodeId, to: A) {
         self.out.push_back(Outgoing::Join { to });
-        self.catch_up = Some(CatchUp { at: self.now + self.config.period, step: 1, learned: 0, asked: id });
+        self.catch_up = Some(CatchUp { at: self.now + self.config.period, step: 1, learned: 0, quiet: 0, asked: id });
     }
 
     /// The packet being handled is (part of) the table this node asked
@@ -57,32 +67,34 @@ impl<A: Address> Membership<A> {
         }
     }
 
-    /// A request is due: stop if the last one taught nothing (or the
-    /// back-off has reached the sync interval), else ask a random live
+    /// A request is due: stop if the last [`QUIET_REQUESTS`] taught nothing
+    /// (or the back-off has reached the sync interval), else ask a random live
     /// member for its whole table.
     pub(super) fn advance_catch_up(&mut self, now: Time, rng: &mut impl RngCore) {
         let Some(c) = &self.catch_up else { return };
         if now < c.at {
             return;
         }
-        let delay = self.config.period.saturating_mul(1 << c.step.min(20));
-        if c.learned == 0 || delay > self.config.sync_interval {
+        let delay = self.config.period.saturating_mul(1 << c.step.min(MAX_DOUBLINGS));
+        let quiet = if c.learned == 0 { c.quiet + 1 } else { 0 };
+        if quiet >= QUIET_REQUESTS || delay > self.config.sync_interval {
             self.catch_up = None;
             return;
         }
         let step = c.step + 1;
-        let to = if step % 2 == 0 { self.live_seed(rng) } else { None };
-        let to = to.or_else(|| random_of(self.table.live(), rng).and_then(|slot| self.table.slot(slot)).map(|e| e.id));
+        let to = self
+            .live_seed(rng)
+            .or_else(|| random_of(self.table.live(), rng).and_then(|slot| self.table.slot(slot)).map(|e| e.id));
         let Some((id, addr)) = to.and_then(|id| self.table.get(id)).map(|e| (e.id, e.addr.clone())) else {
             self.catch_up = None;
             return;
         };
-        self.catch_up = Some(CatchUp { at: now + delay, step, learned: 0, asked: id });
+        self.catch_up = Some(CatchUp { at: now + delay, step, learned: 0, quiet, asked: id });
         self.out.push_back(Outgoing::Join { to: addr });
     }
 
-    /// A random seed that is a live member: every other request goes to
-    /// one, as seeds learn each joiner first-hand.
+    /// A random seed that is a live member: requests go to one, as seeds
+    /// learn each joiner first-hand (to a random member when none is).
     fn live_seed(&self, rng: &mut impl RngCore) -> Option<NodeId> {
         let live = |seed: &A| self.table.by_addr(seed).filter(|&id| self.is_member_at(id, seed));
         let seeds: Vec<NodeId> = self.seeds.iter().filter_map(live).collect();

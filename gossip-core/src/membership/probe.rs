@@ -230,9 +230,10 @@ mod tests {
         for i in 0..400 {
             p.direct_outcome(i % 2 == 0);
         }
-        // Half the direct probes missed: ~29% loss per leg, an indirect
-        // path fails 75% of the time, 16 of them all fail 1% of the time.
-        assert_eq!(p.indirect_count(3, 16), 16);
+        // About half the direct probes missed: ~29% loss per leg, an
+        // indirect path fails ~75% of the time, 16 of them all fail ~1%.
+        let k = p.indirect_count(3, 16);
+        assert!((14..=16).contains(&k), "half missed: {k}");
         for i in 0..400 {
             p.direct_outcome(i % 5 == 0);
         }
