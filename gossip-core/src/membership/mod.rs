@@ -7,8 +7,10 @@
 //!
 //! * failure detection by SWIM (Das, Gupta, Motivala 2002): each probe
 //!   interval a node pings one member in a shuffled round-robin order; no
-//!   ack within the probe timeout, it asks `k` others to ping it (ping-req);
-//!   no ack by the end of the interval, it *suspects* the member;
+//!   ack within the probe timeout, it pings it once more and asks `k`
+//!   others to ping it (ping-req), more than `k` when its direct probes
+//!   often miss (so that at the loss they suggest, all fail with a chance
+//!   below 1%); no ack by the end of the interval, it *suspects* the member;
 //! * Lifeguard (Dadgar, Phillips, Currey 2018): a local health multiplier
 //!   that stretches this node's own probe interval and timeout while its
 //!   probes go unanswered, a suspicion timeout that starts long and shrinks
