@@ -110,6 +110,7 @@ pub struct ReportFields {
     removed_from_all_views: u32,
     removed_from_all_max_periods: Option<f64>,
     membership_bytes_per_node_period: f64,
+    membership_bytes_per_node_period_after_fault: f64,
     bytes_per_node_period: f64,
 }
 
@@ -130,6 +131,7 @@ impl From<&StudyReport> for ReportFields {
             removed_from_all_views: r.removed,
             removed_from_all_max_periods: r.removed_max,
             membership_bytes_per_node_period: r.membership_bytes_per_node_period,
+            membership_bytes_per_node_period_after_fault: r.membership_bytes_per_node_period_after_fault,
             bytes_per_node_period: r.bytes_per_node_period,
         }
     }

@@ -213,8 +213,9 @@ getters! {
     /// `indirect_probes` members to try (stretched by the local health
     /// multiplier). At least 1 ms. Default 500 ms (LAN), 3 s (WAN).
     probe_timeout: Duration;
-    /// `k`: members asked to probe indirectly when a direct probe failed.
-    /// 0..=16. Default 3.
+    /// `k`: members asked to probe indirectly when a direct probe failed
+    /// (times the local health multiplier, at most 16 in all; the target is
+    /// pinged once more directly at the same time). 0..=16. Default 3.
     indirect_probes: u32;
     /// `λ`: each membership update is piggy-backed about
     /// `λ·⌈log10(N+1)⌉` times, least-sent first. 1..=64. Default 4.
@@ -249,7 +250,9 @@ getters! {
     /// Default 512.
     max_meta_len: usize;
     /// Cap on members first learned from one sender per probe interval, so
-    /// that forged entries cannot fill `max_members`. At least 1. Default 512.
+    /// that forged entries cannot fill `max_members` (the whole table this
+    /// node asked one member for while catching up after its join is
+    /// exempt, still within `max_members`). At least 1. Default 512.
     max_new_members: u32;
     /// Interval between join attempts while no member answered. At least 1 ms. Default 1 s.
     join_retry: Duration;

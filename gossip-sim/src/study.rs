@@ -123,7 +123,9 @@ impl Study {
             StudyFault::Partition { periods } => self.fault_at + periods,
             _ => self.fault_at,
         };
-        Ok(StudyReport::new(self, &views, outcome.rounds, crashed, fault_end, stats.bytes_sent, stats.membership_bytes))
+        let late: u64 = sim.rounds().iter().filter(|r| r.round > fault_end).map(|r| r.membership_bytes).sum();
+        let bytes = Bytes { all: stats.bytes_sent, membership: stats.membership_bytes, membership_after_fault: late };
+        Ok(StudyReport::new(self, &views, outcome.rounds, crashed, fault_end, bytes))
     }
 }
 
@@ -162,18 +164,22 @@ pub struct StudyReport {
     pub membership_bytes_per_node_period: f64,
     /// All bytes sent per live node per period.
     pub bytes_per_node_period: f64,
+    /// Membership bytes sent per live node per period after the fault
+    /// ended (for a join alone, over its second half: the idle cluster,
+    /// without the join's one-off table transfers).
+    pub membership_bytes_per_node_period_after_fault: f64,
+}
+
+/// Bytes a study's nodes sent.
+struct Bytes {
+    all: u64,
+    membership: u64,
+    /// Membership bytes in the rounds after the fault ended.
+    membership_after_fault: u64,
 }
 
 impl StudyReport {
-    fn new(
-        study: &Study,
-        views: &ViewRecord,
-        periods: u32,
-        crashed: u32,
-        fault_end: u32,
-        bytes: u64,
-        membership_bytes: u64,
-    ) -> Self {
+    fn new(study: &Study, views: &ViewRecord, periods: u32, crashed: u32, fault_end: u32, bytes: Bytes) -> Self {
         let period = study.engine.period().as_micros().max(1) as f64;
         let since = |from: Time, to: Time| to.saturating_duration_since(from).as_micros() as f64 / period;
         let detections: Vec<f64> =
@@ -198,8 +204,10 @@ impl StudyReport {
             first_detection_max: max(&detections),
             removed: removals.len() as u32,
             removed_max: max(&removals),
-            membership_bytes_per_node_period: membership_bytes as f64 / node_periods,
-            bytes_per_node_period: bytes as f64 / node_periods,
+            membership_bytes_per_node_period: bytes.membership as f64 / node_periods,
+            bytes_per_node_period: bytes.all as f64 / node_periods,
+            membership_bytes_per_node_period_after_fault: bytes.membership_after_fault as f64
+                / (f64::from(live.max(1)) * f64::from(periods.saturating_sub(fault_end).max(1))),
         }
     }
 }

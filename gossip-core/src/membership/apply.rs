@@ -2,7 +2,7 @@
 //! a third party's word as at most a suspicion, and claims about this node,
 //! which it refutes.
 
-use rand::{Rng, RngCore};
+use rand::RngCore;
 
 use super::*;
 
@@ -14,6 +14,9 @@ impl<A: Address> Membership<A> {
         if self.table.len() >= self.config.max_members {
             self.stats.members_full = self.stats.members_full.saturating_add(1);
             return false;
+        }
+        if self.asked_for(sender) {
+            return true;
         }
         // Senders beyond the tracked ones share one count, so a flood of
         // forged senders cannot grow this map either.
@@ -32,18 +35,17 @@ impl<A: Address> Membership<A> {
     }
 
     pub(super) fn add(&mut self, id: NodeId, frame: MemberFrame<A>, addr: A, partial: bool, rng: &mut impl RngCore) {
-        if self.table.live().is_empty() && self.started {
-            // The first member known: swap tables with someone soon, rather
-            // than a whole sync interval from now.
-            let soon = self.config.probe_interval.mul_f64(1.0 + rng.random::<f64>());
-            self.next_sync = self.next_sync.min(self.now + soon);
-        }
+        let first = self.table.live().is_empty();
         let groups = clean_groups(frame.groups, self.config.max_groups);
         let meta = clip(frame.meta, self.config.max_meta_len);
         let incarnation = frame.incarnation;
         let slot = self.table.insert(id, addr.clone(), incarnation, (&groups, &meta), partial);
         self.learned = self.learned.saturating_add(1);
         self.prober.add(slot, rng);
+        if first {
+            // The first member known: ask it for its whole table now.
+            self.start_catch_up(id, addr.clone());
+        }
         self.events.push(Event::MemberUp { id, addr, incarnation });
         // A member learned from a table slice is not gossiped on: the
         // slices themselves spread the table (anti-entropy), and re-sending
@@ -64,6 +66,7 @@ impl<A: Address> Membership<A> {
         from: &A,
         rng: &mut impl RngCore,
     ) {
+        self.sender_known = self.is_member_at(sender, from);
         if sender == self.me || self.left {
             return;
         }

@@ -9,6 +9,10 @@ use rand::{Rng, RngCore};
 
 use super::*;
 
+/// Most indirect probes for one failed direct probe, however unhealthy
+/// this node.
+const MAX_INDIRECT_PROBES: usize = 16;
+
 impl<A: Address> Membership<A> {
     pub(crate) fn handle_timeout(&mut self, now: Time, rng: &mut impl RngCore) {
         if self.left {
@@ -26,6 +30,7 @@ impl<A: Address> Membership<A> {
             self.new_from_reset = now + self.config.probe_interval;
         }
         self.contact_seeds(now);
+        self.advance_catch_up(now, rng);
         self.advance_probe(now, rng);
         while let Some((at, id)) = self.table.next_suspicion() {
             if at > now {
@@ -79,6 +84,7 @@ impl<A: Address> Membership<A> {
             if !probe.acked && !probe.indirect_sent && now >= probe.ack_deadline {
                 probe.indirect_sent = true;
                 let (target, seq, addr) = (probe.target, probe.seq, probe.addr.clone());
+                self.prober.direct_outcome(true);
                 self.ask_indirect(target, seq, addr, rng);
             }
             let Some(probe) = &self.prober.current else { return };
@@ -119,8 +125,14 @@ impl<A: Address> Membership<A> {
         }
     }
 
+    /// The direct probe got no ack in time: ping the target once more
+    /// (a lost ping or ack is the likeliest cause) and ask at least `k`
+    /// members to probe it, more as this node's direct probes miss more
+    /// often (enough that at the loss they suggest all fail with a chance
+    /// below 1%, [`Prober::indirect_count`]).
     pub(super) fn ask_indirect(&mut self, target: NodeId, seq: u64, addr: A, rng: &mut impl RngCore) {
-        let k = self.config.indirect_probes as usize;
+        self.out.push_back(Outgoing::Ping { to: addr.clone(), seq, target });
+        let k = self.prober.indirect_count(self.config.indirect_probes as usize, MAX_INDIRECT_PROBES);
         let live = self.table.live();
         let mut helpers = Vec::with_capacity(k);
         let pick = |i: usize| self.table.slot(live[i]).filter(|e| e.id != target).map(|e| e.addr.clone());
@@ -222,6 +234,7 @@ impl<A: Address> Membership<A> {
                 probe.acked = true;
                 if direct {
                     let rtt = self.now.saturating_duration_since(probe.sent);
+                    self.prober.direct_outcome(false);
                     if !self.prober.record_rtt(rtt) {
                         self.stats.probe_rtts_dropped = self.stats.probe_rtts_dropped.saturating_add(1);
                     }
@@ -258,7 +271,7 @@ impl<A: Address> Membership<A> {
 }
 
 /// A uniformly random element of `list`.
-fn random_of(list: &[u32], rng: &mut impl RngCore) -> Option<u32> {
+pub(super) fn random_of(list: &[u32], rng: &mut impl RngCore) -> Option<u32> {
     (!list.is_empty()).then(|| list[rng.random_range(0..list.len())])
 }
 

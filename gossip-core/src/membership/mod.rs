@@ -7,8 +7,10 @@
 //!
 //! * failure detection by SWIM (Das, Gupta, Motivala 2002): each probe
 //!   interval a node pings one member in a shuffled round-robin order; no
-//!   ack within the probe timeout, it asks `k` others to ping it (ping-req);
-//!   no ack by the end of the interval, it *suspects* the member;
+//!   ack within the probe timeout, it pings it once more and asks `k`
+//!   others to ping it (ping-req), more than `k` when its direct probes
+//!   often miss (so that at the loss they suggest, all fail with a chance
+//!   below 1%); no ack by the end of the interval, it *suspects* the member;
 //! * Lifeguard (Dadgar, Phillips, Currey 2018): a local health multiplier
 //!   that stretches this node's own probe interval and timeout while its
 //!   probes go unanswered, a suspicion timeout that starts long and shrinks
@@ -21,9 +23,14 @@
 //!   `λ·log N` times, least-sent first ([`updates`]);
 //! * anti-entropy: a packet's worth of the table swapped with one random
 //!   member every sync interval; and every reconnect interval a probe of one
-//!   dead member and a join sent to one seed, so partitions heal.
+//!   dead member and a join sent to one seed, so partitions heal;
+//! * catching up ([`catch_up`]): a node that has just learned its first
+//!   member asks it for its whole table at once, then asks random members
+//!   again 1, 2, 4, 8… gossip periods later until its view stops growing,
+//!   so a bulk join completes in a few periods whatever N.
 
 mod apply;
+mod catch_up;
 mod detector;
 mod draw;
 mod groups;
@@ -47,6 +54,7 @@ pub(crate) use draw::draw;
 pub use member::{Member, MemberStatus};
 pub use shared::SharedMembers;
 
+use catch_up::{CatchUp, FullAnswer};
 use probe::{Probe, Prober};
 use suspicion::Suspicion;
 use table::Table;
@@ -126,6 +134,13 @@ pub(crate) struct Membership<A> {
     in_sync_answer: bool,
     /// Members first learned from the packet being handled.
     learned: u32,
+    /// The sender of the packet being handled was a live member at its
+    /// address before this packet.
+    sender_known: bool,
+    /// This node's catch-up after its first member, while it runs.
+    catch_up: Option<CatchUp>,
+    /// The whole-table answer being written, if any.
+    full_answer: Option<FullAnswer<A>>,
     /// The time of the latest input.
     now: Time,
     out: VecDeque<Outgoing<A>>,
@@ -155,6 +170,9 @@ impl<A: Address> Membership<A> {
             started: false,
             in_sync_answer: false,
             learned: 0,
+            sender_known: false,
+            catch_up: None,
+            full_answer: None,
             now: Time::ZERO,
             out: VecDeque::new(),
             events: Vec::new(),
@@ -232,7 +250,7 @@ impl<A: Address> Membership<A> {
     }
 
     pub(crate) fn poll_outgoing(&mut self) -> Option<Outgoing<A>> {
-        self.out.pop_front()
+        self.next_full_answer().or_else(|| self.out.pop_front())
     }
 
     pub(crate) fn drain_events(&mut self) -> std::vec::Drain<'_, Event<A>> {
@@ -257,6 +275,7 @@ impl<A: Address> Membership<A> {
             Some(self.next_sync),
             Some(self.next_reconnect),
             self.next_join,
+            self.catch_up.as_ref().map(|c| c.at),
             self.table.next_suspicion().map(|(at, _)| at),
             self.table.next_forget().map(|(at, _)| at),
         ]

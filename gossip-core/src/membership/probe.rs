@@ -53,6 +53,9 @@ pub(crate) struct Prober<A> {
     pub(crate) next_at: Time,
     health: u32,
     relays: VecDeque<Relay<A>>,
+    /// Moving average of the direct probes that got no ack within the
+    /// probe timeout: this node's estimate of its links' loss.
+    direct_misses: f64,
     /// Round-trip times of direct probes, oldest first, at most [`MAX_RTTS`].
     rtts: VecDeque<Duration>,
 }
@@ -67,6 +70,7 @@ impl<A: Clone> Prober<A> {
             next_at: Time::ZERO,
             health: 0,
             relays: VecDeque::new(),
+            direct_misses: 0.0,
             rtts: VecDeque::new(),
         }
     }
@@ -94,6 +98,27 @@ impl<A: Clone> Prober<A> {
 
     pub(crate) fn health_better(&mut self) {
         self.health = self.health.saturating_sub(1);
+    }
+
+    /// Counts a direct probe's outcome by its ack deadline into the
+    /// moving average of misses (weight 1/16 for the newest).
+    pub(crate) fn direct_outcome(&mut self, missed: bool) {
+        self.direct_misses += (f64::from(u8::from(missed)) - self.direct_misses) / 16.0;
+    }
+
+    /// How many members to ask for indirect probes: at least `k`, and
+    /// enough that, at the loss the direct misses suggest, all of them
+    /// fail with a chance below 1% (each indirect path has four legs where
+    /// a direct round trip has two), at most `max`.
+    pub(crate) fn indirect_count(&self, k: usize, max: usize) -> usize {
+        // A direct round trip survives with (1 − p)², an indirect one with
+        // (1 − p)⁴, its square.
+        let indirect_fails = 1.0 - (1.0 - self.direct_misses).powi(2);
+        if indirect_fails <= 0.0 || k >= max {
+            return k.min(max);
+        }
+        let needed = (0.01f64.ln() / indirect_fails.ln()).ceil();
+        if needed.is_finite() && needed > 0.0 { (needed as usize).clamp(k, max) } else { max }
     }
 
     /// Heap bytes held by the probe order and the relays.
@@ -196,6 +221,29 @@ mod tests {
         let mut cycle: Vec<u32> = (0..10).map(|_| p.pick(&live, |s| s != 3, &mut rng).unwrap()).collect();
         cycle.sort_unstable();
         assert!(!cycle.contains(&3) && cycle.contains(&42));
+    }
+
+    #[test]
+    fn indirect_probes_grow_with_the_direct_misses() {
+        let mut p = Prober::<u32>::new();
+        assert_eq!(p.indirect_count(3, 16), 3, "no loss seen: k");
+        for i in 0..400 {
+            p.direct_outcome(i % 2 == 0);
+        }
+        // About half the direct probes missed: ~29% loss per leg, an
+        // indirect path fails ~75% of the time, 16 of them all fail ~1%.
+        let k = p.indirect_count(3, 16);
+        assert!((14..=16).contains(&k), "half missed: {k}");
+        for i in 0..400 {
+            p.direct_outcome(i % 5 == 0);
+        }
+        let k = p.indirect_count(3, 16);
+        assert!((4..=6).contains(&k), "a fifth missed: {k}");
+        for _ in 0..400 {
+            p.direct_outcome(true);
+        }
+        assert_eq!(p.indirect_count(3, 16), 16, "every probe missed: the cap");
+        assert_eq!(p.indirect_count(0, 0), 0);
     }
 
     #[test]

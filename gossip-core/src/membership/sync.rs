@@ -1,4 +1,5 @@
 //! What [`Membership`] puts on the wire: anti-entropy slices of the table
+//! (the whole table for a catching-up member, [`catch_up`](super::catch_up))
 //! and piggy-backed updates (with the buddy system's entry first).
 
 use rand::{Rng, RngCore};
@@ -6,14 +7,6 @@ use rand::{Rng, RngCore};
 use super::*;
 
 impl<A: Address> Membership<A> {
-    /// A join: answer with one packet of the table (the joiner's address is
-    /// not proven yet, so the answer stays about the size of a packet).
-    pub(crate) fn handle_join(&mut self, from: &A) {
-        if !self.left {
-            self.out.push_back(Outgoing::Sync { to: from.clone(), reply: false });
-        }
-    }
-
     /// A live member at its known address asks for a sync: answer with up
     /// to [`SYNC_PACKETS`] packets of the table, enough for the whole of a
     /// table of a few hundred members.
@@ -37,11 +30,13 @@ impl<A: Address> Membership<A> {
     /// the view is still filling, so sync again soon rather than a whole
     /// interval from now.
     pub(crate) fn end_packet(&mut self, now: Time, rng: &mut impl RngCore) {
-        if std::mem::take(&mut self.in_sync_answer) && std::mem::take(&mut self.learned) > 0 {
+        if std::mem::take(&mut self.in_sync_answer) && self.learned > 0 {
             let soon = now + self.config.probe_interval.mul_f64(0.5 + rng.random::<f64>());
             self.next_sync = self.next_sync.min(soon);
         }
-        self.learned = 0;
+        let learned = std::mem::take(&mut self.learned);
+        self.count_caught_up(learned);
+        self.sender_known = false;
         self.stats.groups_unindexed = self.table.groups_full();
     }
 
@@ -91,7 +86,13 @@ impl<A: Address> Membership<A> {
     /// Fills a sync packet with live entries, continuing where the last one
     /// stopped so successive syncs cover the whole table.
     pub(crate) fn write_slice(&mut self, writer: &mut PacketWriter) {
-        let cursor = self.table.scan_from(self.sync_cursor, |e| !e.status.is_live() || e.write(writer));
+        let mut written = 0;
+        let cursor = self.table.scan_from(self.sync_cursor, |e| {
+            let fits = !e.status.is_live() || e.write(writer);
+            written += usize::from(fits && e.status.is_live());
+            fits
+        });
         self.sync_cursor = cursor;
+        self.wrote_slice(written);
     }
 }
