@@ -23,17 +23,20 @@ impl<A: Address, R: RngCore> Node<A, R> {
         let mut sent = false;
         let lacking = std::mem::take(&mut self.lacking);
         let round = self.round;
+        let fanout = self.config.fanout as usize;
         for group in self.subscriptions.clone() {
-            let mut targets = Vec::new();
-            self.targets(group, &mut targets);
-            if self.config.mode == Mode::Tree {
-                let lacks = lacking.contains(&group) || self.streams.range(group).any(|(_, window)| window.has_holes());
+            let count = if self.config.mode != Mode::Tree
+                || lacking.contains(&group)
+                || self.streams.range(group).any(|(_, window)| window.has_holes())
+            {
+                fanout
+            } else {
                 let fresh = self.fresh.get(&group).is_some_and(|at| round <= at.saturating_add(ACTIVE_ROUNDS));
                 let background = (round.wrapping_add(self.id.0)) % IDLE_DIGEST_ROUNDS == 0;
-                if !lacks {
-                    targets.truncate(usize::from(fresh || background));
-                }
-            }
+                usize::from(fresh || background)
+            };
+            let mut targets = Vec::new();
+            self.some_targets(group, count, &mut targets);
             if targets.is_empty() {
                 continue;
             }

@@ -3,8 +3,16 @@
 use super::*;
 
 impl<A: Address, R: RngCore> Node<A, R> {
+    /// `b` targets in `group`, drawn as configured.
     pub(super) fn targets(&mut self, group: GroupId, out: &mut Vec<A>) {
-        let count = self.config.fanout as usize;
+        self.some_targets(group, self.config.fanout as usize, out);
+    }
+
+    /// `count` targets in `group`, drawn as configured.
+    pub(super) fn some_targets(&mut self, group: GroupId, count: usize, out: &mut Vec<A>) {
+        if count == 0 {
+            return;
+        }
         let how = self.config.targets;
         match &self.view {
             View::Gossiped(membership) => membership.targets(group, count, how, &mut self.rng, out),

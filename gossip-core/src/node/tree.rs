@@ -139,10 +139,9 @@ impl<A: Address, R: RngCore> Node<A, R> {
             self.push_tree(group, &rest[..end]);
             rest = &rest[end..];
         }
+        // Keep the buffer: `push_tree` queues nothing here.
         frames.clear();
-        if self.eager.capacity() == 0 && frames.capacity() <= MAX_DEFERRED {
-            self.eager = frames;
-        }
+        self.eager = frames;
     }
 
     /// Sends `frames` (all of `group`) to this node's children in each
