@@ -200,6 +200,11 @@ fn a_digest_that_shows_more_brings_a_digest_back_and_repairs_the_receiver() {
     assert_eq!(delivered, vec![id]);
     // A reply is never answered with another digest.
     assert!(net.nodes[1].poll_transmit().is_none());
+    // Repaired by the exchange, node 1 no longer lacks anything: its next
+    // round sends one digest (it has something new), not one to `b`.
+    let before = net.nodes[1].stats().digests_sent;
+    net.nodes[1].handle_timeout(now + config.period());
+    assert_eq!(net.nodes[1].stats().digests_sent - before, 1);
 }
 
 /// An idle group costs little in tree mode: a member with nothing new and

@@ -57,7 +57,7 @@ pub use gossip_sim::{DropReason, Fate, FaultAction, Latency, LinkError, LinkMode
 pub use handle::{Handle, MemberEvent};
 pub use stats::RuntimeStats;
 pub use subscription::{Missed, Subscription};
-pub use transport::{Transport, TransportError, TransportStats};
+pub use transport::{Transport, TransportError, TransportStats, TrySend};
 
 /// Re-exported so users need not name `tokio-stream` to use a [`Subscription`].
 pub use tokio_stream::{Stream, StreamExt};

@@ -15,7 +15,7 @@ use crate::handle::{Command, MemberEvent};
 use crate::readiness::Readiness;
 use crate::stats::{RuntimeStats, Shared};
 use crate::subscription::Arrival;
-use crate::transport::{Transport, TransportError};
+use crate::transport::{Transport, TransportError, TrySend};
 
 /// Datagrams taken from the transport per receive call, at most.
 const RECV_BATCH: usize = 64;
@@ -73,11 +73,34 @@ where
     /// ahead; until then it waits for room, after it every transmit that
     /// finds the queue full is dropped (and counted) at once. A stuck
     /// transport thus stalls the loop for at most `send_wait` per drain.
+    ///
+    /// Each transmit is first offered to [`Transport::try_send`], which
+    /// spares the hand-off to the sender task where the transport can send
+    /// without waiting; after the first one it hands back, the rest of the
+    /// drain goes through the queue, so a transport that batches gets
+    /// whole batches.
     async fn drain(&mut self) {
         let mut deadline: Option<Instant> = None;
+        let mut direct = true;
         while let Some(transmit) = self.protocol.poll_transmit() {
             let Some(tx) = &self.send_tx else { break };
-            match tx.try_send((transmit.to, transmit.bytes)) {
+            let bytes = if direct {
+                match self.transport.try_send(&transmit.to, transmit.bytes) {
+                    TrySend::Done(result) => {
+                        if let Err(err) = result {
+                            self.send_failed(&transmit.to, err);
+                        }
+                        continue;
+                    }
+                    TrySend::WouldBlock(bytes) => {
+                        direct = false;
+                        bytes
+                    }
+                }
+            } else {
+                transmit.bytes
+            };
+            match tx.try_send((transmit.to, bytes)) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(item)) => {
                     let until = *deadline.get_or_insert_with(|| Instant::now() + self.send_wait);
@@ -133,6 +156,18 @@ where
         if self.metrics.due() {
             self.metrics.publish(&self.stats(), &self.protocol.members());
         }
+    }
+
+    /// Counts a send that failed in this task; an unreachable destination
+    /// is reported to the engine as the sender task reports it.
+    fn send_failed(&mut self, to: &T::Address, err: TransportError) {
+        saturating_inc(&self.shared.send_errors);
+        if matches!(err, TransportError::Unreachable) {
+            saturating_inc(&self.shared.unreachable);
+            let now = self.now();
+            self.protocol.handle_unreachable(now, to);
+        }
+        tracing::debug!(%err, "send failed");
     }
 
     fn member_event(&mut self, event: MemberEvent<T::Address>) {
@@ -393,6 +428,53 @@ mod tests {
         fn max_packet_size(&self) -> usize {
             1400
         }
+    }
+
+    /// A transport that sends only through `try_send`, recording where
+    /// to; its queued path never completes.
+    struct DirectOnly(SocketAddr, std::sync::Mutex<Vec<SocketAddr>>);
+
+    #[async_trait]
+    impl Transport for DirectOnly {
+        type Address = SocketAddr;
+
+        async fn send(&self, _: &SocketAddr, _: Bytes) -> Result<(), TransportError> {
+            std::future::pending().await
+        }
+
+        fn try_send(&self, to: &SocketAddr, _: Bytes) -> TrySend {
+            self.1.lock().unwrap().push(*to);
+            TrySend::Done(Ok(()))
+        }
+
+        async fn recv(&self) -> Result<(SocketAddr, Bytes), TransportError> {
+            std::future::pending().await
+        }
+
+        fn local_addr(&self) -> SocketAddr {
+            self.0
+        }
+
+        fn max_packet_size(&self) -> usize {
+            1400
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_transport_that_sends_without_waiting_gets_every_transmit_from_the_node_task() {
+        let transport = Arc::new(DirectOnly("127.0.0.1:1".parse().unwrap(), std::sync::Mutex::default()));
+        let handle = Builder::new(transport.clone()).send_capacity(4).linger(Duration::ZERO).spawn().unwrap();
+        let seeds: Vec<SocketAddr> = (2..202).map(|port| SocketAddr::from(([127, 0, 0, 1], port))).collect();
+        handle.join(seeds.clone()).await.unwrap();
+        let stats = handle.stats().await.unwrap();
+        // With a send queue of 4 and a sender that never finishes, only
+        // the direct path can have sent the 200 joins.
+        let mut sent = transport.1.lock().unwrap().clone();
+        sent.sort_unstable();
+        sent.dedup();
+        assert_eq!(sent, seeds);
+        assert_eq!(stats.send_queue_full, 0);
+        handle.shutdown().await;
     }
 
     #[tokio::test(start_paused = true)]

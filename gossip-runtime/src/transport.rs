@@ -54,6 +54,19 @@ pub struct TransportStats {
     pub dropped: u64,
 }
 
+/// What [`Transport::try_send`] did with a datagram.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TrySend {
+    /// The transport handled it at once; the result is what
+    /// [`Transport::send`] would have returned.
+    Done(Result<(), TransportError>),
+    /// Sending it now would mean waiting (or the transport has no
+    /// non-waiting path): the datagram comes back untouched, and the
+    /// runtime queues it for [`Transport::send_batch`].
+    WouldBlock(Bytes),
+}
+
 /// A datagram transport: the only thing the runtime needs from a network.
 ///
 /// # Contract
@@ -90,6 +103,12 @@ pub struct TransportStats {
 ///   bounded shutdown, so a dropped send must leave the transport usable.
 ///   `send` should not wait on one slow peer for long: drop (and count)
 ///   rather than block.
+/// * **Sending without a hand-off.** The runtime first offers each
+///   datagram to [`try_send`](Transport::try_send) from its own task; only
+///   what comes back as [`TrySend::WouldBlock`] goes through the send
+///   queue to the sender task. A transport whose send never waits (an
+///   in-memory network) implements it and saves one task wake-up per hop;
+///   the default declines, so everything goes through `send_batch`.
 /// * **Concurrency.** All methods take `&self`; one `Arc<T>` serves a task
 ///   that sends and one that receives at the same time.
 /// * [`max_packet_size`](Transport::max_packet_size) is the largest
@@ -104,6 +123,14 @@ pub trait Transport: Send + Sync + 'static {
     /// Sends one datagram to `to`. See the trait docs for what `Ok` and
     /// each error mean.
     async fn send(&self, to: &Self::Address, bytes: Bytes) -> Result<(), TransportError>;
+
+    /// Sends one datagram now if that needs no waiting, else hands it
+    /// back as [`TrySend::WouldBlock`]. Must not block. The default always
+    /// hands it back.
+    fn try_send(&self, to: &Self::Address, bytes: Bytes) -> TrySend {
+        let _ = to;
+        TrySend::WouldBlock(bytes)
+    }
 
     /// Waits for the next datagram and returns its sender and contents.
     /// Must be cancel-safe.
@@ -153,6 +180,10 @@ impl<T: Transport> Transport for std::sync::Arc<T> {
 
     async fn recv(&self) -> Result<(Self::Address, Bytes), TransportError> {
         (**self).recv().await
+    }
+
+    fn try_send(&self, to: &Self::Address, bytes: Bytes) -> TrySend {
+        (**self).try_send(to, bytes)
     }
 
     async fn send_batch(&self, batch: &[(Self::Address, Bytes)]) -> Vec<Result<(), TransportError>> {

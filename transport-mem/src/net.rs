@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use async_trait::async_trait;
 use bytes::Bytes;
 use gossip_core::SmallRng;
-use gossip_runtime::{Transport, TransportError, TransportStats, run_script};
+use gossip_runtime::{Transport, TransportError, TransportStats, TrySend, run_script};
 use rand::SeedableRng;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -339,43 +339,13 @@ impl MemEndpoint {
             tx
         })
     }
-}
 
-/// Holds delayed datagrams until they are due. Its queue is unbounded as a
-/// channel but bounded in practice: senders count `in_flight` under the
-/// network lock and drop above `max_in_flight`.
-async fn dispatch(net: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Delayed>) {
-    let mut queue: DueQueue<Instant, Delayed> = DueQueue::new();
-    loop {
-        let next = queue.next_at().copied();
-        tokio::select! {
-            item = rx.recv() => match item {
-                Some(item) => queue.push(item.at, item),
-                None => return,
-            },
-            () = tokio::time::sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
-                let Some(net) = net.upgrade() else { return };
-                let now = Instant::now();
-                let mut state = net.lock();
-                while let Some(d) = queue.pop_due(&now) {
-                    state.in_flight -= 1;
-                    let _ = state.hand_over(&net.link, d.from, d.to, d.bytes);
-                }
-            }
-        }
-    }
-}
-
-#[async_trait]
-impl Transport for MemEndpoint {
-    type Address = u32;
-
-    async fn send(&self, to: &u32, bytes: Bytes) -> Result<(), TransportError> {
+    /// Decides the datagram's fate and carries it out; never waits.
+    fn send_now(&self, to: u32, bytes: Bytes) -> Result<(), TransportError> {
         let max = self.net.config.max_packet_size;
         if bytes.len() > max {
             return Err(TransportError::Oversized { len: bytes.len(), max });
         }
-        let to = *to;
         let from = self.addr;
         let delayed = {
             let mut state = self.net.lock();
@@ -420,6 +390,46 @@ impl Transport for MemEndpoint {
             }
         }
         Ok(())
+    }
+}
+
+/// Holds delayed datagrams until they are due. Its queue is unbounded as a
+/// channel but bounded in practice: senders count `in_flight` under the
+/// network lock and drop above `max_in_flight`.
+async fn dispatch(net: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Delayed>) {
+    let mut queue: DueQueue<Instant, Delayed> = DueQueue::new();
+    loop {
+        let next = queue.next_at().copied();
+        tokio::select! {
+            item = rx.recv() => match item {
+                Some(item) => queue.push(item.at, item),
+                None => return,
+            },
+            () = tokio::time::sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
+                let Some(net) = net.upgrade() else { return };
+                let now = Instant::now();
+                let mut state = net.lock();
+                while let Some(d) = queue.pop_due(&now) {
+                    state.in_flight -= 1;
+                    let _ = state.hand_over(&net.link, d.from, d.to, d.bytes);
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Transport for MemEndpoint {
+    type Address = u32;
+
+    async fn send(&self, to: &u32, bytes: Bytes) -> Result<(), TransportError> {
+        self.send_now(*to, bytes)
+    }
+
+    /// Sending never waits here: the datagram is in the inbox, held as
+    /// delayed, or dropped by the time this returns.
+    fn try_send(&self, to: &u32, bytes: Bytes) -> TrySend {
+        TrySend::Done(self.send_now(*to, bytes))
     }
 
     async fn recv(&self) -> Result<(u32, Bytes), TransportError> {

@@ -28,7 +28,7 @@ use crate::protocol::Protocol;
 use crate::sequencer::Sequencer;
 use crate::stats::Stats;
 use crate::store::{Store, Stored};
-use crate::streams::{Limits, Streams, Verdict};
+use crate::streams::{Limits, StreamKey, Streams, Verdict};
 use crate::subscription::{self, SubscribeFrom};
 use crate::time::Time;
 use crate::window::{digest_contains, digest_top};
@@ -133,9 +133,10 @@ pub struct Node<A: Address, R: RngCore = SmallRng> {
     rings: tree::Rings<A>,
     /// New messages waiting to go down their trees at the next poll.
     eager: Vec<MessageFrame>,
-    /// Subscribed groups in which a digest showed, since the last round,
-    /// that others hold what this node lacks (tree mode), sorted.
-    lacking: Vec<GroupId>,
+    /// What digests showed, since the last round, that others hold and
+    /// this node lacks (tree mode): a stream and the top seen there, at
+    /// most one per digest and [`pull::MAX_LACKING`] in all.
+    lacking: Vec<(StreamKey, u64)>,
     /// Round of the last new message of each subscribed group (tree mode's
     /// digests follow activity).
     fresh: BTreeMap<GroupId, u64>,

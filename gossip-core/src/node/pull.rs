@@ -10,6 +10,9 @@ const ACTIVE_ROUNDS: u64 = 2;
 /// rounds (background anti-entropy).
 const IDLE_DIGEST_ROUNDS: u64 = 5;
 
+/// Tree mode: streams remembered as lacking between two rounds, at most.
+pub(super) const MAX_LACKING: usize = 64;
+
 impl<A: Address, R: RngCore> Node<A, R> {
     /// One pull round: a digest of each subscribed group to `b` members.
     ///
@@ -21,12 +24,15 @@ impl<A: Address, R: RngCore> Node<A, R> {
     /// [`IDLE_DIGEST_ROUNDS`]: an idle group costs little.
     pub(super) fn pull_round(&mut self) -> bool {
         let mut sent = false;
-        let lacking = std::mem::take(&mut self.lacking);
+        // What a digest showed lacking may have arrived since (the reply
+        // digest fetched it): only what is still missing asks `b` members.
+        let mut lacking = std::mem::take(&mut self.lacking);
+        lacking.retain(|(key, top)| self.streams.held(key).is_none_or(|(_, held)| held < *top));
         let round = self.round;
         let fanout = self.config.fanout as usize;
         for group in self.subscriptions.clone() {
             let count = if self.config.mode != Mode::Tree
-                || lacking.contains(&group)
+                || lacking.iter().any(|((g, _), _)| *g == group)
                 || self.streams.range(group).any(|(_, window)| window.has_holes())
             {
                 fanout
@@ -75,17 +81,19 @@ impl<A: Address, R: RngCore> Node<A, R> {
         if self.config.mode != Mode::Tree || digest.reply || !known || !self.is_subscribed(digest.group) {
             return;
         }
-        let lacks = digest.entries.iter().any(|entry| {
+        let lacks = digest.entries.iter().find_map(|entry| {
             let top = digest_top(entry.base, &entry.bitmap);
-            entry.origin != self.id
-                && match self.streams.held(&(digest.group, entry.origin)) {
+            let key = (digest.group, entry.origin);
+            let more = entry.origin != self.id
+                && match self.streams.held(&key) {
                     Some((base, held)) => top > held || entry.base > base,
                     None => top > 0,
-                }
+                };
+            more.then_some((key, top))
         });
-        if lacks {
-            if let Err(at) = self.lacking.binary_search(&digest.group) {
-                self.lacking.insert(at, digest.group);
+        if let Some(wanted) = lacks {
+            if self.lacking.len() < MAX_LACKING && !self.lacking.contains(&wanted) {
+                self.lacking.push(wanted);
             }
             self.send_digest(digest.group, std::slice::from_ref(from), true);
         }
