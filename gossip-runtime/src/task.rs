@@ -406,8 +406,13 @@ mod tests {
     use super::*;
     use crate::Builder;
 
-    /// A transport whose sends never complete and that never receives.
-    struct Stuck(SocketAddr);
+    /// A transport whose queued sends never complete and that never
+    /// receives; with `direct`, `try_send` sends at once and records where
+    /// to.
+    struct Stuck {
+        addr: SocketAddr,
+        direct: Option<std::sync::Mutex<Vec<SocketAddr>>>,
+    }
 
     #[async_trait]
     impl Transport for Stuck {
@@ -417,34 +422,14 @@ mod tests {
             std::future::pending().await
         }
 
-        async fn recv(&self) -> Result<(SocketAddr, Bytes), TransportError> {
-            std::future::pending().await
-        }
-
-        fn local_addr(&self) -> SocketAddr {
-            self.0
-        }
-
-        fn max_packet_size(&self) -> usize {
-            1400
-        }
-    }
-
-    /// A transport that sends only through `try_send`, recording where
-    /// to; its queued path never completes.
-    struct DirectOnly(SocketAddr, std::sync::Mutex<Vec<SocketAddr>>);
-
-    #[async_trait]
-    impl Transport for DirectOnly {
-        type Address = SocketAddr;
-
-        async fn send(&self, _: &SocketAddr, _: Bytes) -> Result<(), TransportError> {
-            std::future::pending().await
-        }
-
-        fn try_send(&self, to: &SocketAddr, _: Bytes) -> TrySend {
-            self.1.lock().unwrap().push(*to);
-            TrySend::Done(Ok(()))
+        fn try_send(&self, to: &SocketAddr, bytes: Bytes) -> TrySend {
+            match &self.direct {
+                Some(sent) => {
+                    sent.lock().unwrap().push(*to);
+                    TrySend::Done(Ok(()))
+                }
+                None => TrySend::WouldBlock(bytes),
+            }
         }
 
         async fn recv(&self) -> Result<(SocketAddr, Bytes), TransportError> {
@@ -452,7 +437,7 @@ mod tests {
         }
 
         fn local_addr(&self) -> SocketAddr {
-            self.0
+            self.addr
         }
 
         fn max_packet_size(&self) -> usize {
@@ -462,14 +447,14 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_transport_that_sends_without_waiting_gets_every_transmit_from_the_node_task() {
-        let transport = Arc::new(DirectOnly("127.0.0.1:1".parse().unwrap(), std::sync::Mutex::default()));
+        let transport = Arc::new(Stuck { addr: "127.0.0.1:1".parse().unwrap(), direct: Some(Default::default()) });
         let handle = Builder::new(transport.clone()).send_capacity(4).linger(Duration::ZERO).spawn().unwrap();
         let seeds: Vec<SocketAddr> = (2..202).map(|port| SocketAddr::from(([127, 0, 0, 1], port))).collect();
         handle.join(seeds.clone()).await.unwrap();
         let stats = handle.stats().await.unwrap();
         // With a send queue of 4 and a sender that never finishes, only
         // the direct path can have sent the 200 joins.
-        let mut sent = transport.1.lock().unwrap().clone();
+        let mut sent = transport.direct.as_ref().unwrap().lock().unwrap().clone();
         sent.sort_unstable();
         sent.dedup();
         assert_eq!(sent, seeds);
@@ -480,7 +465,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_stuck_transport_costs_one_send_wait_per_drain_and_shutdown_is_bounded() {
         let wait = Duration::from_millis(100);
-        let handle = Builder::new(Stuck("127.0.0.1:1".parse().unwrap()))
+        let handle = Builder::new(Stuck { addr: "127.0.0.1:1".parse().unwrap(), direct: None })
             .send_capacity(4)
             .send_wait(wait)
             .linger(Duration::ZERO)
