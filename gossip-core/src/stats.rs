@@ -166,6 +166,10 @@ pub struct MembershipStats {
     /// Group memberships of members left out of the group index because
     /// it was full (too many groups, or too many member-group pairs).
     pub groups_unindexed: u64,
+    /// JOINs from a member answered with one table slice instead of the
+    /// whole table, because the same address got the whole table less
+    /// than half a gossip period before (replays, forgeries).
+    pub full_answers_limited: u64,
 }
 
 /// Things the engine threw away to stay inside its caps, by reason.

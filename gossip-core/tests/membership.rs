@@ -129,6 +129,7 @@ fn an_unknown_joiner_gets_one_packet_and_a_member_the_whole_table() {
     net.collect();
     let request: Vec<_> = net.in_flight.drain(..).filter(|p| p.from == joiner && p.to == 0).collect();
     assert_eq!(request.len(), 1, "the catch-up request goes to the member that answered");
+    let replay = request[0].bytes.clone();
     for p in request {
         net.nodes[0].handle_packet(net.now, p.from, p.bytes).unwrap();
     }
@@ -139,6 +140,18 @@ fn an_unknown_joiner_gets_one_packet_and_a_member_the_whole_table() {
         net.nodes[joiner as usize].handle_packet(net.now, p.from, p.bytes).unwrap();
     }
     assert_eq!(net.nodes[joiner as usize].usage().members, 300, "the joiner's view is complete at once");
+    // The same JOIN replayed at once draws one slice, not the table again;
+    // half a period later, the whole table again (a catch-up re-asks).
+    let answers_to = |net: &mut Net, at: Time| {
+        net.nodes[0].handle_packet(at, joiner, replay.clone()).unwrap();
+        net.collect();
+        let answer: Vec<_> = net.in_flight.drain(..).filter(|p| p.from == 0 && p.to == joiner).collect();
+        answer.len()
+    };
+    let now = net.now;
+    assert_eq!(answers_to(&mut net, now), 1, "a replayed JOIN gets one slice");
+    assert_eq!(net.nodes[0].stats().membership.full_answers_limited, 1);
+    assert!(answers_to(&mut net, now + config.period() / 2) >= 3, "a later request gets the whole table");
 }
 
 fn fast() -> Config {

@@ -36,6 +36,10 @@ pub(crate) struct CatchUp {
     asked: NodeId,
 }
 
+/// Recipients of whole-table answers remembered, at most (the oldest is
+/// forgotten first).
+pub(crate) const MAX_FULL_ANSWERED: usize = 64;
+
 /// A whole-table answer being written, one SYNC packet at a time.
 #[derive(Clone, Debug)]
 pub(crate) struct FullAnswer<A> {
@@ -105,13 +109,30 @@ impl<A: Address> Membership<A> {
     /// the whole table; any other gets one packet of it (its address is
     /// not proven yet, so the answer stays about the size of its request).
     /// One whole-table answer is written at a time.
+    ///
+    /// An address gets the whole table at most once per half gossip period
+    /// (a catch-up asks at most once a period): a replayed or forged JOIN
+    /// that claims a member's address draws one slice, not the table, so
+    /// it cannot turn one small packet into many toward that member.
     pub(crate) fn handle_join(&mut self, from: &A) {
         if self.left {
             return;
         }
-        if self.sender_known && self.full_answer.is_none() {
+        let spacing = self.config.period / 2;
+        while self.full_answered.front().is_some_and(|(_, at)| self.now.saturating_duration_since(*at) >= spacing) {
+            self.full_answered.pop_front();
+        }
+        let lately = self.full_answered.iter().any(|(to, _)| to == from);
+        if self.sender_known && lately {
+            self.stats.full_answers_limited = self.stats.full_answers_limited.saturating_add(1);
+        }
+        if self.sender_known && !lately && self.full_answer.is_none() {
             let left = self.table.live().len();
             self.full_answer = Some(FullAnswer { to: from.clone(), left, writing: false });
+            if self.full_answered.len() >= MAX_FULL_ANSWERED {
+                self.full_answered.pop_front();
+            }
+            self.full_answered.push_back((from.clone(), self.now));
         } else {
             self.out.push_back(Outgoing::Sync { to: from.clone(), reply: false });
         }

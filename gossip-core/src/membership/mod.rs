@@ -141,6 +141,9 @@ pub(crate) struct Membership<A> {
     catch_up: Option<CatchUp>,
     /// The whole-table answer being written, if any.
     full_answer: Option<FullAnswer<A>>,
+    /// Where whole-table answers went lately, oldest first, at most
+    /// [`catch_up::MAX_FULL_ANSWERED`].
+    full_answered: VecDeque<(A, Time)>,
     /// The time of the latest input.
     now: Time,
     out: VecDeque<Outgoing<A>>,
@@ -173,6 +176,7 @@ impl<A: Address> Membership<A> {
             sender_known: false,
             catch_up: None,
             full_answer: None,
+            full_answered: VecDeque::new(),
             now: Time::ZERO,
             out: VecDeque::new(),
             events: Vec::new(),
@@ -218,9 +222,11 @@ impl<A: Address> Membership<A> {
         self.table.profiles()
     }
 
-    /// Heap bytes of the member table, its indexes and the update queue.
+    /// Heap bytes of the member table, its indexes, the update queue and
+    /// the recent whole-table answers.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.table.heap_bytes() + self.updates.heap_bytes() + self.prober.heap_bytes()
+        let answered = self.full_answered.capacity() * size_of::<(A, Time)>();
+        self.table.heap_bytes() + self.updates.heap_bytes() + self.prober.heap_bytes() + answered
     }
 
     pub(crate) fn health(&self) -> u32 {
