@@ -161,13 +161,10 @@ where
     /// Counts a send that failed in this task; an unreachable destination
     /// is reported to the engine as the sender task reports it.
     fn send_failed(&mut self, to: &T::Address, err: TransportError) {
-        saturating_inc(&self.shared.send_errors);
-        if matches!(err, TransportError::Unreachable) {
-            saturating_inc(&self.shared.unreachable);
+        if count_send_error(&self.shared, &err) {
             let now = self.now();
             self.protocol.handle_unreachable(now, to);
         }
-        tracing::debug!(%err, "send failed");
     }
 
     fn member_event(&mut self, event: MemberEvent<T::Address>) {
@@ -367,6 +364,18 @@ where
     }
 }
 
+/// Counts and logs a failed send, wherever it was sent from; returns
+/// whether the destination is unreachable (to be reported to the engine).
+fn count_send_error(shared: &Shared, err: &TransportError) -> bool {
+    saturating_inc(&shared.send_errors);
+    tracing::debug!(%err, "send failed");
+    let unreachable = matches!(err, TransportError::Unreachable);
+    if unreachable {
+        saturating_inc(&shared.unreachable);
+    }
+    unreachable
+}
+
 /// Feeds the transport from the send queue: up to `SEND_BATCH` queued
 /// datagrams per [`Transport::send_batch`] call, so a transport that
 /// batches system calls (GSO, `sendmmsg`) gets whole batches.
@@ -381,16 +390,12 @@ pub(crate) async fn send_task<T: Transport>(
         let results = transport.send_batch(&batch).await;
         for ((to, _), result) in batch.drain(..).zip(results) {
             let Err(err) = result else { continue };
-            saturating_inc(&shared.send_errors);
-            match err {
-                TransportError::Unreachable => {
-                    saturating_inc(&shared.unreachable);
-                    let _ = unreachable.try_send(to);
-                }
-                TransportError::Closed => return,
-                _ => {}
+            if count_send_error(&shared, &err) {
+                let _ = unreachable.try_send(to);
             }
-            tracing::debug!(%err, "send failed");
+            if matches!(err, TransportError::Closed) {
+                return;
+            }
         }
     }
 }
