@@ -434,3 +434,71 @@ proptest! {
         }
     }
 }
+
+/// Anti-entropy carries deaths: a member that believes a crashed member up
+/// after every update about the death has been sent learns of it from the
+/// next table slice it gets (taken as a suspicion), long before its own
+/// probes would find it, and then declares it dead.
+#[test]
+fn a_node_that_missed_a_death_learns_it_from_anti_entropy() {
+    let config = fast();
+    let period = config.period();
+    // The late node probes rarely (its own probes cannot find the crash in
+    // the window below) and syncs often.
+    let late_config = Config::builder()
+        .probe_interval(Duration::from_secs(60))
+        .probe_timeout(Duration::from_secs(1))
+        .suspicion_mult(1)
+        .suspicion_max_mult(1)
+        .sync_interval(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let (crashed, late, witness) = (7u32, 10usize, 3u32);
+    let nodes: Vec<Node<u32>> = (0..11u64)
+        .map(|i| {
+            let config = if i == late as u64 { &late_config } else { &config };
+            Node::new(NodeId(i + 1), config.clone(), SmallRng::seed_from_u64(70 + i))
+        })
+        .collect();
+    let mut net = Net::with_nodes(nodes);
+    for i in 1..10 {
+        net.nodes[i].join(Time::ZERO, &[0]);
+    }
+    run(&mut net, period, 50, &[late as u32]);
+    assert!(net.nodes[..10].iter().all(|n| n.usage().members == 9), "the first ten formed");
+    // The crash is detected and every update about it sent.
+    run(&mut net, period, 150, &[crashed, late as u32]);
+    let dead = net.nodes[0].members().into_iter().find(|m| m.id == NodeId(u64::from(crashed) + 1)).unwrap();
+    assert_eq!(dead.status, MemberStatus::Dead);
+    // The late node joins, and a member's old word puts the crashed one in
+    // its view as alive (as a view that missed every update would hold it).
+    net.nodes[late].join(net.now, &[0]);
+    run(&mut net, period, 5, &[crashed]);
+    assert_eq!(member(&net, late, dead.id), None, "a joiner does not take a dead entry for a member");
+    let mut w =
+        PacketWriter::new(config.max_packet_size(), Header { sender: NodeId(u64::from(witness) + 1), incarnation: 0 });
+    let alive = MemberFrame {
+        id: dead.id,
+        incarnation: dead.incarnation,
+        status: MemberStatus::Alive,
+        addr: Some(crashed),
+        groups: dead.groups.clone(),
+        meta: Bytes::new(),
+    };
+    assert!(w.push_member(&alive));
+    net.nodes[late].handle_packet(net.now, witness, w.finish()).expect("well-formed");
+    assert_eq!(member(&net, late, dead.id), Some((MemberStatus::Alive, crashed)));
+    // Within a few of its syncs (well before its first probe could reach
+    // the crashed member) it suspects it, and the suspicion times out.
+    let mut suspected = None;
+    for step in 0..1_000 {
+        run(&mut net, period, 1, &[crashed]);
+        if suspected.is_none() && member(&net, late, dead.id).is_some_and(|m| m.0 != MemberStatus::Alive) {
+            suspected = Some(step);
+        }
+    }
+    let suspected = suspected.expect("the late node learned of the death");
+    assert!(suspected < 50, "suspected {suspected} periods after it believed the member up");
+    assert_eq!(member(&net, late, dead.id).map(|m| m.0), Some(MemberStatus::Dead));
+    assert!(net.downs[late].iter().any(|(id, reason)| *id == dead.id && *reason == DownReason::Failed));
+}

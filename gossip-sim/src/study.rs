@@ -11,7 +11,7 @@ use crate::config::SimConfig;
 use crate::error::SimError;
 use crate::link::{FaultAction, Latency, LinkModel};
 use crate::simulator::Simulator;
-use crate::views::ViewRecord;
+use crate::views::{CrashRecord, ViewRecord};
 
 /// The fault a study meets after its warm-up.
 #[derive(Clone, Debug, PartialEq)]
@@ -160,6 +160,13 @@ pub struct StudyReport {
     pub removed: u32,
     /// Most periods from a crash until no live node believed it up.
     pub removed_max: Option<f64>,
+    /// Most periods from a crashed node's first suspicion until no live
+    /// node believed it up (the suspicion timeout plus the spreading of the
+    /// deaths, without the time to the first probe).
+    pub removed_after_suspicion_max: Option<f64>,
+    /// Most periods from the first live node declaring a crashed node down
+    /// until no live node believed it up (how long the news took to spread).
+    pub removed_after_first_down_max: Option<f64>,
     /// Membership bytes sent per live node per period.
     pub membership_bytes_per_node_period: f64,
     /// All bytes sent per live node per period.
@@ -186,6 +193,11 @@ impl StudyReport {
             views.crashes.iter().filter_map(|c| c.first_suspected.map(|at| since(c.at, at))).collect();
         let removals: Vec<f64> =
             views.crashes.iter().filter_map(|c| c.removed_from_all.map(|at| since(c.at, at))).collect();
+        let removals_after = |from: fn(&CrashRecord) -> Option<Time>| -> Vec<f64> {
+            views.crashes.iter().filter_map(|c| Some(since(from(c)?, c.removed_from_all?))).collect()
+        };
+        let after_suspicion = removals_after(|c| c.first_suspected);
+        let after_first_down = removals_after(|c| c.first_down);
         let max = |v: &[f64]| v.iter().copied().reduce(f64::max);
         let live = views.live_by_round.last().copied().unwrap_or(study.nodes);
         let node_periods = f64::from(live.max(1)) * f64::from(periods.max(1));
@@ -204,6 +216,8 @@ impl StudyReport {
             first_detection_max: max(&detections),
             removed: removals.len() as u32,
             removed_max: max(&removals),
+            removed_after_suspicion_max: max(&after_suspicion),
+            removed_after_first_down_max: max(&after_first_down),
             membership_bytes_per_node_period: bytes.membership as f64 / node_periods,
             bytes_per_node_period: bytes.all as f64 / node_periods,
             membership_bytes_per_node_period_after_fault: bytes.membership_after_fault as f64

@@ -149,13 +149,14 @@ impl<A: Address> Membership<A> {
         Some(Outgoing::Sync { to: answer.to.clone(), reply: false })
     }
 
-    /// Counts `written` entries of the packet just written against the
-    /// whole-table answer, if it was one of its packets; a packet that took
-    /// none ends the answer (nothing more would fit).
-    pub(super) fn wrote_slice(&mut self, written: usize) {
+    /// Counts the `live` entries of the packet just written (of `all` it
+    /// took, dead and departed ones included) against the whole-table
+    /// answer, if it was one of its packets; a packet that took none ends
+    /// the answer (nothing more would fit).
+    pub(super) fn wrote_slice(&mut self, live: usize, all: usize) {
         let Some(answer) = &mut self.full_answer else { return };
         if std::mem::take(&mut answer.writing) {
-            answer.left = if written == 0 { 0 } else { answer.left.saturating_sub(written) };
+            answer.left = if all == 0 { 0 } else { answer.left.saturating_sub(live) };
         }
     }
 }

@@ -83,16 +83,21 @@ impl<A: Address> Membership<A> {
         self.updates = updates;
     }
 
-    /// Fills a sync packet with live entries, continuing where the last one
-    /// stopped so successive syncs cover the whole table.
+    /// Fills a sync packet with entries, continuing where the last one
+    /// stopped so successive syncs cover the whole table. Dead and departed
+    /// members still remembered go too (as memberlist's push-pull sends
+    /// them): a receiver that missed every update about a death still
+    /// believes the member up, and takes this third party's word as a
+    /// suspicion (which the member, if it is up after all, refutes).
     pub(crate) fn write_slice(&mut self, writer: &mut PacketWriter) {
-        let mut written = 0;
+        let (mut live, mut all) = (0, 0);
         let cursor = self.table.scan_from(self.sync_cursor, |e| {
-            let fits = !e.status.is_live() || e.write(writer);
-            written += usize::from(fits && e.status.is_live());
+            let fits = e.write(writer);
+            live += usize::from(fits && e.status.is_live());
+            all += usize::from(fits);
             fits
         });
         self.sync_cursor = cursor;
-        self.wrote_slice(written);
+        self.wrote_slice(live, all);
     }
 }
