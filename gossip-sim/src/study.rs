@@ -167,6 +167,11 @@ pub struct StudyReport {
     /// Most periods from the first live node declaring a crashed node down
     /// until no live node believed it up (how long the news took to spread).
     pub removed_after_first_down_max: Option<f64>,
+    /// Live views that still believe some crashed node up at the end.
+    pub still_believed: u32,
+    /// Of these, the ones that suspect it (a suspicion timer still running;
+    /// the others never heard of the crash).
+    pub still_suspected: u32,
     /// Membership bytes sent per live node per period.
     pub membership_bytes_per_node_period: f64,
     /// All bytes sent per live node per period.
@@ -218,6 +223,8 @@ impl StudyReport {
             removed_max: max(&removals),
             removed_after_suspicion_max: max(&after_suspicion),
             removed_after_first_down_max: max(&after_first_down),
+            still_believed: views.crashes.iter().map(|c| c.believers).sum(),
+            still_suspected: views.crashes.iter().map(|c| c.suspecting).sum(),
             membership_bytes_per_node_period: bytes.membership as f64 / node_periods,
             bytes_per_node_period: bytes.all as f64 / node_periods,
             membership_bytes_per_node_period_after_fault: bytes.membership_after_fault as f64

@@ -14,6 +14,8 @@
 //! incarnation back from ids made by [`node_id`](crate::node_id), and counts
 //! events about any other id, or about an earlier incarnation, as stale.
 
+use std::collections::HashSet;
+
 use gossip_core::{DownReason, Event, NodeId, Time};
 
 use crate::link::LinkModel;
@@ -32,6 +34,12 @@ pub struct CrashRecord {
     pub first_down: Option<Time>,
     /// When the last live node that believed it up stopped doing so.
     pub removed_from_all: Option<Time>,
+    /// Live nodes that believe it up now (at the end of the run, once it
+    /// is over).
+    pub believers: u32,
+    /// Of these, the ones whose latest word about it was a suspicion (their
+    /// timer still running), as opposed to ones that never heard of it.
+    pub suspecting: u32,
 }
 
 /// The membership views' record for a whole run.
@@ -92,6 +100,8 @@ pub(crate) struct Views {
     believers: Vec<u32>,
     /// Per node: index into `record.crashes` of its latest crash, while down.
     crash_of: Vec<Option<usize>>,
+    /// Per crash (as `record.crashes`): the live nodes that suspect it now.
+    suspecting: Vec<HashSet<u32>>,
     pub(crate) record: ViewRecord,
 }
 
@@ -105,6 +115,7 @@ impl Views {
             known_live: vec![0; n],
             believers: vec![0; n],
             crash_of: vec![None; n],
+            suspecting: Vec::new(),
             record: ViewRecord::default(),
         }
     }
@@ -193,6 +204,22 @@ impl Views {
                 }
             }
         }
+        if let Some(c) = self.crash_of[j] {
+            match change {
+                Change::Suspect => self.suspecting[c].insert(observer),
+                Change::Up | Change::Down { .. } => self.suspecting[c].remove(&observer),
+            };
+            self.note_crash(j);
+        }
+    }
+
+    /// Brings the crash record of `j` (down) up to date with its believers.
+    fn note_crash(&mut self, j: usize) {
+        let Some(c) = self.crash_of[j] else { return };
+        let suspecting = self.suspecting[c].iter().filter(|&&i| self.believes(i as usize, j)).count() as u32;
+        let crash = &mut self.record.crashes[c];
+        crash.believers = self.believers[j];
+        crash.suspecting = suspecting;
     }
 
     fn check_removed(&mut self, j: usize, now: Time) {
@@ -216,16 +243,20 @@ impl Views {
                 self.set(c, j, false);
                 self.believers[j] -= 1;
                 self.check_removed(j, now);
+                self.note_crash(j);
             }
         }
         self.known_live[c] = 0;
         self.crash_of[c] = Some(self.record.crashes.len());
+        self.suspecting.push(HashSet::new());
         self.record.crashes.push(CrashRecord {
             node: c as u32,
             at: now,
             first_suspected: None,
             first_down: None,
             removed_from_all: (self.believers[c] == 0).then_some(now),
+            believers: self.believers[c],
+            suspecting: 0,
         });
     }
 

@@ -17,8 +17,25 @@ fn views_follow_joins_and_a_crash() {
     assert_eq!((report.crashed, report.live), (2, 38));
     assert_eq!(report.detected, 2, "{report:?}");
     assert_eq!(report.removed, 2, "{report:?}");
+    assert_eq!((report.still_believed, report.still_suspected), (0, 0), "{report:?}");
     assert_eq!(report.complete_at_end, 38, "{report:?}");
     assert!(report.membership_bytes_per_node_period > 0.0);
+}
+
+/// A run that ends while the suspicions of two crashed members are still
+/// running counts the views that believe them up, and among these the ones
+/// that suspect them.
+#[test]
+fn views_still_believing_a_crashed_member_are_counted() {
+    let mut study = Study::join(40, Config::lan(), 240, 3);
+    study.fault = StudyFault::Crash { fraction: 0.05 };
+    study.fault_at = 200;
+    let report = study.run().unwrap();
+    assert_eq!((report.crashed, report.detected, report.removed), (2, 2, 0), "{report:?}");
+    // Every live view still holds both (the suspicion lasts at least 64
+    // periods at N = 40), and by now most of them suspect them.
+    assert_eq!(report.still_believed, 2 * 38, "{report:?}");
+    assert!(report.still_suspected > 38 && report.still_suspected <= 2 * 38, "{report:?}");
 }
 
 /// Issue 12's CI figure: 1,000 nodes joining through three seeds in bulk
