@@ -34,8 +34,7 @@ pub struct CrashRecord {
     pub first_down: Option<Time>,
     /// When the last live node that believed it up stopped doing so.
     pub removed_from_all: Option<Time>,
-    /// Live nodes that believe it up now (at the end of the run, once it
-    /// is over).
+    /// Live nodes that believe it up (at the end, in a finished run).
     pub believers: u32,
     /// Of these, the ones whose latest word about it was a suspicion (their
     /// timer still running), as opposed to ones that never heard of it.
@@ -206,20 +205,20 @@ impl Views {
         }
         if let Some(c) = self.crash_of[j] {
             match change {
-                Change::Suspect => self.suspecting[c].insert(observer),
-                Change::Up | Change::Down { .. } => self.suspecting[c].remove(&observer),
+                Change::Suspect if self.believes(i, j) => self.suspecting[c].insert(observer),
+                _ => self.suspecting[c].remove(&observer),
             };
             self.note_crash(j);
         }
     }
 
-    /// Brings the crash record of `j` (down) up to date with its believers.
+    /// Brings the crash record of `j` (down) up to date with its believers
+    /// (every node in `suspecting` believes it up: one that stops leaves).
     fn note_crash(&mut self, j: usize) {
         let Some(c) = self.crash_of[j] else { return };
-        let suspecting = self.suspecting[c].iter().filter(|&&i| self.believes(i as usize, j)).count() as u32;
         let crash = &mut self.record.crashes[c];
         crash.believers = self.believers[j];
-        crash.suspecting = suspecting;
+        crash.suspecting = self.suspecting[c].len() as u32;
     }
 
     fn check_removed(&mut self, j: usize, now: Time) {
@@ -243,6 +242,9 @@ impl Views {
                 self.set(c, j, false);
                 self.believers[j] -= 1;
                 self.check_removed(j, now);
+                if let Some(crash) = self.crash_of[j] {
+                    self.suspecting[crash].remove(&(c as u32));
+                }
                 self.note_crash(j);
             }
         }
