@@ -3,16 +3,22 @@
 //! follows every node's view from its membership events.
 
 use gossip_core::Config;
-use gossip_sim::{Study, StudyFault};
+use gossip_sim::{Study, StudyFault, StudyReport};
 
-/// The view tracker follows joins, a crash and its detection on a cluster
-/// small enough for today's heartbeat membership to converge.
-#[test]
-fn views_follow_joins_and_a_crash() {
-    let mut study = Study::join(40, Config::lan(), 400, 3);
+/// 40 nodes join through three seeds; two of them crash at period 200;
+/// the run lasts `periods`.
+fn two_of_forty_crash(periods: u32) -> StudyReport {
+    let mut study = Study::join(40, Config::lan(), periods, 3);
     study.fault = StudyFault::Crash { fraction: 0.05 };
     study.fault_at = 200;
-    let report = study.run().unwrap();
+    study.run().unwrap()
+}
+
+/// The view tracker follows joins, a crash and its detection on a small
+/// cluster.
+#[test]
+fn views_follow_joins_and_a_crash() {
+    let report = two_of_forty_crash(400);
     assert!(report.all_complete.is_some_and(|r| r <= 200), "{report:?}");
     assert_eq!((report.crashed, report.live), (2, 38));
     assert_eq!(report.detected, 2, "{report:?}");
@@ -27,10 +33,7 @@ fn views_follow_joins_and_a_crash() {
 /// that suspect them.
 #[test]
 fn views_still_believing_a_crashed_member_are_counted() {
-    let mut study = Study::join(40, Config::lan(), 240, 3);
-    study.fault = StudyFault::Crash { fraction: 0.05 };
-    study.fault_at = 200;
-    let report = study.run().unwrap();
+    let report = two_of_forty_crash(240);
     assert_eq!((report.crashed, report.detected, report.removed), (2, 2, 0), "{report:?}");
     // Every live view still holds both (the suspicion lasts at least 64
     // periods at N = 40), and by now most of them suspect them.
