@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::Net;
-use gossip_core::codec::{Header, MemberFrame, PacketWriter};
+use gossip_core::codec::{Frame, Header, MemberFrame, PacketWriter};
 use gossip_core::{Config, DownReason, GroupId, MemberStatus, Node, NodeId, Protocol, SmallRng, Time};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -152,6 +152,76 @@ fn an_unknown_joiner_gets_one_packet_and_a_member_the_whole_table() {
     assert_eq!(answers_to(&mut net, now), 1, "a replayed JOIN gets one slice");
     assert_eq!(net.nodes[0].stats().membership.full_answers_limited, 1);
     assert!(answers_to(&mut net, now + config.period() / 2) >= 3, "a later request gets the whole table");
+}
+
+/// What a packet from `from` to `to` says of catch-up: the CATCH-UP mark
+/// of its JOIN, if it is one, and the entries of the table answer it is
+/// part of (`None` if neither).
+fn catch_up_frames(bytes: &Bytes) -> (Option<u64>, Option<u64>) {
+    let packet = gossip_core::codec::decode::<u32>(bytes).expect("engine packets decode");
+    let (mut join, mut here) = (None, None);
+    for frame in packet.frames {
+        match frame {
+            Frame::Join => join = Some(0),
+            Frame::CatchUp { since } => join = join.map(|_| since),
+            Frame::Table { here: h, .. } => here = Some(h),
+            _ => {}
+        }
+    }
+    (join, here)
+}
+
+/// After the first whole table, a catch-up asks the same member again with
+/// the mark of that answer, and the answer holds only what changed since:
+/// the member that joined in between, not the 300 entries again.
+#[test]
+fn catch_up_requests_after_the_first_bring_only_what_changed() {
+    let mut net = formed(300, 5);
+    let config = fast();
+    for seed in [101, 102] {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        net.nodes.push(Node::new(NodeId::random(&mut rng), config.clone(), rng));
+        net.delivered.push(Default::default());
+        net.downs.push(Vec::new());
+    }
+    let (joiner, late) = (300u32, 301u32);
+    net.nodes[joiner as usize].join(net.now, &[0]);
+    // (mark asked from, entries answered) of each catch-up request to node 0.
+    let mut requests: Vec<(u64, u64)> = Vec::new();
+    for period in 0..40 {
+        if period == 2 {
+            net.nodes[late as usize].join(net.now, &[0]);
+        }
+        let now = net.now + config.period();
+        net.tick(now);
+        loop {
+            net.collect();
+            if net.in_flight.is_empty() {
+                break;
+            }
+            for p in std::mem::take(&mut net.in_flight) {
+                let (join, here) = catch_up_frames(&p.bytes);
+                if let (Some(since), true) = (join, p.from == joiner && p.to == 0) {
+                    requests.push((since, 0));
+                }
+                if let (Some(here), true) = (here, p.from == 0 && p.to == joiner) {
+                    requests.last_mut().expect("an answer follows a request").1 += here;
+                }
+                net.nodes[p.to as usize].handle_packet(net.now, p.from, p.bytes).expect("engine packets decode");
+            }
+        }
+    }
+    assert!(requests.len() >= 4, "a join, a catch-up and at least two more requests: {requests:?}");
+    // The JOIN to a seed that does not know the joiner yet gets one plain
+    // slice; the catch-up that follows, the whole table (299 + the joiner).
+    assert_eq!(requests[..2], [(0, 0), (0, 300)], "{requests:?}");
+    for &(since, here) in &requests[2..] {
+        assert!(since > 0, "later requests carry a mark: {requests:?}");
+        assert!(here <= 5, "later answers hold only what changed: {requests:?}");
+    }
+    let deltas: u64 = requests[2..].iter().map(|r| r.1).sum();
+    assert!(deltas >= 1, "the member that joined later came in a delta: {requests:?}");
+    assert_eq!(net.nodes[joiner as usize].usage().members, 301, "the joiner knows every member");
 }
 
 fn fast() -> Config {

@@ -30,6 +30,8 @@ fuzz_target!(|data: &[u8]| {
             Frame::PingReq { seq, target, addr } => writer.push_ping_req(*seq, *target, addr),
             Frame::Sync { reply } => writer.push_sync(*reply),
             Frame::Join => writer.push_join(),
+            Frame::CatchUp { since } => writer.push_catch_up(*since),
+            Frame::Table { mark, total, here } => writer.push_table(*mark, *total, *here),
             Frame::Known(ids) => writer.push_known(ids) == ids.len(),
             Frame::Digest(d) => writer.push_digest(d.group, d.complete, d.reply, &d.entries) == d.entries.len(),
         };

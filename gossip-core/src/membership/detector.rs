@@ -73,7 +73,7 @@ impl<A: Address> Membership<A> {
             let seed = self.seeds[rng.random_range(0..self.seeds.len())].clone();
             let live = self.table.by_addr(&seed).and_then(|id| self.table.get(id)).is_some_and(|e| e.status.is_live());
             if !live {
-                self.out.push_back(Outgoing::Join { to: seed });
+                self.out.push_back(Outgoing::Join { to: seed, since: 0 });
             }
         }
     }

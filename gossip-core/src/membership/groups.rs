@@ -6,8 +6,7 @@
 //! groups and the memberships indexed are capped, so forged entries cannot
 //! grow the index freely.
 
-use std::collections::HashMap;
-
+use super::Map;
 use crate::ids::GroupId;
 
 /// Distinct groups indexed at most; members' groups beyond it are not
@@ -23,9 +22,9 @@ pub(crate) const UNINDEXED: u32 = u32::MAX;
 
 #[derive(Debug, Default)]
 pub(crate) struct GroupIndex {
-    lists: HashMap<GroupId, Vec<u32>>,
+    lists: Map<GroupId, Vec<u32>>,
     /// A member's position in each of its groups but the first.
-    other_pos: HashMap<(u32, GroupId), u32>,
+    other_pos: Map<(u32, GroupId), u32>,
     memberships: usize,
     /// Memberships not indexed because a cap was reached.
     pub(crate) full: u64,

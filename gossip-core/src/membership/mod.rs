@@ -43,7 +43,7 @@ mod sync;
 mod table;
 mod updates;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,7 +66,17 @@ use crate::event::{DownReason, Event};
 use crate::ids::{GroupId, NodeId};
 use crate::stats::MembershipStats;
 use crate::time::Time;
-use crate::wire::{MemberFrame, PacketWriter};
+use crate::wire::{MemberFrame, PacketWriter, TABLE_FRAME_MAX};
+
+/// The hasher of the membership's maps and indexes: seeded at random for
+/// each (their keys come from peers, and their inserts are capped per
+/// sender), and several times cheaper than SipHash on the short keys they
+/// hold, which a bulk join hashes about N² times across the cluster.
+type RandomState = foldhash::fast::RandomState;
+/// A map with [`RandomState`].
+type Map<K, V> = HashMap<K, V, RandomState>;
+/// A set with [`RandomState`].
+type Set<T> = HashSet<T, RandomState>;
 
 /// Most packets in one sync answer.
 pub(crate) const SYNC_PACKETS: usize = 8;
@@ -85,8 +95,9 @@ pub(crate) enum Outgoing<A> {
     PingReq { to: A, seq: u64, target: NodeId, addr: A },
     /// A slice of the table, asking for one back when `reply`.
     Sync { to: A, reply: bool },
-    /// A join request to a seed.
-    Join { to: A },
+    /// A join request to a seed, or a catch-up request for the entries
+    /// changed after the receiver's change mark `since` (when not 0).
+    Join { to: A, since: u64 },
     /// This node's own departure.
     Leave { to: A },
     /// Only this node's own entry: the answer to a probe meant for an
@@ -127,7 +138,7 @@ pub(crate) struct Membership<A> {
     /// The table slot the last sync slice ended at.
     sync_cursor: u32,
     /// Members first learned from each sender this probe interval.
-    new_from: HashMap<NodeId, u32>,
+    new_from: Map<NodeId, u32>,
     new_from_reset: Time,
     started: bool,
     /// The packet being handled is a sync answer.
@@ -168,7 +179,7 @@ impl<A: Address> Membership<A> {
             next_sync: Time::ZERO,
             next_reconnect: Time::ZERO,
             sync_cursor: 0,
-            new_from: HashMap::new(),
+            new_from: Map::default(),
             new_from_reset: Time::ZERO,
             started: false,
             in_sync_answer: false,
@@ -346,7 +357,7 @@ impl<A: Address> Membership<A> {
         }
         if self.table.live().is_empty() {
             for seed in self.seeds.clone() {
-                self.out.push_back(Outgoing::Join { to: seed });
+                self.out.push_back(Outgoing::Join { to: seed, since: 0 });
             }
             self.next_join = Some(now + self.config.join_retry);
         } else {

@@ -3,11 +3,11 @@
 //! metadata), so an entry holds one shared pointer instead of its own
 //! copies, and a table of 10^4 members holds a handful of profiles.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::Set;
 use crate::ids::GroupId;
 
 /// One member's groups (sorted, deduplicated) and metadata.
@@ -21,8 +21,11 @@ pub(crate) struct Profile {
 /// member table: a profile lives while some entry points at it.
 #[derive(Debug)]
 pub(crate) struct Profiles {
-    set: HashSet<Arc<Profile>>,
+    set: Set<Arc<Profile>>,
     empty: Arc<Profile>,
+    /// The profile interned last, checked first: most members share one,
+    /// and a bulk join interns about one per entry received.
+    last: Option<Arc<Profile>>,
     /// Heap bytes of the profiles' group lists and metadata.
     content_bytes: usize,
 }
@@ -30,8 +33,9 @@ pub(crate) struct Profiles {
 impl Default for Profiles {
     fn default() -> Self {
         Profiles {
-            set: HashSet::new(),
+            set: Set::default(),
             empty: Arc::new(Profile { groups: Box::new([]), meta: Bytes::new() }),
+            last: None,
             content_bytes: 0,
         }
     }
@@ -48,8 +52,12 @@ impl Profiles {
         if groups.is_empty() && meta.is_empty() {
             return self.empty();
         }
+        if let Some(last) = self.last.as_ref().filter(|p| *p.groups == *groups && p.meta == meta) {
+            return last.clone();
+        }
         let probe = Profile { groups: groups.into(), meta: meta.clone() };
         if let Some(shared) = self.set.get(&probe) {
+            self.last = Some(shared.clone());
             return shared.clone();
         }
         // Copy the metadata out of the datagram it was decoded from, so a
@@ -58,13 +66,19 @@ impl Profiles {
         self.content_bytes = self.content_bytes.saturating_add(groups.len() * 4 + meta.len());
         let shared = Arc::new(Profile { groups: probe.groups, meta });
         self.set.insert(shared.clone());
+        self.last = Some(shared.clone());
         shared
     }
 
     /// An entry stopped pointing at `profile`: drop it once nothing else does.
     pub(crate) fn release(&mut self, profile: Arc<Profile>) {
-        // One reference in the set, one here.
-        if Arc::strong_count(&profile) == 2 && self.set.remove(&*profile) {
+        // One reference in the set, one here, and one in `last` if it is
+        // that profile.
+        let last = self.last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &profile));
+        if Arc::strong_count(&profile) == 2 + usize::from(last) && self.set.remove(&*profile) {
+            if last {
+                self.last = None;
+            }
             let bytes = profile.groups.len() * 4 + profile.meta.len();
             self.content_bytes = self.content_bytes.saturating_sub(bytes);
         }
@@ -101,5 +115,20 @@ mod tests {
         assert_eq!(p.len(), 1, "still used by b");
         p.release(b);
         assert_eq!((p.len(), p.content_bytes), (0, 0));
+    }
+
+    #[test]
+    fn the_last_profile_cached_never_keeps_a_released_one_alive() {
+        let mut p = Profiles::default();
+        let (one, two) = ([GroupId(1)], [GroupId(2)]);
+        let a = p.intern(&one, &Bytes::new());
+        let b = p.intern(&two, &Bytes::new());
+        let c = p.intern(&one, &Bytes::from_static(b"m"));
+        assert!(Arc::ptr_eq(&p.intern(&one, &Bytes::new()), &a), "found in the set, not only as the last");
+        assert_eq!(p.len(), 3);
+        for profile in [a.clone(), a, b, c] {
+            p.release(profile);
+        }
+        assert_eq!((p.len(), p.content_bytes, p.last.is_none()), (0, 0, true));
     }
 }

@@ -90,14 +90,31 @@ impl<A: Address> Membership<A> {
     /// believes the member up, and takes this third party's word as a
     /// suspicion (which the member, if it is up after all, refutes).
     pub(crate) fn write_slice(&mut self, writer: &mut PacketWriter) {
-        let (mut live, mut all) = (0, 0);
+        if let Some((since, mark, left)) = self.answer_range() {
+            return self.write_answer_slice(since, mark, left, writer);
+        }
+        self.sync_cursor = self.table.scan_from(self.sync_cursor, |e| e.write(writer));
+    }
+
+    /// Fills a packet of a whole-table answer with up to `left` of the
+    /// entries changed in `(since, mark]`, leaving room for the answer's
+    /// TABLE frame.
+    fn write_answer_slice(&mut self, since: u64, mark: u64, left: usize, writer: &mut PacketWriter) {
+        let mut written = 0;
+        writer.hold(TABLE_FRAME_MAX);
         let cursor = self.table.scan_from(self.sync_cursor, |e| {
+            if e.changed <= since || e.changed > mark {
+                return true;
+            }
+            if written == left {
+                return false;
+            }
             let fits = e.write(writer);
-            live += usize::from(fits && e.status.is_live());
-            all += usize::from(fits);
+            written += usize::from(fits);
             fits
         });
+        writer.release(TABLE_FRAME_MAX);
         self.sync_cursor = cursor;
-        self.wrote_slice(live, all);
+        self.wrote_answer_slice(written, writer);
     }
 }

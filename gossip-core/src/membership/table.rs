@@ -8,8 +8,8 @@
 //! side table.
 
 use std::cell::Cell;
-use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasher, RandomState};
+use std::collections::BTreeSet;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -19,6 +19,7 @@ use super::groups::{GroupIndex, UNINDEXED};
 use super::member::{Member, MemberStatus};
 use super::profiles::{Profile, Profiles};
 use super::suspicion::Suspicion;
+use super::{Map, RandomState};
 use crate::address::Address;
 use crate::ids::{GroupId, NodeId};
 use crate::time::Time;
@@ -41,6 +42,8 @@ pub(crate) struct Entry<A> {
     /// Learned from a packet header alone: groups and metadata unknown
     /// until an entry at this incarnation arrives.
     pub(crate) partial: bool,
+    /// The table's change mark when this entry last changed.
+    pub(crate) changed: u64,
 }
 
 impl<A: Address> Entry<A> {
@@ -84,10 +87,15 @@ pub(crate) struct Table<A> {
     dead: Vec<u32>,
     groups: GroupIndex,
     profiles: Profiles,
-    suspicions: HashMap<u32, Suspicion>,
+    suspicions: Map<u32, Suspicion>,
     suspicion_timers: BTreeSet<(Time, u32)>,
     forget: BTreeSet<(Time, u32)>,
-    forget_at: HashMap<u32, Time>,
+    forget_at: Map<u32, Time>,
+    /// Changes so far: every insert or change of an entry raises it by one
+    /// and stamps the entry, so a catch-up can ask for what changed after a
+    /// mark (a u64 never runs out: it saturates, and then every later change
+    /// shares the last mark, which only makes answers larger).
+    changes: u64,
 }
 
 /// No position in `live` or `dead`.
@@ -98,7 +106,7 @@ impl<A: Address> Table<A> {
         Table {
             slots: Vec::new(),
             free: Vec::new(),
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
             by_id: HashTable::new(),
             last_found: Cell::new((NodeId(0), u32::MAX)),
             by_addr: HashTable::new(),
@@ -106,10 +114,11 @@ impl<A: Address> Table<A> {
             dead: Vec::new(),
             groups: GroupIndex::default(),
             profiles: Profiles::default(),
-            suspicions: HashMap::new(),
+            suspicions: Map::default(),
             suspicion_timers: BTreeSet::new(),
             forget: BTreeSet::new(),
-            forget_at: HashMap::new(),
+            forget_at: Map::default(),
+            changes: 0,
         }
     }
 
@@ -146,6 +155,17 @@ impl<A: Address> Table<A> {
         self.profiles.len()
     }
 
+    /// Makes room for `more` members beyond those held, so that a table
+    /// filling from a catch-up answer does not grow and rehash step by step.
+    pub(crate) fn reserve(&mut self, more: usize) {
+        let more = more.saturating_sub(self.free.len());
+        self.slots.reserve(more);
+        self.live.reserve(more);
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.by_id.reserve(more, |s| slots[*s as usize].as_ref().map_or(0, |e| hasher.hash_one(e.id)));
+        self.by_addr.reserve(more, |s| slots[*s as usize].as_ref().map_or(0, |e| hasher.hash_one(&e.addr)));
+    }
+
     /// Live members of `group`, as slots.
     pub(crate) fn group(&self, group: GroupId) -> &[u32] {
         self.groups.members(group)
@@ -155,8 +175,33 @@ impl<A: Address> Table<A> {
         self.slots.get(slot as usize)?.as_ref()
     }
 
+    /// An entry, for the indexes' bookkeeping (not a change of what the
+    /// wire carries: see [`change`](Self::change)).
     fn entry_mut(&mut self, slot: u32) -> Option<&mut Entry<A>> {
         self.slots.get_mut(slot as usize)?.as_mut()
+    }
+
+    /// An entry whose wire state is to change: it is stamped with a new
+    /// change mark.
+    fn change(&mut self, slot: u32) -> Option<&mut Entry<A>> {
+        let entry = self.slots.get_mut(slot as usize)?.as_mut()?;
+        self.changes = self.changes.saturating_add(1);
+        entry.changed = self.changes;
+        Some(entry)
+    }
+
+    /// The change mark: entries changed since a mark `m` are those with
+    /// [`Entry::changed`] above `m`.
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Entries (live, dead or departed) changed after mark `since`.
+    pub(crate) fn changed_after(&self, since: u64) -> usize {
+        if since == 0 {
+            return self.len();
+        }
+        self.slots.iter().flatten().filter(|e| e.changed > since).count()
     }
 
     /// The slot of member `id`. A packet names its sender several times
@@ -225,6 +270,7 @@ impl<A: Address> Table<A> {
     ) -> u32 {
         debug_assert!(self.find(id).is_none());
         let profile = self.profiles.intern(profile.0, profile.1);
+        self.changes = self.changes.saturating_add(1);
         let entry = Entry {
             id,
             incarnation,
@@ -234,6 +280,7 @@ impl<A: Address> Table<A> {
             first_group_pos: UNINDEXED,
             status: MemberStatus::Alive,
             partial,
+            changed: self.changes,
         };
         let slot = match self.free.pop() {
             Some(slot) => {
@@ -336,7 +383,7 @@ impl<A: Address> Table<A> {
             self.unindex_groups(slot);
         }
         self.leave_list(slot);
-        if let Some(e) = self.entry_mut(slot) {
+        if let Some(e) = self.change(slot) {
             e.status = status;
         }
         self.enter_list(slot);
@@ -412,14 +459,14 @@ impl<A: Address> Table<A> {
     }
 
     pub(crate) fn set_incarnation(&mut self, id: NodeId, incarnation: u64) {
-        if let Some(entry) = self.find(id).and_then(|s| self.entry_mut(s)) {
+        if let Some(entry) = self.find(id).and_then(|s| self.change(s)) {
             entry.incarnation = incarnation;
         }
     }
 
     /// Marks an entry as known from a header only (groups and metadata to follow).
     pub(crate) fn set_partial(&mut self, id: NodeId) {
-        if let Some(entry) = self.find(id).and_then(|s| self.entry_mut(s)) {
+        if let Some(entry) = self.find(id).and_then(|s| self.change(s)) {
             entry.partial = true;
         }
     }
@@ -429,7 +476,7 @@ impl<A: Address> Table<A> {
         let Some(entry) = self.slot(slot) else { return };
         let (same_groups, same_meta) = (entry.groups() == groups, entry.meta() == meta);
         if same_groups && same_meta {
-            if let Some(e) = self.entry_mut(slot) {
+            if let Some(e) = self.change(slot) {
                 e.partial = false;
             }
             return;
@@ -438,7 +485,7 @@ impl<A: Address> Table<A> {
             self.unindex_groups(slot);
         }
         let profile = self.profiles.intern(groups, meta);
-        let Some(entry) = self.entry_mut(slot) else { return };
+        let Some(entry) = self.change(slot) else { return };
         let old = std::mem::replace(&mut entry.profile, profile);
         entry.partial = false;
         self.profiles.release(old);
@@ -460,7 +507,7 @@ impl<A: Address> Table<A> {
         if self.slot(slot).and_then(|e| self.addr_slot(&e.addr)) == Some(slot) {
             self.unlink_addr(slot);
         }
-        if let Some(e) = self.entry_mut(slot) {
+        if let Some(e) = self.change(slot) {
             e.addr = addr;
         }
         self.link_addr(slot);

@@ -1,7 +1,9 @@
 //! [`Updates`]: the membership changes waiting to be piggy-backed, each sent
 //! a bounded number of times, least-sent (then newest) first.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use super::Map;
 
 /// The key of this node's own entry (member entries are keyed by their
 /// table slot).
@@ -14,7 +16,7 @@ pub(crate) const OWN: u32 = u32::MAX;
 pub(crate) struct Updates {
     /// (sends so far, newest first, slot).
     queue: BTreeSet<(u32, u32, u32)>,
-    keys: HashMap<u32, (u32, u32)>,
+    keys: Map<u32, (u32, u32)>,
     /// Counts down: a newer update has a smaller order.
     counter: u32,
 }

@@ -62,9 +62,10 @@ impl<A: Address, R: RngCore> Node<A, R> {
     /// passes on its events.
     pub(super) fn drain_membership(&mut self) {
         loop {
-            let mut writer = self.writer();
             let View::Gossiped(m) = &mut self.view else { return };
             let Some(out) = m.poll_outgoing() else { break };
+            let mut writer = self.writer();
+            let View::Gossiped(m) = &mut self.view else { return };
             m.write_own(&mut writer);
             let to = match out {
                 Outgoing::Ping { to, seq, target } => {
@@ -84,8 +85,11 @@ impl<A: Address, R: RngCore> Node<A, R> {
                     m.write_slice(&mut writer);
                     to
                 }
-                Outgoing::Join { to } => {
+                Outgoing::Join { to, since } => {
                     writer.push_join();
+                    if since > 0 {
+                        writer.push_catch_up(since);
+                    }
                     to
                 }
                 Outgoing::Leave { to } | Outgoing::Hello { to } => to,

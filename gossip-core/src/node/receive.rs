@@ -161,6 +161,8 @@ impl<A: Address, R: RngCore> Node<A, R> {
         let mut fresh: Vec<MessageFrame> = Vec::new();
         let mut known: Vec<MessageId> = Vec::new();
         let (mut answered_digest, mut answered_sync) = (false, false);
+        // A JOIN to answer, with the change mark it asks from.
+        let mut join: Option<u64> = None;
         for frame in frames.drain(..) {
             match frame {
                 Frame::Message(message) => {
@@ -196,11 +198,15 @@ impl<A: Address, R: RngCore> Node<A, R> {
                         Frame::PingReq { seq, target, addr } => {
                             m.handle_ping_req(now, seq, target, addr, sender, &from)
                         }
-                        // One table slice per packet, however many frames ask.
+                        // One table slice per packet, however many frames ask;
+                        // a JOIN is answered once its CATCH-UP (which follows
+                        // it) is read.
                         Frame::Join if !answered_sync => {
                             answered_sync = true;
-                            m.handle_join(&from);
+                            join = Some(0);
                         }
+                        Frame::CatchUp { since } => join = join.map(|_| since),
+                        Frame::Table { mark, total, here } => m.handle_table(sender, mark, total, here),
                         Frame::Sync { reply: true } if !answered_sync => {
                             answered_sync = true;
                             m.handle_sync_request(sender, &from);
@@ -212,6 +218,9 @@ impl<A: Address, R: RngCore> Node<A, R> {
             }
         }
         if let View::Gossiped(m) = &mut self.view {
+            if let Some(since) = join {
+                m.handle_join(&from, since);
+            }
             m.end_packet(now, &mut self.rng);
             if was_member && m.is_member_at(sender, &from) {
                 self.heard.heard(sender, self.round.max(1));

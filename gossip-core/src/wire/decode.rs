@@ -131,10 +131,20 @@ impl Reader<'_> {
         if kind >= EXTENSION_FRAMES {
             let len = self.varint()?;
             let len = usize::try_from(len).map_err(|_| DecodeError::Truncated)?;
-            self.take(len)?;
-            return Ok(None);
+            let body = self.take_bytes(len)?;
+            return Reader { buf: &body, pos: 0 }.extension(kind);
         }
         self.known_frame(kind).map(Some)
+    }
+
+    /// The body of extension frame `kind`; later versions may append
+    /// fields, which are ignored.
+    fn extension<A: Address>(&mut self, kind: u8) -> Result<Option<Frame<A>>, DecodeError> {
+        match kind {
+            EXT_CATCH_UP => Ok(Some(Frame::CatchUp { since: self.varint()? })),
+            EXT_TABLE => Ok(Some(Frame::Table { mark: self.varint()?, total: self.varint()?, here: self.varint()? })),
+            _ => Ok(None),
+        }
     }
 
     fn known_frame<A: Address>(&mut self, kind: u8) -> Result<Frame<A>, DecodeError> {

@@ -314,6 +314,44 @@ impl PacketWriter {
         true
     }
 
+    /// Appends a [`Frame::CatchUp`] if it fits.
+    pub fn push_catch_up(&mut self, since: u64) -> bool {
+        self.push_extension(EXT_CATCH_UP, &[since])
+    }
+
+    /// Appends a [`Frame::Table`] if it fits (at most [`TABLE_FRAME_MAX`]
+    /// bytes).
+    pub fn push_table(&mut self, mark: u64, total: u64, here: u64) -> bool {
+        self.push_extension(EXT_TABLE, &[mark, total, here])
+    }
+
+    /// An extension frame whose body is `fields`, as varints.
+    fn push_extension(&mut self, kind: u8, fields: &[u64]) -> bool {
+        let body: usize = fields.iter().map(|&f| varint_len(f)).sum();
+        if 1 + varint_len(body as u64) + body > self.remaining() {
+            return false;
+        }
+        self.buf.push(kind);
+        put_varint(&mut self.buf, body as u64);
+        for &field in fields {
+            put_varint(&mut self.buf, field);
+        }
+        self.frames += 1;
+        true
+    }
+
+    /// Keeps the last `bytes` of the packet's room free until
+    /// [`release`](Self::release) gives them back (room for a frame that is
+    /// written after others but must fit).
+    pub(crate) fn hold(&mut self, bytes: usize) {
+        self.max = self.max.saturating_sub(bytes);
+    }
+
+    /// Gives back room kept by [`hold`](Self::hold).
+    pub(crate) fn release(&mut self, bytes: usize) {
+        self.max = self.max.saturating_add(bytes);
+    }
+
     /// The finished packet.
     ///
     /// The buffer is trimmed when the packet came out much smaller than the

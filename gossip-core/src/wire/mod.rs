@@ -28,6 +28,10 @@ const FRAME_SYNC: u8 = 0x09;
 /// the type, and a receiver skips the ones it does not know, so a later
 /// version can add frames without breaking a rolling upgrade.
 pub const EXTENSION_FRAMES: u8 = 0x40;
+const EXT_CATCH_UP: u8 = 0x40;
+const EXT_TABLE: u8 = 0x41;
+/// Largest encoded [`Frame::Table`]: type, body length, three varints.
+pub const TABLE_FRAME_MAX: usize = 1 + 1 + 3 * 10;
 
 const FLAG_FEEDBACK: u8 = 0x01;
 const FLAG_ACK: u8 = 0x02;
@@ -175,6 +179,26 @@ pub enum Frame<A> {
         /// Whether the sender wants a slice back.
         reply: bool,
     },
+    /// Extension, sent with a [`Frame::Join`]: the sender already holds the
+    /// receiver's table up to the receiver's change mark `since`, so a
+    /// whole-table answer need only carry the entries changed after it. A
+    /// receiver that does not know this frame skips it and answers with
+    /// the whole table.
+    CatchUp {
+        /// The receiver's change mark the sender holds (0: nothing).
+        since: u64,
+    },
+    /// Extension: this packet is part of the answer to a JOIN, which holds
+    /// every entry of the sender's table changed after the request's
+    /// `since` up to the sender's change mark `mark`.
+    Table {
+        /// The sender's change mark the answer brings the asker up to.
+        mark: u64,
+        /// Entries in the whole answer.
+        total: u64,
+        /// Entries of the answer in this packet.
+        here: u64,
+    },
 }
 
 /// A decoded packet.
@@ -238,6 +262,8 @@ mod tests {
         assert!(w.push_ack(9));
         assert!(w.push_ping_req(10, NodeId(4), &77u32));
         assert!(w.push_sync(true));
+        assert!(w.push_catch_up(u64::MAX));
+        assert!(w.push_table(300, 2, 0));
         let bytes = w.finish();
         let packet = decode::<u32>(&bytes).unwrap();
         assert_eq!(packet.header, header());
@@ -253,6 +279,8 @@ mod tests {
                 Frame::Ack { seq: 9 },
                 Frame::PingReq { seq: 10, target: NodeId(4), addr: 77 },
                 Frame::Sync { reply: true },
+                Frame::CatchUp { since: u64::MAX },
+                Frame::Table { mark: 300, total: 2, here: 0 },
             ]
         );
     }
@@ -301,6 +329,20 @@ mod tests {
         assert!(matches!(packet.frames[1], Frame::Ack { seq: 9 }));
         // A length past the end is a truncated packet.
         raw.extend_from_slice(&[0x40, 9]);
+        assert_eq!(decode::<u32>(&Bytes::from(raw)), Err(DecodeError::Truncated));
+    }
+
+    #[test]
+    fn known_extensions_ignore_appended_fields_and_reject_short_bodies() {
+        let base = PacketWriter::new(1200, header()).finish().to_vec();
+        // A catch-up request from a later version, with one more field.
+        let mut raw = base.clone();
+        raw.extend_from_slice(&[0x40, 3, 0xac, 0x02, 7]);
+        let packet = decode::<u32>(&Bytes::from(raw)).expect("decodes");
+        assert_eq!(packet.frames, vec![Frame::CatchUp { since: 300 }]);
+        // A table frame whose body ends after two of its three fields.
+        let mut raw = base;
+        raw.extend_from_slice(&[0x41, 2, 1, 2]);
         assert_eq!(decode::<u32>(&Bytes::from(raw)), Err(DecodeError::Truncated));
     }
 }
