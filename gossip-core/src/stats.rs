@@ -146,6 +146,10 @@ pub struct MembershipStats {
     pub deaths: u64,
     /// Times this node refuted a suspicion of itself.
     pub refutations: u64,
+    /// Packets sent back to a member that told of another as suspect,
+    /// dead or departed at an incarnation since refuted (so its suspicion
+    /// does not run out into a false death).
+    pub corrections: u64,
     /// Members replaced by a new node at their address.
     pub replaced: u64,
     /// Members ignored because `max_members` were known.

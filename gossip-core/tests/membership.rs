@@ -331,6 +331,60 @@ fn member(net: &Net, at: usize, id: NodeId) -> Option<(MemberStatus, u32)> {
     net.nodes[at].members().into_iter().find(|m| m.id == id).map(|m| (m.status, m.addr))
 }
 
+/// A member that tells of another as suspect at an incarnation that one
+/// has since refuted (the refutation missed it) gets the fresh entry back
+/// at once, so its suspicion cannot run out into a false death; a stranger
+/// telling the same gets nothing.
+#[test]
+fn a_stale_suspicion_is_answered_with_the_refutation() {
+    let mut net = formed(40, 8);
+    let (teller, suspect) = (3u32, 5usize);
+    // The suspect raises its incarnation (a new group), and the change spreads.
+    net.nodes[suspect].subscribe(net.now, GroupId(9)).unwrap();
+    run(&mut net, Duration::from_millis(100), 30, &[]);
+    let id = net.nodes[suspect].id();
+    let fresh = net.nodes[0].members().into_iter().find(|m| m.id == id).map(|m| m.incarnation);
+    assert_eq!(fresh, Some(1), "node 0 holds the suspect alive at its new incarnation");
+    let stale = |sender: NodeId| {
+        let mut w = PacketWriter::new(1200, Header { sender, incarnation: 0 });
+        let frame = MemberFrame {
+            id,
+            incarnation: 0,
+            status: MemberStatus::Suspect,
+            addr: Some(suspect as u32),
+            groups: vec![GroupId(1)],
+            meta: Bytes::new(),
+        };
+        assert!(w.push_member(&frame));
+        w.finish()
+    };
+    let answers = |net: &mut Net, to: u32| -> Vec<Option<u64>> {
+        net.collect();
+        let out: Vec<_> = net.in_flight.drain(..).filter(|p| p.from == 0 && p.to == to).collect();
+        out.iter()
+            .map(|p| {
+                let packet = gossip_core::codec::decode::<u32>(&p.bytes).unwrap();
+                packet.frames.into_iter().find_map(|f| match f {
+                    Frame::Member(m) if m.id == id && m.status == MemberStatus::Alive => Some(m.incarnation),
+                    _ => None,
+                })
+            })
+            .collect()
+    };
+    net.collect();
+    net.in_flight.clear();
+    let teller_id = net.nodes[teller as usize].id();
+    let now = net.now;
+    net.nodes[0].handle_packet(now, teller, stale(teller_id)).unwrap();
+    assert_eq!(answers(&mut net, teller), vec![Some(1)], "one packet back, with the refutation");
+    assert_eq!(net.nodes[0].stats().membership.corrections, 1);
+    assert_eq!(member(&net, 0, id).map(|m| m.0), Some(MemberStatus::Alive), "and no suspicion here");
+    // A stranger's stale word: no answer (its address is unproven).
+    net.nodes[0].handle_packet(now, 99, stale(NodeId(0xdead))).unwrap();
+    assert!(answers(&mut net, 99).iter().all(Option::is_none), "nothing sent to a stranger about the suspect");
+    assert_eq!(net.nodes[0].stats().membership.corrections, 1);
+}
+
 /// Issue 13: a member's earlier valid packets, re-sent later by anyone
 /// (from an outsider's address, or from another member's), neither revive
 /// it once it is dead or gone, nor move a live member's address, nor evict

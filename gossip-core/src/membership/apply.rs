@@ -237,8 +237,23 @@ impl<A: Address> Membership<A> {
             MemberStatus::Suspect | MemberStatus::Dead | MemberStatus::Left => {
                 if frame.incarnation >= known {
                     self.suspect(now, id, frame.incarnation, sender, frame.status == MemberStatus::Left);
+                } else if status == MemberStatus::Alive {
+                    self.told_stale(id, from);
                 }
             }
+        }
+    }
+
+    /// `from` told of `id` as suspect, dead or departed at an incarnation
+    /// `id` has since refuted: the refutation missed it (as one node in a
+    /// thousand may miss a rumor under heavy loss), and its suspicion would
+    /// run out into a false death. It gets `id`'s entry back at the end of
+    /// the packet, if it is a known member ([`end_packet`](Self::end_packet)).
+    fn told_stale(&mut self, id: NodeId, from: &A) {
+        let Some(slot) = self.table.find(id) else { return };
+        if self.stale_told.len() < self.config.max_piggyback.max(1) && !self.stale_told.contains(&slot) {
+            self.stale_told.push(slot);
+            self.stale_to.get_or_insert_with(|| from.clone());
         }
     }
 

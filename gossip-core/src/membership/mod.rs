@@ -104,6 +104,9 @@ pub(crate) enum Outgoing<A> {
     /// earlier node at this address, so the prober learns of the
     /// replacement first-hand.
     Hello { to: A },
+    /// The entries of these slots: members `to` told of as suspect, dead
+    /// or departed at an incarnation they have since refuted.
+    Correct { to: A, slots: Vec<u32> },
 }
 
 /// Where a node draws its gossip targets from.
@@ -148,6 +151,11 @@ pub(crate) struct Membership<A> {
     /// The sender of the packet being handled was a live member at its
     /// address before this packet.
     sender_known: bool,
+    /// Members the packet being handled told of as suspect, dead or
+    /// departed at an older incarnation than this node's alive entry, and
+    /// where to send the correction (at most `max_piggyback` members).
+    stale_told: Vec<u32>,
+    stale_to: Option<A>,
     /// This node's catch-up after its first member, while it runs.
     catch_up: Option<CatchUp>,
     /// The whole-table answer being written, if any.
@@ -185,6 +193,8 @@ impl<A: Address> Membership<A> {
             in_sync_answer: false,
             learned: 0,
             sender_known: false,
+            stale_told: Vec::new(),
+            stale_to: None,
             catch_up: None,
             full_answer: None,
             full_answered: VecDeque::new(),

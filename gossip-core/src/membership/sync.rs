@@ -28,8 +28,17 @@ impl<A: Address> Membership<A> {
 
     /// The packet is done: a sync answer that taught something new means
     /// the view is still filling, so sync again soon rather than a whole
-    /// interval from now.
+    /// interval from now; a known member that told stale suspicions gets
+    /// the refuted entries back (one packet per packet it sent, so no
+    /// amplification).
     pub(crate) fn end_packet(&mut self, now: Time, rng: &mut impl RngCore) {
+        if let Some(to) = self.stale_to.take() {
+            let slots = std::mem::take(&mut self.stale_told);
+            if self.sender_known {
+                self.stats.corrections = self.stats.corrections.saturating_add(1);
+                self.out.push_back(Outgoing::Correct { to, slots });
+            }
+        }
         if std::mem::take(&mut self.in_sync_answer) && self.learned > 0 {
             let soon = now + self.config.probe_interval.mul_f64(0.5 + rng.random::<f64>());
             self.next_sync = self.next_sync.min(soon);
@@ -81,6 +90,13 @@ impl<A: Address> Membership<A> {
             if written { Written::Yes } else { Written::Full }
         });
         self.updates = updates;
+    }
+
+    /// Writes the entries of `slots` that fit.
+    pub(crate) fn write_slots(&self, slots: &[u32], writer: &mut PacketWriter) {
+        for entry in slots.iter().filter_map(|&slot| self.table.slot(slot)) {
+            entry.write(writer);
+        }
     }
 
     /// Fills a sync packet with entries, continuing where the last one

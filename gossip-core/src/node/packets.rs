@@ -92,6 +92,10 @@ impl<A: Address, R: RngCore> Node<A, R> {
                     }
                     to
                 }
+                Outgoing::Correct { to, slots } => {
+                    m.write_slots(&slots, &mut writer);
+                    to
+                }
                 Outgoing::Leave { to } | Outgoing::Hello { to } => to,
             };
             m.piggyback(Some(&to), &mut writer);
