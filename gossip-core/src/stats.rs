@@ -146,6 +146,9 @@ pub struct MembershipStats {
     pub deaths: u64,
     /// Times this node refuted a suspicion of itself.
     pub refutations: u64,
+    /// Suspicions gossiped once more at half the minimum suspicion
+    /// timeout, because no refutation had come.
+    pub reannounced: u64,
     /// Packets sent back to a member that told of another as suspect,
     /// dead or departed at an incarnation since refuted (so its suspicion
     /// does not run out into a false death).

@@ -32,6 +32,10 @@ impl<A: Address> Membership<A> {
         self.contact_seeds(now);
         self.advance_catch_up(now, rng);
         self.advance_probe(now, rng);
+        while let Some(slot) = self.table.take_reannounce(now) {
+            self.queue_key(slot);
+            self.stats.reannounced = self.stats.reannounced.saturating_add(1);
+        }
         while let Some((at, id)) = self.table.next_suspicion() {
             if at > now {
                 break;

@@ -304,6 +304,7 @@ impl<A: Address> Membership<A> {
             self.next_join,
             self.catch_up.as_ref().map(|c| c.at),
             self.table.next_suspicion().map(|(at, _)| at),
+            self.table.next_reannounce().map(|(at, _)| at),
             self.table.next_forget().map(|(at, _)| at),
         ]
         .into_iter()
@@ -347,6 +348,11 @@ impl<A: Address> Membership<A> {
             let Some(slot) = self.table.find(id) else { return };
             slot
         };
+        self.queue_key(key);
+    }
+
+    /// Queues the entry of a table slot (or [`OWN`]) for gossip.
+    fn queue_key(&mut self, key: u32) {
         if self.updates.push(key, self.config.max_members) {
             self.stats.updates_dropped = self.stats.updates_dropped.saturating_add(1);
         }

@@ -47,6 +47,15 @@ impl Suspicion {
         self.started + self.min + Duration::from_secs_f64(span)
     }
 
+    /// When the suspicion is gossiped once more, if it still stands: half
+    /// the minimum timeout after the start, before any deadline. A node
+    /// that every refutation missed (under heavy loss, about one in a
+    /// thousand per rumor) so tells members that know better, and they send
+    /// it the refutation.
+    pub(crate) fn reannounce_at(&self) -> Time {
+        self.started + self.min / 2
+    }
+
     /// Counts `by` as a confirmation if it is new; returns whether it was.
     pub(crate) fn confirm(&mut self, by: NodeId) -> bool {
         if self.confirmers.len() > self.expected as usize || self.confirmers.contains(&by) {

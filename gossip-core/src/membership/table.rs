@@ -89,6 +89,9 @@ pub(crate) struct Table<A> {
     profiles: Profiles,
     suspicions: Map<u32, Suspicion>,
     suspicion_timers: BTreeSet<(Time, u32)>,
+    /// Suspicions still to be gossiped once more, at half the minimum
+    /// timeout ([`Suspicion::reannounce_at`]).
+    reannounce: BTreeSet<(Time, u32)>,
     forget: BTreeSet<(Time, u32)>,
     forget_at: Map<u32, Time>,
     /// Changes so far: every insert or change of an entry raises it by one
@@ -116,6 +119,7 @@ impl<A: Address> Table<A> {
             profiles: Profiles::default(),
             suspicions: Map::default(),
             suspicion_timers: BTreeSet::new(),
+            reannounce: BTreeSet::new(),
             forget: BTreeSet::new(),
             forget_at: Map::default(),
             changes: 0,
@@ -412,6 +416,7 @@ impl<A: Address> Table<A> {
     fn clear_suspicion(&mut self, slot: u32) {
         if let Some(s) = self.suspicions.remove(&slot) {
             self.suspicion_timers.remove(&(s.deadline(), slot));
+            self.reannounce.remove(&(s.reannounce_at(), slot));
         }
     }
 
@@ -426,6 +431,7 @@ impl<A: Address> Table<A> {
         let Some(slot) = self.find(id) else { return };
         self.clear_suspicion(slot);
         self.suspicion_timers.insert((suspicion.deadline(), slot));
+        self.reannounce.insert((suspicion.reannounce_at(), slot));
         self.suspicions.insert(slot, suspicion);
     }
 
@@ -451,6 +457,20 @@ impl<A: Address> Table<A> {
     /// The suspicion that runs out first.
     pub(crate) fn next_suspicion(&self) -> Option<(Time, NodeId)> {
         self.timer_id(self.suspicion_timers.first())
+    }
+
+    /// The suspicion to gossip once more first.
+    pub(crate) fn next_reannounce(&self) -> Option<(Time, NodeId)> {
+        self.timer_id(self.reannounce.first())
+    }
+
+    /// Takes the first suspicion to gossip once more, if it is due at `now`.
+    pub(crate) fn take_reannounce(&mut self, now: Time) -> Option<u32> {
+        let &(at, slot) = self.reannounce.first()?;
+        (at <= now).then(|| {
+            self.reannounce.pop_first();
+            slot
+        })
     }
 
     /// The dead or departed member to forget first.
@@ -577,7 +597,7 @@ impl<A: Address> Table<A> {
         let lists = (self.free.capacity() + self.live.capacity() + self.dead.capacity()) * 4;
         let hashes = (self.by_id.capacity() + self.by_addr.capacity()) * (4 + 1);
         let suspicions = self.suspicions.capacity() * (size_of::<(u32, Suspicion)>() + 1)
-            + self.suspicion_timers.len() * 2 * size_of::<(Time, u32)>();
+            + (self.suspicion_timers.len() + self.reannounce.len()) * 2 * size_of::<(Time, u32)>();
         let forget = self.forget.len() * 2 * size_of::<(Time, u32)>()
             + self.forget_at.capacity() * (size_of::<(u32, Time)>() + 1);
         slots + lists + hashes + suspicions + forget + self.groups.heap_bytes() + self.profiles.heap_bytes()

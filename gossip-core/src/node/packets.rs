@@ -92,9 +92,13 @@ impl<A: Address, R: RngCore> Node<A, R> {
                     }
                     to
                 }
+                // Only the corrected entries: piggy-backed updates here would
+                // spread suspicions further on packets sent for a refutation.
                 Outgoing::Correct { to, slots } => {
                     m.write_slots(&slots, &mut writer);
-                    to
+                    let packet = writer.finish();
+                    self.send(to, packet, TransmitKind::Membership);
+                    continue;
                 }
                 Outgoing::Leave { to } | Outgoing::Hello { to } => to,
             };
