@@ -25,9 +25,14 @@
 //!   member every sync interval; and every reconnect interval a probe of one
 //!   dead member and a join sent to one seed, so partitions heal;
 //! * catching up ([`catch_up`]): a node that has just learned its first
-//!   member asks it for its whole table at once, then asks random members
-//!   again 1, 2, 4, 8… gossip periods later until its view stops growing,
-//!   so a bulk join completes in a few periods whatever N.
+//!   member asks it for its whole table at once, then asks it again 1, 2,
+//!   4, 8… gossip periods later, for only what changed since, until its
+//!   view stops growing, so a bulk join completes in a few periods whatever
+//!   N and costs each node about one table;
+//! * corrections: a member that tells of another as suspect at an
+//!   incarnation since refuted gets the fresh entry back, and a suspicion
+//!   still standing at half its minimum timeout is gossiped once more, so a
+//!   node that every refutation missed learns it before its timer runs out.
 
 mod apply;
 mod catch_up;
