@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::Net;
+use common::{InFlight, Net};
 use gossip_core::codec::{Frame, Header, MemberFrame, PacketWriter};
 use gossip_core::{Config, DownReason, GroupId, MemberStatus, Node, NodeId, Protocol, SmallRng, Time};
 use proptest::prelude::*;
@@ -24,22 +24,27 @@ fn nodes(n: usize, config: &Config, seed: u64) -> Net {
     Net::with_nodes(nodes)
 }
 
+/// One period of `period`: every packet sent in it, and in answer to it,
+/// is offered to `keep` (which may look at it) and delivered if kept.
+fn step(net: &mut Net, period: Duration, mut keep: impl FnMut(&InFlight) -> bool) {
+    let now = net.now + period;
+    net.tick(now);
+    loop {
+        net.collect();
+        net.in_flight.retain(&mut keep);
+        if net.in_flight.is_empty() {
+            break;
+        }
+        for p in std::mem::take(&mut net.in_flight) {
+            net.nodes[p.to as usize].handle_packet(net.now, p.from, p.bytes).expect("engine packets decode");
+        }
+    }
+}
+
 /// Runs `steps` periods; packets touching a node in `down` are lost.
 fn run(net: &mut Net, period: Duration, steps: usize, down: &[u32]) {
     for _ in 0..steps {
-        let now = net.now + period;
-        net.tick(now);
-        loop {
-            net.collect();
-            net.in_flight.retain(|p| !down.contains(&p.from) && !down.contains(&p.to));
-            if net.in_flight.is_empty() {
-                break;
-            }
-            let batch = std::mem::take(&mut net.in_flight);
-            for p in batch {
-                net.nodes[p.to as usize].handle_packet(net.now, p.from, p.bytes).expect("engine packets decode");
-            }
-        }
+        step(net, period, |p| !down.contains(&p.from) && !down.contains(&p.to));
     }
 }
 
@@ -192,24 +197,16 @@ fn catch_up_requests_after_the_first_bring_only_what_changed() {
         if period == 2 {
             net.nodes[late as usize].join(net.now, &[0]);
         }
-        let now = net.now + config.period();
-        net.tick(now);
-        loop {
-            net.collect();
-            if net.in_flight.is_empty() {
-                break;
+        step(&mut net, config.period(), |p| {
+            let (join, here) = catch_up_frames(&p.bytes);
+            if let (Some(since), true) = (join, p.from == joiner && p.to == 0) {
+                requests.push((since, 0));
             }
-            for p in std::mem::take(&mut net.in_flight) {
-                let (join, here) = catch_up_frames(&p.bytes);
-                if let (Some(since), true) = (join, p.from == joiner && p.to == 0) {
-                    requests.push((since, 0));
-                }
-                if let (Some(here), true) = (here, p.from == 0 && p.to == joiner) {
-                    requests.last_mut().expect("an answer follows a request").1 += here;
-                }
-                net.nodes[p.to as usize].handle_packet(net.now, p.from, p.bytes).expect("engine packets decode");
+            if let (Some(here), true) = (here, p.from == 0 && p.to == joiner) {
+                requests.last_mut().expect("an answer follows a request").1 += here;
             }
-        }
+            true
+        });
     }
     assert!(requests.len() >= 4, "a join, a catch-up and at least two more requests: {requests:?}");
     // The JOIN to a seed that does not know the joiner yet gets one plain
@@ -309,20 +306,12 @@ fn a_restart_at_the_same_address_replaces_the_old_member() {
 fn capture(net: &mut Net, node: u32, periods: usize) -> Vec<Bytes> {
     let mut captured = Vec::new();
     for _ in 0..periods {
-        let now = net.now + Duration::from_millis(100);
-        net.tick(now);
-        loop {
-            net.collect();
-            if net.in_flight.is_empty() {
-                break;
+        step(net, Duration::from_millis(100), |p| {
+            if p.from == node {
+                captured.push(p.bytes.clone());
             }
-            for p in std::mem::take(&mut net.in_flight) {
-                if p.from == node {
-                    captured.push(p.bytes.clone());
-                }
-                net.nodes[p.to as usize].handle_packet(net.now, p.from, p.bytes).expect("engine packets decode");
-            }
-        }
+            true
+        });
     }
     captured
 }
@@ -427,20 +416,7 @@ fn a_suspicion_every_refutation_missed_is_gossiped_again_and_corrected() {
     // refuted everywhere else; then 20 s more of normal traffic (the
     // shortest suspicion here is 8·log10(40)·2 s ≈ 25.6 s).
     for period in 0..300 {
-        let now = net.now + config.period();
-        net.tick(now);
-        loop {
-            net.collect();
-            if period < 100 {
-                net.in_flight.retain(|p| p.to != 0);
-            }
-            if net.in_flight.is_empty() {
-                break;
-            }
-            for p in std::mem::take(&mut net.in_flight) {
-                net.nodes[p.to as usize].handle_packet(net.now, p.from, p.bytes).unwrap();
-            }
-        }
+        step(&mut net, config.period(), |p| period >= 100 || p.to != 0);
         if period == 99 {
             assert_eq!(member(&net, 0, id).map(|m| m.0), Some(MemberStatus::Suspect), "node 0 missed the refutation");
         }
