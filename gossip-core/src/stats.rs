@@ -153,6 +153,9 @@ pub struct MembershipStats {
     /// dead or departed at an incarnation since refuted (so its suspicion
     /// does not run out into a false death).
     pub corrections: u64,
+    /// Anti-entropy requests left unanswered because the asker's view
+    /// summed to the same as this node's (nothing to teach either way).
+    pub syncs_agreed: u64,
     /// Members replaced by a new node at their address.
     pub replaced: u64,
     /// Members ignored because `max_members` were known.

@@ -221,6 +221,72 @@ fn catch_up_requests_after_the_first_bring_only_what_changed() {
     assert_eq!(net.nodes[joiner as usize].usage().members, 301, "the joiner knows every member");
 }
 
+/// What a packet says of anti-entropy: whether it asks for a sync, and
+/// whether it is a sync answer (a slice of the sender's table that is not
+/// part of a catch-up answer); and whether it mentions member `id`.
+fn sync_frames(bytes: &Bytes, id: NodeId) -> (bool, bool, bool) {
+    let packet = gossip_core::codec::decode::<u32>(bytes).expect("engine packets decode");
+    let (mut request, mut answer, mut table) = (false, false, false);
+    let mut mentions = packet.header.sender == id;
+    for frame in packet.frames {
+        match frame {
+            Frame::Sync { reply } => (request, answer) = (reply, !reply),
+            Frame::Table { .. } => table = true,
+            Frame::Member(m) => mentions |= m.id == id,
+            _ => {}
+        }
+    }
+    (request, answer && !table, mentions)
+}
+
+/// Sync requests and sync answers over `periods`, dropping every packet to
+/// node `blind` that mentions `hidden`.
+fn count_syncs(net: &mut Net, periods: usize, blind: u32, hidden: NodeId) -> (usize, usize) {
+    let (mut requests, mut answers) = (0, 0);
+    for _ in 0..periods {
+        step(net, fast().period(), |p| {
+            let (request, answer, mentions) = sync_frames(&p.bytes, hidden);
+            requests += usize::from(request);
+            answers += usize::from(answer);
+            !(p.to == blind && mentions)
+        });
+    }
+    (requests, answers)
+}
+
+/// Anti-entropy between views that agree costs one packet: the request's
+/// summary of its view matches the answerer's, which sends nothing back.
+/// A view that differs (one node never hears of a new member) still gets
+/// table slices, and once it has caught up the answers stop again.
+#[test]
+fn views_that_agree_skip_the_sync_answer_and_views_that_differ_get_it() {
+    let mut net = formed(30, 9);
+    let agreed = |net: &Net| net.nodes.iter().map(|n| n.stats().membership.syncs_agreed).sum::<u64>();
+    let (before, hidden) = (agreed(&net), NodeId(u64::MAX));
+    let (requests, answers) = count_syncs(&mut net, 120, u32::MAX, hidden);
+    assert!(requests >= 30, "every node synced at least once: {requests}");
+    assert_eq!(answers, 0, "views that agree exchange no slices");
+    assert_eq!(agreed(&net) - before, requests as u64);
+    // A new member that node 7 never hears of.
+    let config = fast();
+    let mut rng = SmallRng::seed_from_u64(123);
+    let newcomer = NodeId::random(&mut rng);
+    net.nodes.push(Node::new(newcomer, config.clone(), rng));
+    net.delivered.push(Default::default());
+    net.downs.push(Vec::new());
+    net.nodes[30].join(net.now, &[0]);
+    let (_, answers) = count_syncs(&mut net, 120, 7, newcomer);
+    assert!(answers > 0, "syncs with the node that lacks a member are answered");
+    assert_eq!(net.nodes[7].usage().members, 29, "node 7 never heard of the newcomer");
+    assert!(net.nodes.iter().enumerate().all(|(i, n)| i == 7 || n.usage().members == 30));
+    // Unblinded, it learns of the newcomer, and the answers stop.
+    count_syncs(&mut net, 120, u32::MAX, newcomer);
+    assert!(complete(&net, 31));
+    let (requests, answers) = count_syncs(&mut net, 120, u32::MAX, newcomer);
+    assert!(requests >= 30);
+    assert_eq!(answers, 0, "caught up, the views agree again");
+}
+
 fn fast() -> Config {
     Config::builder()
         .probe_interval(Duration::from_millis(200))

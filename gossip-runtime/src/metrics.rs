@@ -9,7 +9,8 @@
 //! `bytes_total{direction}`, `drops_total{reason}`, `decode_errors_total`,
 //! `probes_total{kind}` (`direct`, `indirect`), `probe_failures_total`,
 //! `suspicions_total`, `suspicions_refuted_total`, `deaths_total`,
-//! `refutations_total`, `corrections_total`, `member_events_total{kind}` (`up`, `suspect`, `down`); gauge
+//! `refutations_total`, `corrections_total`, `syncs_agreed_total`,
+//! `member_events_total{kind}` (`up`, `suspect`, `down`); gauge
 //! `members{status}` (`alive`, `suspect`, `dead`, `left`); histograms
 //! `timer_seconds` (engine time per timer: gossip rounds, probes, retries)
 //! and `probe_rtt_seconds` (round trip of each direct failure-detector
@@ -83,6 +84,7 @@ impl Recorder {
             counter!("gossip_deaths_total").absolute(m.deaths);
             counter!("gossip_refutations_total").absolute(m.refutations);
             counter!("gossip_corrections_total").absolute(m.corrections);
+            counter!("gossip_syncs_agreed_total").absolute(m.syncs_agreed);
         }
         for (reason, n) in drops(s) {
             counter!("gossip_drops_total", "reason" => reason).absolute(n);

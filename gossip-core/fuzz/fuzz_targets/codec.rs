@@ -32,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
             Frame::Join => writer.push_join(),
             Frame::CatchUp { since } => writer.push_catch_up(*since),
             Frame::Table { mark, total, here } => writer.push_table(*mark, *total, *here),
+            Frame::Summary { hash, live } => writer.push_summary(*hash, *live),
             Frame::Known(ids) => writer.push_known(ids) == ids.len(),
             Frame::Digest(d) => writer.push_digest(d.group, d.complete, d.reply, &d.entries) == d.entries.len(),
         };

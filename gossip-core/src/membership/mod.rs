@@ -43,6 +43,7 @@ mod member;
 mod probe;
 mod profiles;
 mod shared;
+mod summary;
 mod suspicion;
 mod sync;
 mod table;

@@ -4,21 +4,35 @@
 
 use rand::{Rng, RngCore};
 
+use super::summary::summand;
 use super::*;
 
 impl<A: Address> Membership<A> {
     /// A live member at its known address asks for a sync: answer with up
     /// to [`SYNC_PACKETS`] packets of the table, enough for the whole of a
-    /// table of a few hundred members.
-    pub(crate) fn handle_sync_request(&mut self, sender: NodeId, from: &A) {
+    /// table of a few hundred members, unless its view's `summary` (hash,
+    /// live members) is that of this one (called at the end of the request's
+    /// packet, so its own entries count).
+    pub(crate) fn handle_sync_request(&mut self, sender: NodeId, from: &A, summary: Option<(u64, u64)>) {
         let known = self.table.get(sender).is_some_and(|e| e.status.is_live() && e.addr == *from);
         if self.left || !known {
+            return;
+        }
+        if summary == Some(self.summary()) {
+            self.stats.syncs_agreed = self.stats.syncs_agreed.saturating_add(1);
             return;
         }
         let packets = self.table.live().len().div_ceil(SYNC_ENTRIES_PER_PACKET).clamp(1, SYNC_PACKETS);
         for _ in 0..packets {
             self.out.push_back(Outgoing::Sync { to: from.clone(), reply: false });
         }
+    }
+
+    /// This view's summary: the hash of [`summary`](super::summary) over
+    /// the live members and this node itself, and their number.
+    pub(crate) fn summary(&self) -> (u64, u64) {
+        let own = summand(self.me, self.incarnation, MemberStatus::Alive, false);
+        (self.table.summary().wrapping_add(own), self.table.live().len() as u64 + 1)
     }
 
     /// This packet is a slice of someone's table.

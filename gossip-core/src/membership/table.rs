@@ -18,6 +18,7 @@ use hashbrown::HashTable;
 use super::groups::{GroupIndex, UNINDEXED};
 use super::member::{Member, MemberStatus};
 use super::profiles::{Profile, Profiles};
+use super::summary::summand;
 use super::suspicion::Suspicion;
 use super::{Map, RandomState};
 use crate::address::Address;
@@ -53,6 +54,11 @@ impl<A: Address> Entry<A> {
 
     pub(crate) fn meta(&self) -> &Bytes {
         &self.profile.meta
+    }
+
+    /// What this entry adds to its table's summary.
+    fn summand(&self) -> u64 {
+        summand(self.id, self.incarnation, self.status, self.partial)
     }
 
     /// Appends this entry to a packet if it fits.
@@ -99,6 +105,8 @@ pub(crate) struct Table<A> {
     /// mark (a u64 never runs out: it saturates, and then every later change
     /// shares the last mark, which only makes answers larger).
     changes: u64,
+    /// The wrapping sum of [`summand`] over the entries.
+    summary: u64,
 }
 
 /// No position in `live` or `dead`.
@@ -123,6 +131,7 @@ impl<A: Address> Table<A> {
             forget: BTreeSet::new(),
             forget_at: Map::default(),
             changes: 0,
+            summary: 0,
         }
     }
 
@@ -185,13 +194,22 @@ impl<A: Address> Table<A> {
         self.slots.get_mut(slot as usize)?.as_mut()
     }
 
-    /// An entry whose wire state is to change: it is stamped with a new
-    /// change mark.
-    fn change(&mut self, slot: u32) -> Option<&mut Entry<A>> {
+    /// Changes the wire state of an entry with `f`: the entry is stamped
+    /// with a new change mark, and the summary follows.
+    fn change<R>(&mut self, slot: u32, f: impl FnOnce(&mut Entry<A>) -> R) -> Option<R> {
         let entry = self.slots.get_mut(slot as usize)?.as_mut()?;
         self.changes = self.changes.saturating_add(1);
         entry.changed = self.changes;
-        Some(entry)
+        let before = entry.summand();
+        let out = f(entry);
+        self.summary = self.summary.wrapping_sub(before).wrapping_add(entry.summand());
+        Some(out)
+    }
+
+    /// The wrapping sum of [`summand`] over the entries held (see
+    /// [`summary`](super::summary)).
+    pub(crate) fn summary(&self) -> u64 {
+        self.summary
     }
 
     /// The change mark: entries changed since a mark `m` are those with
@@ -286,6 +304,7 @@ impl<A: Address> Table<A> {
             partial,
             changed: self.changes,
         };
+        self.summary = self.summary.wrapping_add(entry.summand());
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.slots[slot as usize] = Some(entry);
@@ -387,9 +406,7 @@ impl<A: Address> Table<A> {
             self.unindex_groups(slot);
         }
         self.leave_list(slot);
-        if let Some(e) = self.change(slot) {
-            e.status = status;
-        }
+        self.change(slot, |e| e.status = status);
         self.enter_list(slot);
         match (was.is_live(), status.is_live()) {
             (true, false) => self.schedule_forget(slot, forget_at),
@@ -479,15 +496,15 @@ impl<A: Address> Table<A> {
     }
 
     pub(crate) fn set_incarnation(&mut self, id: NodeId, incarnation: u64) {
-        if let Some(entry) = self.find(id).and_then(|s| self.change(s)) {
-            entry.incarnation = incarnation;
+        if let Some(slot) = self.find(id) {
+            self.change(slot, |e| e.incarnation = incarnation);
         }
     }
 
     /// Marks an entry as known from a header only (groups and metadata to follow).
     pub(crate) fn set_partial(&mut self, id: NodeId) {
-        if let Some(entry) = self.find(id).and_then(|s| self.change(s)) {
-            entry.partial = true;
+        if let Some(slot) = self.find(id) {
+            self.change(slot, |e| e.partial = true);
         }
     }
 
@@ -496,18 +513,18 @@ impl<A: Address> Table<A> {
         let Some(entry) = self.slot(slot) else { return };
         let (same_groups, same_meta) = (entry.groups() == groups, entry.meta() == meta);
         if same_groups && same_meta {
-            if let Some(e) = self.change(slot) {
-                e.partial = false;
-            }
+            self.change(slot, |e| e.partial = false);
             return;
         }
         if !same_groups {
             self.unindex_groups(slot);
         }
         let profile = self.profiles.intern(groups, meta);
-        let Some(entry) = self.change(slot) else { return };
-        let old = std::mem::replace(&mut entry.profile, profile);
-        entry.partial = false;
+        let replaced = self.change(slot, |e| {
+            e.partial = false;
+            std::mem::replace(&mut e.profile, profile)
+        });
+        let Some(old) = replaced else { return };
         self.profiles.release(old);
         if !same_groups {
             self.index_groups(slot);
@@ -527,9 +544,7 @@ impl<A: Address> Table<A> {
         if self.slot(slot).and_then(|e| self.addr_slot(&e.addr)) == Some(slot) {
             self.unlink_addr(slot);
         }
-        if let Some(e) = self.change(slot) {
-            e.addr = addr;
-        }
+        self.change(slot, |e| e.addr = addr);
         self.link_addr(slot);
     }
 
@@ -549,6 +564,7 @@ impl<A: Address> Table<A> {
             found.remove();
         }
         let entry = self.slots[slot as usize].take()?;
+        self.summary = self.summary.wrapping_sub(entry.summand());
         self.profiles.release(entry.profile);
         self.free.push(slot);
         Some(slot)
@@ -646,6 +662,40 @@ mod tests {
         assert_eq!((t.get(NodeId(3)).map(|e| e.addr), t.by_addr(&10)), (Some(30), Some(NodeId(1))));
         assert_eq!(t.get(NodeId(3)).map(Entry::frame).map(|f| f.groups), Some(vec![GroupId(7)]));
         assert_eq!(group_ids(&t, 7), vec![1, 3]);
+    }
+
+    #[test]
+    fn the_summary_follows_every_change_and_ignores_order_and_the_dead() {
+        let from_scratch = |t: &Table<u32>| {
+            let live = t.live().iter().filter_map(|s| t.slot(*s));
+            live.fold(0u64, |sum, e| sum.wrapping_add(e.summand()))
+        };
+        let mut t = Table::<u32>::new();
+        let steps: [Box<dyn Fn(&mut Table<u32>)>; 10] = [
+            Box::new(|t| add(t, 1, 10, &[7])),
+            Box::new(|t| add(t, 2, 20, &[])),
+            Box::new(|t| add(t, 3, 30, &[])),
+            Box::new(|t| t.set_status(NodeId(1), MemberStatus::Suspect, Time::ZERO)),
+            Box::new(|t| t.set_incarnation(NodeId(1), 4)),
+            Box::new(|t| t.set_status(NodeId(1), MemberStatus::Alive, Time::ZERO)),
+            Box::new(|t| t.set_partial(NodeId(2))),
+            Box::new(|t| t.set_groups_and_meta(NodeId(2), &[GroupId(3)], &Bytes::new())),
+            Box::new(|t| t.set_addr(NodeId(2), 21)),
+            Box::new(|t| t.set_status(NodeId(3), MemberStatus::Dead, Time::from_millis(9))),
+        ];
+        for step in &steps {
+            step(&mut t);
+            assert_eq!(t.summary(), from_scratch(&t));
+        }
+        // The same live members reached in another order, without the dead
+        // one, sum to the same summary.
+        let mut other = Table::<u32>::new();
+        other.insert(NodeId(2), 21, 0, (&[GroupId(3)], &Bytes::new()), false);
+        other.insert(NodeId(1), 10, 4, (&[GroupId(7)], &Bytes::new()), false);
+        assert_eq!(other.summary(), t.summary());
+        t.remove(NodeId(3));
+        t.remove(NodeId(1));
+        assert_eq!(t.summary(), summand(NodeId(2), 0, MemberStatus::Alive, false));
     }
 
     #[test]

@@ -82,6 +82,10 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 }
                 Outgoing::Sync { to, reply } => {
                     writer.push_sync(reply);
+                    if reply {
+                        let (hash, live) = m.summary();
+                        writer.push_summary(hash, live);
+                    }
                     m.write_slice(&mut writer);
                     to
                 }

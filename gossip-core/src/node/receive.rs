@@ -161,8 +161,10 @@ impl<A: Address, R: RngCore> Node<A, R> {
         let mut fresh: Vec<MessageFrame> = Vec::new();
         let mut known: Vec<MessageId> = Vec::new();
         let (mut answered_digest, mut answered_sync) = (false, false);
-        // A JOIN to answer, with the change mark it asks from.
+        // A JOIN to answer, with the change mark it asks from; a SYNC to
+        // answer, with the asker's summary.
         let mut join: Option<u64> = None;
+        let mut sync: Option<Option<(u64, u64)>> = None;
         for frame in frames.drain(..) {
             match frame {
                 Frame::Message(message) => {
@@ -200,7 +202,7 @@ impl<A: Address, R: RngCore> Node<A, R> {
                         }
                         // One table slice per packet, however many frames ask;
                         // a JOIN is answered once its CATCH-UP (which follows
-                        // it) is read.
+                        // it) is read, a SYNC once the whole packet is.
                         Frame::Join if !answered_sync => {
                             answered_sync = true;
                             join = Some(0);
@@ -209,8 +211,9 @@ impl<A: Address, R: RngCore> Node<A, R> {
                         Frame::Table { mark, total, here } => m.handle_table(sender, mark, total, here),
                         Frame::Sync { reply: true } if !answered_sync => {
                             answered_sync = true;
-                            m.handle_sync_request(sender, &from);
+                            sync = Some(None);
                         }
+                        Frame::Summary { hash, live } => sync = sync.map(|_| Some((hash, live))),
                         Frame::Sync { reply: false } => m.handle_sync_answer(),
                         _ => {}
                     }
@@ -220,6 +223,9 @@ impl<A: Address, R: RngCore> Node<A, R> {
         if let View::Gossiped(m) = &mut self.view {
             if let Some(since) = join {
                 m.handle_join(&from, since);
+            }
+            if let Some(summary) = sync {
+                m.handle_sync_request(sender, &from, summary);
             }
             m.end_packet(now, &mut self.rng);
             if was_member && m.is_member_at(sender, &from) {

@@ -143,6 +143,7 @@ impl Reader<'_> {
         match kind {
             EXT_CATCH_UP => Ok(Some(Frame::CatchUp { since: self.varint()? })),
             EXT_TABLE => Ok(Some(Frame::Table { mark: self.varint()?, total: self.varint()?, here: self.varint()? })),
+            EXT_SUMMARY => Ok(Some(Frame::Summary { hash: self.varint()?, live: self.varint()? })),
             _ => Ok(None),
         }
     }

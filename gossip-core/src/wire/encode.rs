@@ -325,6 +325,11 @@ impl PacketWriter {
         self.push_extension(EXT_TABLE, &[mark, total, here])
     }
 
+    /// Appends a [`Frame::Summary`] if it fits.
+    pub fn push_summary(&mut self, hash: u64, live: u64) -> bool {
+        self.push_extension(EXT_SUMMARY, &[hash, live])
+    }
+
     /// An extension frame whose body is `fields`, as varints.
     fn push_extension(&mut self, kind: u8, fields: &[u64]) -> bool {
         let body: usize = fields.iter().map(|&f| varint_len(f)).sum();

@@ -30,6 +30,7 @@ const FRAME_SYNC: u8 = 0x09;
 pub const EXTENSION_FRAMES: u8 = 0x40;
 const EXT_CATCH_UP: u8 = 0x40;
 const EXT_TABLE: u8 = 0x41;
+const EXT_SUMMARY: u8 = 0x42;
 /// Largest encoded [`Frame::Table`]: type, body length, three varints.
 pub const TABLE_FRAME_MAX: usize = 1 + 1 + 3 * 10;
 
@@ -199,6 +200,17 @@ pub enum Frame<A> {
         /// Entries of the answer in this packet.
         here: u64,
     },
+    /// Extension, sent with a [`Frame::Sync`] that asks for a reply: a
+    /// summary of the sender's view (itself included), so a receiver whose
+    /// view sums to the same need not answer. A receiver that does not
+    /// know this frame skips it and answers as before.
+    Summary {
+        /// The wrapping sum of a fixed hash of each live member's id,
+        /// incarnation and status (`docs/wire.md`).
+        hash: u64,
+        /// Live members in the view.
+        live: u64,
+    },
 }
 
 /// A decoded packet.
@@ -264,6 +276,7 @@ mod tests {
         assert!(w.push_sync(true));
         assert!(w.push_catch_up(u64::MAX));
         assert!(w.push_table(300, 2, 0));
+        assert!(w.push_summary(u64::MAX, 10_000));
         let bytes = w.finish();
         let packet = decode::<u32>(&bytes).unwrap();
         assert_eq!(packet.header, header());
@@ -281,6 +294,7 @@ mod tests {
                 Frame::Sync { reply: true },
                 Frame::CatchUp { since: u64::MAX },
                 Frame::Table { mark: 300, total: 2, here: 0 },
+                Frame::Summary { hash: u64::MAX, live: 10_000 },
             ]
         );
     }
