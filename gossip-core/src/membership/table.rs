@@ -671,17 +671,17 @@ mod tests {
             live.fold(0u64, |sum, e| sum.wrapping_add(e.summand()))
         };
         let mut t = Table::<u32>::new();
-        let steps: [Box<dyn Fn(&mut Table<u32>)>; 10] = [
-            Box::new(|t| add(t, 1, 10, &[7])),
-            Box::new(|t| add(t, 2, 20, &[])),
-            Box::new(|t| add(t, 3, 30, &[])),
-            Box::new(|t| t.set_status(NodeId(1), MemberStatus::Suspect, Time::ZERO)),
-            Box::new(|t| t.set_incarnation(NodeId(1), 4)),
-            Box::new(|t| t.set_status(NodeId(1), MemberStatus::Alive, Time::ZERO)),
-            Box::new(|t| t.set_partial(NodeId(2))),
-            Box::new(|t| t.set_groups_and_meta(NodeId(2), &[GroupId(3)], &Bytes::new())),
-            Box::new(|t| t.set_addr(NodeId(2), 21)),
-            Box::new(|t| t.set_status(NodeId(3), MemberStatus::Dead, Time::from_millis(9))),
+        let steps: [fn(&mut Table<u32>); 10] = [
+            |t| add(t, 1, 10, &[7]),
+            |t| add(t, 2, 20, &[]),
+            |t| add(t, 3, 30, &[]),
+            |t| t.set_status(NodeId(1), MemberStatus::Suspect, Time::ZERO),
+            |t| t.set_incarnation(NodeId(1), 4),
+            |t| t.set_status(NodeId(1), MemberStatus::Alive, Time::ZERO),
+            |t| t.set_partial(NodeId(2)),
+            |t| t.set_groups_and_meta(NodeId(2), &[GroupId(3)], &Bytes::new()),
+            |t| t.set_addr(NodeId(2), 21),
+            |t| t.set_status(NodeId(3), MemberStatus::Dead, Time::from_millis(9)),
         ];
         for step in &steps {
             step(&mut t);
