@@ -51,12 +51,17 @@ impl GroupIndex {
     pub(crate) fn insert(&mut self, slot: u32, groups: &[GroupId], first_pos: &mut u32) {
         *first_pos = UNINDEXED;
         for (i, group) in groups.iter().enumerate() {
-            let new_group = !self.lists.contains_key(group);
-            if (new_group && self.lists.len() >= MAX_INDEXED_GROUPS) || self.memberships >= MAX_GROUP_MEMBERSHIPS {
-                self.full = self.full.saturating_add(1);
-                continue;
-            }
-            let list = self.lists.entry(*group).or_default();
+            let groups_full = self.lists.len() >= MAX_INDEXED_GROUPS;
+            let list = match self.lists.get_mut(group) {
+                Some(list) if self.memberships < MAX_GROUP_MEMBERSHIPS => list,
+                None if !groups_full && self.memberships < MAX_GROUP_MEMBERSHIPS => {
+                    self.lists.entry(*group).or_default()
+                }
+                _ => {
+                    self.full = self.full.saturating_add(1);
+                    continue;
+                }
+            };
             let pos = list.len() as u32;
             list.push(slot);
             if i == 0 {

@@ -52,6 +52,7 @@ impl Reader<'_> {
         self.buf.len() - self.pos
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
         if n > self.remaining() {
             return Err(DecodeError::Truncated);
@@ -61,15 +62,21 @@ impl Reader<'_> {
         Ok(slice)
     }
 
+    /// The next `n` bytes as a slice of the packet (no reference to the
+    /// packet when empty: most member entries carry no metadata).
     fn take_bytes(&mut self, n: usize) -> Result<Bytes, DecodeError> {
         if n > self.remaining() {
             return Err(DecodeError::Truncated);
+        }
+        if n == 0 {
+            return Ok(Bytes::new());
         }
         let bytes = self.buf.slice(self.pos..self.pos + n);
         self.pos += n;
         Ok(bytes)
     }
 
+    #[inline]
     fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.take(1)?[0])
     }
@@ -79,13 +86,24 @@ impl Reader<'_> {
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
 
+    #[inline]
     fn u64_le(&mut self) -> Result<u64, DecodeError> {
         let mut raw = [0u8; 8];
         raw.copy_from_slice(self.take(8)?);
         Ok(u64::from_le_bytes(raw))
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64, DecodeError> {
+        // Most varints on the wire are one byte.
+        if let Some(&byte) = self.buf.get(self.pos).filter(|b| **b < 0x80) {
+            self.pos += 1;
+            return Ok(u64::from(byte));
+        }
+        self.long_varint()
+    }
+
+    fn long_varint(&mut self) -> Result<u64, DecodeError> {
         let mut value: u64 = 0;
         for i in 0..10 {
             let byte = self.u8()?;

@@ -19,6 +19,7 @@ fn put_addr<A: Address>(out: &mut Vec<u8>, addr: &A) {
     out[len_at] = len as u8;
 }
 
+#[inline]
 pub(super) fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
