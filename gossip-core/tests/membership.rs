@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::{InFlight, Net};
-use gossip_core::codec::{Frame, Header, MemberFrame, PacketWriter};
+use gossip_core::codec::{Frame, Header, MemberFrame, MemberGroups, PacketWriter};
 use gossip_core::{Config, DownReason, GroupId, MemberStatus, Node, NodeId, Protocol, SmallRng, Time};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -407,7 +407,7 @@ fn a_stale_suspicion_is_answered_with_the_refutation() {
             incarnation: 0,
             status: MemberStatus::Suspect,
             addr: Some(suspect as u32),
-            groups: vec![GroupId(1)],
+            groups: [GroupId(1)].into_iter().collect(),
             meta: Bytes::new(),
         };
         assert!(w.push_member(&frame));
@@ -471,7 +471,7 @@ fn a_suspicion_every_refutation_missed_is_gossiped_again_and_corrected() {
         incarnation: 0,
         status: MemberStatus::Suspect,
         addr: Some(suspect as u32),
-        groups: Vec::new(),
+        groups: MemberGroups::new(),
         meta: Bytes::new(),
     };
     assert!(w.push_member(&frame));
@@ -555,7 +555,7 @@ fn forged_members_with_64_groups_each_stay_within_the_memory_cap() {
     for i in 0..70_000u32 {
         let id = NodeId(1_000_000 + u64::from(i));
         let mut w = PacketWriter::new(config.max_packet_size(), Header { sender: id, incarnation: 0 });
-        let groups: Vec<GroupId> = (0..64).map(|_| GroupId(rng.random())).collect();
+        let groups: MemberGroups = (0..64).map(|_| GroupId(rng.random())).collect();
         let frame: MemberFrame<u32> =
             MemberFrame { id, incarnation: 0, status: MemberStatus::Alive, addr: None, groups, meta: Bytes::new() };
         assert!(w.push_member(&frame));
@@ -716,7 +716,7 @@ fn a_node_that_missed_a_death_learns_it_from_anti_entropy() {
         incarnation: dead.incarnation,
         status: MemberStatus::Alive,
         addr: Some(crashed),
-        groups: dead.groups.clone(),
+        groups: dead.groups.iter().copied().collect(),
         meta: Bytes::new(),
     };
     assert!(w.push_member(&alive));

@@ -90,7 +90,7 @@ impl<A: Address> Membership<A> {
             incarnation,
             status: MemberStatus::Alive,
             addr: None,
-            groups: Vec::new(),
+            groups: MemberGroups::new(),
             meta: Bytes::new(),
         };
         self.first_hand_alive(now, frame, from, false, rng);

@@ -72,7 +72,7 @@ use crate::event::{DownReason, Event};
 use crate::ids::{GroupId, NodeId};
 use crate::stats::MembershipStats;
 use crate::time::Time;
-use crate::wire::{MemberFrame, PacketWriter, TABLE_FRAME_MAX};
+use crate::wire::{MemberFrame, MemberGroups, PacketWriter, TABLE_FRAME_MAX};
 
 /// The hasher of the membership's maps and indexes: seeded at random for
 /// each (their keys come from peers, and their inserts are capped per
@@ -88,6 +88,9 @@ type Set<T> = HashSet<T, RandomState>;
 pub(crate) const SYNC_PACKETS: usize = 8;
 /// About how many entries fit in one packet of the default size.
 const SYNC_ENTRIES_PER_PACKET: usize = 40;
+/// Largest event buffer kept between packets (a packet holds at most a
+/// few dozen entries, so this is room for several).
+const EVENTS_KEPT: usize = 256;
 
 /// A packet the membership layer wants sent; the node encodes it (with this
 /// node's own entry and piggy-backed updates).
@@ -286,8 +289,19 @@ impl<A: Address> Membership<A> {
         self.next_full_answer().or_else(|| self.out.pop_front())
     }
 
-    pub(crate) fn drain_events(&mut self) -> std::vec::Drain<'_, Event<A>> {
-        self.events.drain(..)
+    /// The events since the last call; give the emptied buffer back with
+    /// [`restore_events`](Self::restore_events).
+    pub(crate) fn take_events(&mut self) -> Vec<Event<A>> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Gives back the buffer [`take_events`](Self::take_events) took
+    /// (emptied), unless a catch-up made it large.
+    pub(crate) fn restore_events(&mut self, mut events: Vec<Event<A>>) {
+        events.clear();
+        if self.events.is_empty() && events.capacity() <= EVENTS_KEPT {
+            self.events = events;
+        }
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must next run.
@@ -401,7 +415,7 @@ impl<A: Address> Membership<A> {
 }
 
 /// Sorted, deduplicated, at most `max`.
-fn clean_groups(mut groups: Vec<GroupId>, max: usize) -> Vec<GroupId> {
+fn clean_groups(mut groups: MemberGroups, max: usize) -> MemberGroups {
     groups.sort_unstable();
     groups.dedup();
     groups.truncate(max);

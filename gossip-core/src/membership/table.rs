@@ -74,7 +74,7 @@ impl<A: Address> Entry<A> {
             incarnation: self.incarnation,
             status: self.status,
             addr: Some(self.addr.clone()),
-            groups: self.groups().to_vec(),
+            groups: self.groups().into(),
             meta: self.meta().clone(),
         }
     }

@@ -111,13 +111,18 @@ impl<A: Address, R: RngCore> Node<A, R> {
             self.send(to, packet, TransmitKind::Membership);
         }
         let View::Gossiped(m) = &mut self.view else { return };
-        let events: Vec<Event<A>> = m.drain_events().collect();
+        // Taken out while they are emitted and then given back, so their
+        // buffer is not allocated afresh for each packet.
+        let mut events = m.take_events();
         self.stats.membership = m.stats.clone();
         if !events.is_empty() {
             self.rings.dirty = true;
         }
-        for event in events {
+        for event in events.drain(..) {
             self.emit(event);
+        }
+        if let View::Gossiped(m) = &mut self.view {
+            m.restore_events(events);
         }
     }
 

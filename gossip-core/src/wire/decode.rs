@@ -238,7 +238,7 @@ impl Reader<'_> {
                 let addr = if addr_len == 0 { None } else { Some(A::decode(self.take(addr_len)?)?) };
                 let raw = self.varint_max("member groups", MAX_MEMBER_GROUPS as u64)?;
                 let n = self.count(1, raw)?;
-                let mut groups = Vec::with_capacity(n);
+                let mut groups = MemberGroups::with_capacity(n);
                 for _ in 0..n {
                     groups.push(self.group()?);
                 }

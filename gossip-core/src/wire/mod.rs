@@ -121,6 +121,10 @@ pub struct DigestFrame {
     pub entries: Vec<DigestEntry>,
 }
 
+/// A member entry's groups: up to four held inline (most members belong
+/// to one or two), so that decoding an entry allocates nothing.
+pub type MemberGroups = smallvec::SmallVec<[GroupId; 4]>;
+
 /// A membership entry: one member's state at one incarnation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberFrame<A> {
@@ -133,7 +137,7 @@ pub struct MemberFrame<A> {
     /// Its address, or `None` for the sender itself (use the packet's source).
     pub addr: Option<A>,
     /// The groups it belongs to.
-    pub groups: Vec<GroupId>,
+    pub groups: MemberGroups,
     /// Its metadata, as it set it.
     pub meta: Bytes,
 }
@@ -265,7 +269,7 @@ mod tests {
             incarnation: 77,
             status: MemberStatus::Suspect,
             addr: Some(12),
-            groups: vec![GroupId(1), GroupId(300)],
+            groups: [GroupId(1), GroupId(300)].into_iter().collect(),
             meta: Bytes::from_static(b"name=a"),
         };
         assert!(w.push_member(&member));
