@@ -660,7 +660,7 @@ mod tests {
         // The freed slot is reused, and the indexes still find everyone.
         add(&mut t, 3, 30, &[7]);
         assert_eq!((t.get(NodeId(3)).map(|e| e.addr), t.by_addr(&10)), (Some(30), Some(NodeId(1))));
-        assert_eq!(t.get(NodeId(3)).map(Entry::frame).map(|f| f.groups), Some(vec![GroupId(7)]));
+        assert_eq!(t.get(NodeId(3)).map(Entry::frame).map(|f| f.groups.to_vec()), Some(vec![GroupId(7)]));
         assert_eq!(group_ids(&t, 7), vec![1, 3]);
     }
 
