@@ -21,9 +21,11 @@
 //!   suspect (a relayed "dead" or "left" counts as a suspicion);
 //! * updates piggy-backed on every packet the node sends, each about
 //!   `λ·log N` times, least-sent first ([`updates`]);
-//! * anti-entropy: a packet's worth of the table swapped with one random
-//!   member every sync interval; and every reconnect interval a probe of one
-//!   dead member and a join sent to one seed, so partitions heal;
+//! * anti-entropy: every sync interval a request to one random member,
+//!   with a [`summary`] of this view, answered with up to 8 packets of that
+//!   member's table unless its view sums to the same; and every reconnect
+//!   interval a probe of one dead member and a join sent to one seed, so
+//!   partitions heal;
 //! * catching up ([`catch_up`]): a node that has just learned its first
 //!   member asks it for its whole table at once, then asks it again 1, 2,
 //!   4, 8… gossip periods later, for only what changed since, until its

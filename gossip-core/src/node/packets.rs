@@ -82,11 +82,15 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 }
                 Outgoing::Sync { to, reply } => {
                     writer.push_sync(reply);
+                    // A request carries the summary of this view, an answer
+                    // a slice of the table: anti-entropy pulls, and a member
+                    // that knows more is pulled from by others in turn.
                     if reply {
                         let (hash, live) = m.summary();
                         writer.push_summary(hash, live);
+                    } else {
+                        m.write_slice(&mut writer);
                     }
-                    m.write_slice(&mut writer);
                     to
                 }
                 Outgoing::Join { to, since } => {
