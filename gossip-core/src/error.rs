@@ -3,7 +3,7 @@
 use thiserror::Error;
 
 /// Why a packet could not be decoded. The packet is dropped whole and
-/// counted in [`Stats::decode_errors`](crate::Stats::decode_errors).
+/// counted in [`CommonStats::decode_errors`](crate::CommonStats::decode_errors).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum DecodeError {
