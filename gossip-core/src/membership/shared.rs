@@ -3,7 +3,7 @@
 use crate::address::Address;
 use crate::ids::{GroupId, NodeId};
 
-/// A fixed member list that many nodes can share through an [`Arc`], so a
+/// A fixed member list that many nodes can share through an [`Arc`](std::sync::Arc), so a
 /// simulated node's memory does not grow with the group size.
 ///
 /// Nodes built on it learn nothing from gossip and never report members
