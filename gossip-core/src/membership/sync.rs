@@ -12,7 +12,7 @@ impl<A: Address> Membership<A> {
     /// to [`SYNC_PACKETS`] packets of the table, enough for the whole of a
     /// table of a few hundred members, unless its view's `summary` (hash,
     /// live members) is that of this one (called at the end of the request's
-    /// packet, so its own entries count).
+    /// packet, so the entries it carries, its sender's own at least, count).
     pub(crate) fn handle_sync_request(&mut self, sender: NodeId, from: &A, summary: Option<(u64, u64)>) {
         let known = self.table.get(sender).is_some_and(|e| e.status.is_live() && e.addr == *from);
         if self.left || !known {
@@ -28,8 +28,9 @@ impl<A: Address> Membership<A> {
         }
     }
 
-    /// This view's summary: the hash of [`summary`](super::summary) over
-    /// the live members and this node itself, and their number.
+    /// This view's [`summary`](super::summary): the wrapping sum of
+    /// [`summand`] over the live members and this node itself, and their
+    /// number.
     pub(crate) fn summary(&self) -> (u64, u64) {
         let own = summand(self.me, self.incarnation, MemberStatus::Alive, false);
         (self.table.summary().wrapping_add(own), self.table.live().len() as u64 + 1)
