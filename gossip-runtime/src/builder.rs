@@ -1,6 +1,6 @@
 //! [`Builder`]: configures and spawns the runtime task.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -188,7 +188,7 @@ impl<T: Transport> Builder<T> {
             send_tx: Some(send_tx),
             sender: Some(sender),
             unreachable_rx,
-            groups: HashMap::new(),
+            groups: BTreeMap::new(),
             member_events: member_events.clone(),
             shared: shared.clone(),
             subscriber_capacity: self.subscriber_capacity,

@@ -1,7 +1,8 @@
 //! The runtime task: owns the protocol and the transport, `select!`s over
 //! input, timers and commands; and the sender task that feeds the transport.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -31,6 +32,31 @@ fn saturating_inc(counter: &std::sync::atomic::AtomicU64) {
     let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| Some(v.saturating_add(1)));
 }
 
+/// The engine's next timeout as one tokio timer, moved only when the
+/// deadline changes: a new `Sleep` every loop turn cost a timer-wheel
+/// insertion and removal per packet.
+struct Deadline {
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    at: Option<Instant>,
+}
+
+impl Deadline {
+    /// Must be called within a tokio runtime.
+    fn new() -> Self {
+        Deadline { sleep: Box::pin(tokio::time::sleep_until(Instant::now())), at: None }
+    }
+
+    /// Arms the timer for `at`, or leaves it unpolled for `None`.
+    fn set(&mut self, at: Option<Instant>) {
+        if let Some(at) = at
+            && self.at != Some(at)
+        {
+            self.sleep.as_mut().reset(at);
+        }
+        self.at = at;
+    }
+}
+
 pub(crate) struct Task<P: Protocol, T: Transport> {
     pub(crate) protocol: P,
     pub(crate) transport: Arc<T>,
@@ -39,7 +65,8 @@ pub(crate) struct Task<P: Protocol, T: Transport> {
     pub(crate) send_tx: Option<mpsc::Sender<(T::Address, Bytes)>>,
     pub(crate) sender: Option<tokio::task::JoinHandle<()>>,
     pub(crate) unreachable_rx: mpsc::Receiver<T::Address>,
-    pub(crate) groups: HashMap<GroupId, broadcast::Sender<Arrival>>,
+    /// Subscribers per group (a B-tree: few keys, looked up per delivery).
+    pub(crate) groups: BTreeMap<GroupId, broadcast::Sender<Arrival>>,
     pub(crate) member_events: broadcast::Sender<MemberEvent<T::Address>>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) subscriber_capacity: usize,
@@ -262,7 +289,12 @@ where
     /// commands without waiting, then waits for the first of unreachable
     /// reports, the timer, a batch of packets or a command. So commands are
     /// never starved by a flood of packets, and each turn's work is bounded.
-    async fn turn(&mut self, batch: &mut Vec<(T::Address, Bytes)>, accept_commands: bool) -> Option<bool> {
+    async fn turn(
+        &mut self,
+        batch: &mut Vec<(T::Address, Bytes)>,
+        timer: &mut Deadline,
+        accept_commands: bool,
+    ) -> Option<bool> {
         if accept_commands {
             for _ in 0..COMMANDS_PER_TURN {
                 match self.commands.try_recv() {
@@ -277,7 +309,7 @@ where
             }
         }
         self.drain().await;
-        let deadline = self.protocol.poll_timeout().map(|t| self.instant(t));
+        timer.set(self.protocol.poll_timeout().map(|t| self.instant(t)));
         let transport = self.transport.clone();
         tokio::select! {
             biased;
@@ -285,7 +317,7 @@ where
                 let now = self.now();
                 self.protocol.handle_unreachable(now, &addr);
             }
-            _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)).await }, if deadline.is_some() => {
+            () = &mut timer.sleep, if timer.at.is_some() => {
                 let now = self.now();
                 let _timer = tracing::trace_span!("timer").entered();
                 #[cfg(feature = "metrics")]
@@ -325,8 +357,9 @@ where
 
     pub(crate) async fn run(mut self, done: watch::Sender<bool>) {
         let mut batch = Vec::with_capacity(RECV_BATCH);
+        let mut timer = Deadline::new();
         let graceful = loop {
-            if let Some(graceful) = self.turn(&mut batch, true).await {
+            if let Some(graceful) = self.turn(&mut batch, &mut timer, true).await {
                 break graceful;
             }
         };
@@ -335,7 +368,7 @@ where
             // that acknowledged multicasts get their rounds.
             let until = Instant::now() + self.linger;
             while Instant::now() < until {
-                let step = tokio::time::timeout_at(until, self.turn(&mut batch, false)).await;
+                let step = tokio::time::timeout_at(until, self.turn(&mut batch, &mut timer, false)).await;
                 if matches!(step, Ok(Some(false))) {
                     break;
                 }

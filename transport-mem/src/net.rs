@@ -97,50 +97,70 @@ pub struct NetStats {
     pub queued: u64,
 }
 
+/// Maps keyed by addresses: foldhash, seeded at random per map (SipHash
+/// cost about a tenth of a delivery's instructions here).
+type AddrMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 struct State {
     rng: SmallRng,
-    inboxes: HashMap<u32, mpsc::Sender<(u32, Bytes)>>,
-    links: HashMap<(u32, u32), LinkStats>,
+    inboxes: AddrMap<u32, mpsc::Sender<(u32, Bytes)>>,
+    links: AddrMap<(u32, u32), LinkStats>,
     stats: NetStats,
     in_flight: usize,
 }
 
 impl State {
     fn dropped(&mut self, from: u32, to: u32, reason: DropReason) {
-        self.links.entry((from, to)).or_default().dropped += 1;
-        match reason {
-            DropReason::Loss => self.stats.dropped_loss += 1,
-            DropReason::Partition => self.stats.dropped_partition += 1,
-            DropReason::SenderDown | DropReason::ReceiverDown => self.stats.dropped_down += 1,
-            DropReason::QueueFull => self.stats.dropped_queue_full += 1,
-        }
+        let link = self.links.entry((from, to)).or_default();
+        count_drop(&mut self.stats, link, reason);
     }
 
-    /// Puts a datagram in `to`'s inbox now, if `to` is up and has room;
-    /// returns whether it did.
+    /// Puts a delayed datagram in `to`'s inbox now, if `to` is still up and
+    /// has room; returns whether it did.
     fn hand_over(&mut self, link: &SharedLink, from: u32, to: u32, bytes: Bytes) -> bool {
-        if !link.is_up(to) {
-            self.dropped(from, to, DropReason::ReceiverDown);
-            return false;
+        let up = link.is_up(to);
+        let stats = self.links.entry((from, to)).or_default();
+        hand_over(up.then(|| self.inboxes.get(&to)).flatten(), &mut self.stats, stats, from, bytes)
+    }
+}
+
+fn count_drop(stats: &mut NetStats, link: &mut LinkStats, reason: DropReason) {
+    link.dropped += 1;
+    match reason {
+        DropReason::Loss => stats.dropped_loss += 1,
+        DropReason::Partition => stats.dropped_partition += 1,
+        DropReason::SenderDown | DropReason::ReceiverDown => stats.dropped_down += 1,
+        DropReason::QueueFull => stats.dropped_queue_full += 1,
+    }
+}
+
+/// Puts a datagram in `inbox` (`None`: the receiver is down or gone) and
+/// counts the outcome on the network and on the link; returns whether it
+/// went in.
+fn hand_over(
+    inbox: Option<&mpsc::Sender<(u32, Bytes)>>,
+    stats: &mut NetStats,
+    link: &mut LinkStats,
+    from: u32,
+    bytes: Bytes,
+) -> bool {
+    let Some(inbox) = inbox else {
+        count_drop(stats, link, DropReason::ReceiverDown);
+        return false;
+    };
+    match inbox.try_send((from, bytes)) {
+        Ok(()) => {
+            stats.delivered += 1;
+            link.delivered += 1;
+            true
         }
-        let Some(inbox) = self.inboxes.get(&to) else {
-            self.dropped(from, to, DropReason::ReceiverDown);
-            return false;
-        };
-        match inbox.try_send((from, bytes)) {
-            Ok(()) => {
-                self.stats.delivered += 1;
-                self.links.entry((from, to)).or_default().delivered += 1;
-                true
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.dropped(from, to, DropReason::QueueFull);
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.dropped(from, to, DropReason::ReceiverDown);
-                false
-            }
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            count_drop(stats, link, DropReason::QueueFull);
+            false
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => {
+            count_drop(stats, link, DropReason::ReceiverDown);
+            false
         }
     }
 }
@@ -212,8 +232,8 @@ impl MemNetwork {
         config.link.latency().validate()?;
         let state = State {
             rng: SmallRng::seed_from_u64(config.seed),
-            inboxes: HashMap::new(),
-            links: HashMap::new(),
+            inboxes: AddrMap::default(),
+            links: AddrMap::default(),
             stats: NetStats::default(),
             in_flight: 0,
         };
@@ -290,7 +310,7 @@ impl NetHandle {
 
     /// Counters of every link that carried or dropped something.
     pub fn all_link_stats(&self) -> HashMap<(u32, u32), LinkStats> {
-        self.inner.lock().links.clone()
+        self.inner.lock().links.iter().map(|(k, v)| (*k, *v)).collect()
     }
 
     /// Whole-network counters, with the in-flight and inbox gauges of now.
@@ -348,35 +368,36 @@ impl MemEndpoint {
         }
         let from = self.addr;
         let delayed = {
-            let mut state = self.net.lock();
-            if !state.inboxes.contains_key(&to) {
-                return Err(TransportError::Unreachable);
-            }
+            let mut guard = self.net.lock();
+            let State { rng, inboxes, links, stats, in_flight } = &mut *guard;
+            let Some(inbox) = inboxes.get(&to) else { return Err(TransportError::Unreachable) };
             self.sent.fetch_add(1, AtomicOrdering::Relaxed);
-            state.stats.packets += 1;
-            state.stats.bytes += bytes.len() as u64;
-            let link = state.links.entry((from, to)).or_default();
+            stats.packets += 1;
+            stats.bytes += bytes.len() as u64;
+            let link = links.entry((from, to)).or_default();
             link.packets += 1;
             link.bytes += bytes.len() as u64;
-            let fate = self.net.link.fate(from, to, &mut state.rng);
+            // Decided with the receiver's state of now: a receiver down now
+            // is a drop here, so the inbox below is that of a live one.
+            let fate = self.net.link.fate(from, to, rng);
             if let Verdict::Drop(reason) = fate.verdict {
-                state.dropped(from, to, reason);
+                count_drop(stats, link, reason);
                 self.dropped.fetch_add(1, AtomicOrdering::Relaxed);
                 return Ok(());
             }
-            state.stats.duplicated += u64::from(fate.copy.is_some());
-            state.stats.reordered += u64::from(fate.reordered);
+            stats.duplicated += u64::from(fate.copy.is_some());
+            stats.reordered += u64::from(fate.reordered);
             let mut delayed = Vec::new();
             for delay in fate.delays() {
                 if delay.is_zero() {
-                    if !state.hand_over(&self.net.link, from, to, bytes.clone()) {
+                    if !hand_over(Some(inbox), stats, link, from, bytes.clone()) {
                         self.dropped.fetch_add(1, AtomicOrdering::Relaxed);
                     }
-                } else if state.in_flight >= self.net.config.max_in_flight {
-                    state.dropped(from, to, DropReason::QueueFull);
+                } else if *in_flight >= self.net.config.max_in_flight {
+                    count_drop(stats, link, DropReason::QueueFull);
                     self.dropped.fetch_add(1, AtomicOrdering::Relaxed);
                 } else {
-                    state.in_flight += 1;
+                    *in_flight += 1;
                     delayed.push(Delayed { at: Instant::now() + delay, from, to, bytes: bytes.clone() });
                 }
             }

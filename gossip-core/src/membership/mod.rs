@@ -274,6 +274,11 @@ impl<A: Address> Membership<A> {
         self.table.group(group).len()
     }
 
+    /// Live members of `group` (not counting this node) and their addresses.
+    pub(crate) fn group_members(&self, group: GroupId) -> impl Iterator<Item = (NodeId, &A)> {
+        self.table.group(group).iter().filter_map(|slot| self.table.slot(*slot)).map(|e| (e.id, &e.addr))
+    }
+
     /// Draws `count` targets from `group`'s live members.
     pub(crate) fn targets(&self, group: GroupId, count: usize, how: Targets, rng: &mut impl RngCore, out: &mut Vec<A>) {
         let items = self.table.group(group);

@@ -418,6 +418,11 @@ impl<A: Address, R: RngCore> Protocol for Node<A, R> {
         let period = self.config.period;
         self.next_round = if now >= self.next_round + period { now + period } else { self.next_round + period };
         self.round += 1;
+        if self.config.mode == Mode::Tree {
+            // Here rather than on the first message of the round, so that
+            // no delivery waits for it.
+            self.rebuild_rings_for_round();
+        }
         self.expire(now);
         // Pull mode has active rumors too: a non-member's own messages.
         self.push_round();

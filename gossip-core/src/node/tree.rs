@@ -27,11 +27,16 @@ pub(super) struct Rings<A> {
     /// The round they were built in (groups of members may change without
     /// an event: they are rebuilt at least every [`REBUILD_ROUNDS`]).
     built: u64,
+    /// The last round a message found them dirty and rebuilt them.
+    rebuilt_for_message: Option<u64>,
+    /// A message was sent along them since they were built (rings no
+    /// message uses are not kept fresh at each round).
+    used: bool,
 }
 
 impl<A> Default for Rings<A> {
     fn default() -> Self {
-        Rings { rings: BTreeMap::new(), dirty: true, built: 0 }
+        Rings { rings: BTreeMap::new(), dirty: true, built: 0, rebuilt_for_message: None, used: false }
     }
 }
 
@@ -71,7 +76,11 @@ impl<A: Address, R: RngCore> Node<A, R> {
                 }
             }
             View::Gossiped(_) => {
-                self.rebuild_rings();
+                if (self.rings.dirty && self.rings.rebuilt_for_message != Some(self.round)) || self.rings_stale() {
+                    self.rebuild_rings();
+                    self.rings.rebuilt_for_message = Some(self.round);
+                }
+                self.rings.used = true;
                 let ring = &self.rings.rings.get(&group)?.members;
                 let origin_at = ring.binary_search_by_key(&origin, |(id, _)| *id).ok()?;
                 let me = ring.binary_search_by_key(&self.id, |(id, _)| *id).ok()?;
@@ -85,36 +94,36 @@ impl<A: Address, R: RngCore> Node<A, R> {
         Some(())
     }
 
-    /// Rebuilds the rings of the subscribed groups from the member table:
-    /// at most once a round after a member came or went (so a burst of
-    /// membership changes costs one rebuild, not one per packet), and every
-    /// [`REBUILD_ROUNDS`] in any case.
-    fn rebuild_rings(&mut self) {
-        let changed = self.rings.dirty && self.round > self.rings.built;
-        let stale = self.round >= self.rings.built.saturating_add(REBUILD_ROUNDS);
-        if !changed && !stale {
-            return;
+    /// Rebuilds the rings of the subscribed groups from the member table
+    /// at the start of a round, if messages use them and a member came or
+    /// went since or they are [`REBUILD_ROUNDS`] old; so that no delivery
+    /// waits for a rebuild. A message that finds them dirty between rounds
+    /// (or stale after idle rounds) rebuilds them too, once a round at
+    /// most, so a burst of membership changes costs one rebuild, not one
+    /// per packet.
+    pub(super) fn rebuild_rings_for_round(&mut self) {
+        if self.rings.used && (self.rings.dirty || self.rings_stale()) {
+            self.rebuild_rings();
         }
+    }
+
+    fn rings_stale(&self) -> bool {
+        self.round >= self.rings.built.saturating_add(REBUILD_ROUNDS)
+    }
+
+    fn rebuild_rings(&mut self) {
         let View::Gossiped(m) = &self.view else { return };
         let mut rings: BTreeMap<GroupId, Ring<A>> = BTreeMap::new();
         for group in &self.subscriptions {
-            rings.insert(*group, Ring { members: vec![(self.id, None)] });
+            let mut members = Vec::with_capacity(m.group_len(*group) + 1);
+            members.push((self.id, None));
+            members.extend(m.group_members(*group).map(|(id, addr)| (id, Some(addr.clone()))));
+            members.sort_unstable_by_key(|(id, _)| *id);
+            members.dedup_by_key(|(id, _)| *id);
+            rings.insert(*group, Ring { members });
         }
-        for member in m.members() {
-            if !member.status.is_live() {
-                continue;
-            }
-            for group in &member.groups {
-                if let Some(ring) = rings.get_mut(group) {
-                    ring.members.push((member.id, Some(member.addr.clone())));
-                }
-            }
-        }
-        for ring in rings.values_mut() {
-            ring.members.sort_unstable_by_key(|(id, _)| *id);
-            ring.members.dedup_by_key(|(id, _)| *id);
-        }
-        self.rings = Rings { rings, dirty: false, built: self.round };
+        let rebuilt_for_message = self.rings.rebuilt_for_message;
+        self.rings = Rings { rings, dirty: false, built: self.round, rebuilt_for_message, used: false };
     }
 
     /// Tree mode's eager step for new messages (multicast or relayed):
