@@ -34,7 +34,7 @@ fn saturating_inc(counter: &std::sync::atomic::AtomicU64) {
 
 /// The engine's next timeout as one tokio timer, moved only when the
 /// deadline changes: a new `Sleep` every loop turn cost a timer-wheel
-/// insertion and removal per packet.
+/// insertion and removal per turn.
 struct Deadline {
     sleep: Pin<Box<tokio::time::Sleep>>,
     at: Option<Instant>,

@@ -98,7 +98,7 @@ pub struct NetStats {
 }
 
 /// Maps keyed by addresses: foldhash, seeded at random per map (SipHash
-/// cost about a tenth of a delivery's instructions here).
+/// here cost a few percent of a delivery's instructions).
 type AddrMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 struct State {
@@ -117,7 +117,7 @@ impl State {
 
     /// Puts a delayed datagram in `to`'s inbox now, if `to` is still up and
     /// has room; returns whether it did.
-    fn hand_over(&mut self, link: &SharedLink, from: u32, to: u32, bytes: Bytes) -> bool {
+    fn hand_over_delayed(&mut self, link: &SharedLink, from: u32, to: u32, bytes: Bytes) -> bool {
         let up = link.is_up(to);
         let stats = self.links.entry((from, to)).or_default();
         hand_over(up.then(|| self.inboxes.get(&to)).flatten(), &mut self.stats, stats, from, bytes)
@@ -432,7 +432,7 @@ async fn dispatch(net: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Delayed>) {
                 let mut state = net.lock();
                 while let Some(d) = queue.pop_due(&now) {
                     state.in_flight -= 1;
-                    let _ = state.hand_over(&net.link, d.from, d.to, d.bytes);
+                    let _ = state.hand_over_delayed(&net.link, d.from, d.to, d.bytes);
                 }
             }
         }
