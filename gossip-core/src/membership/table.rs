@@ -17,7 +17,7 @@ use hashbrown::HashTable;
 
 use super::groups::{GroupIndex, UNINDEXED};
 use super::member::{Member, MemberStatus};
-use super::profiles::{Profile, Profiles};
+use super::profiles::{Profile, Profiles, same_bytes};
 use super::summary::summand;
 use super::suspicion::Suspicion;
 use super::{Map, RandomState};
@@ -511,7 +511,7 @@ impl<A: Address> Table<A> {
     pub(crate) fn set_groups_and_meta(&mut self, id: NodeId, groups: &[GroupId], meta: &Bytes) {
         let Some(slot) = self.find(id) else { return };
         let Some(entry) = self.slot(slot) else { return };
-        let (same_groups, same_meta) = (entry.groups() == groups, entry.meta() == meta);
+        let (same_groups, same_meta) = (entry.groups() == groups, same_bytes(entry.meta(), meta));
         if same_groups && same_meta {
             self.change(slot, |e| e.partial = false);
             return;
