@@ -16,7 +16,7 @@ const GROUP: GroupId = GroupId(9);
 
 type Build<P> = fn(Seat<u32>) -> P;
 
-fn factory<P: Protocol<Address = u32> + 'static>(build: Build<P>, config: BaselineConfig) -> Factory<P> {
+fn factory<P: Protocol<Address = u32> + Send + 'static>(build: Build<P>, config: BaselineConfig) -> Factory<P> {
     let config = Arc::new(config);
     Box::new(move |spawn: &Spawn<'_>| {
         let mut node = build(Seat {
@@ -31,7 +31,7 @@ fn factory<P: Protocol<Address = u32> + 'static>(build: Build<P>, config: Baseli
     })
 }
 
-fn sim<P: Protocol<Address = u32> + 'static>(build: Build<P>, n: u32, loss: f64, seed: u64) -> Simulator<P> {
+fn sim<P: Protocol<Address = u32> + Send + 'static>(build: Build<P>, n: u32, loss: f64, seed: u64) -> Simulator<P> {
     let mut config = SimConfig::events(seed, Duration::from_secs(1));
     config.timing = Timing::Events { start_jitter: false };
     config.link = LinkModel::new()
@@ -45,7 +45,11 @@ fn sim<P: Protocol<Address = u32> + 'static>(build: Build<P>, n: u32, loss: f64,
 
 /// Sends `messages` multicasts from `origin`, runs, and returns the nodes
 /// (live ones) that did not deliver each message.
-fn run<P: Protocol<Address = u32> + 'static>(sim: &mut Simulator<P>, origin: u32, messages: u32) -> Vec<Vec<u32>> {
+fn run<P: Protocol<Address = u32> + Send + 'static>(
+    sim: &mut Simulator<P>,
+    origin: u32,
+    messages: u32,
+) -> Vec<Vec<u32>> {
     let handles: Vec<_> = (0..messages)
         .map(|m| {
             let at = Time::from_millis(u64::from(m) * 3);
@@ -64,7 +68,7 @@ fn run<P: Protocol<Address = u32> + 'static>(sim: &mut Simulator<P>, origin: u32
         .collect()
 }
 
-fn delivers_everything<P: Protocol<Address = u32> + 'static>(build: Build<P>) {
+fn delivers_everything<P: Protocol<Address = u32> + Send + 'static>(build: Build<P>) {
     let n = 300;
     let mut sim = sim(build, n, 0.0, 7);
     let missing = run(&mut sim, 17, 5);
@@ -138,7 +142,7 @@ fn rmtp_serves_the_subtree_of_a_crashed_interior_node() {
 }
 
 /// Every live member delivers every message under 10% loss, for three seeds.
-fn recovers_from_ten_percent_loss<P: Protocol<Address = u32> + 'static>(build: Build<P>) {
+fn recovers_from_ten_percent_loss<P: Protocol<Address = u32> + Send + 'static>(build: Build<P>) {
     for seed in 1..=3 {
         let mut sim = sim(build, 300, 0.1, seed);
         let missing = run(&mut sim, 5, 4);

@@ -271,6 +271,10 @@ pub struct SimArgs {
     /// With --membership gossip, scenario partition: how long it lasts, in periods.
     #[arg(long, default_value_t = 100)]
     pub partition_periods: u32,
+    /// With --membership gossip: threads each run uses (the same rows on
+    /// any number, only faster); the cores available by default.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
     /// Where to write the results.
     #[command(flatten)]
     pub output: OutputArgs,

@@ -180,7 +180,7 @@ fn one_run(spec: &CompareSpec, run: u32) -> Result<Outcome, HarnessError> {
     }
 }
 
-fn drive<P: Protocol<Address = u32>>(
+fn drive<P: Protocol<Address = u32> + Send>(
     spec: &CompareSpec,
     config: SimConfig,
     factory: Factory<P>,

@@ -85,6 +85,8 @@ pub struct MembershipRow {
     pub report: ReportFields,
     /// False deaths per live member per period.
     pub false_deaths_per_member_period: f64,
+    /// Threads the run used.
+    pub threads: usize,
     /// Wall-clock seconds of the run.
     pub wall_s: f64,
     /// CPU seconds of the run.
@@ -148,6 +150,8 @@ impl From<&StudyReport> for ReportFields {
 fn one(args: &SimArgs, scenario: Scenario, nodes: u32, seed: u64) -> Result<MembershipRow, HarnessError> {
     let engine = Config::lan();
     let mut study = Study::join(nodes, engine.clone(), args.periods, seed);
+    study.threads =
+        args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, usize::from), usize::from);
     let loss = args.loss.first().copied().filter(|l| *l > 0.0).unwrap_or(0.1);
     let crash = args.crash.first().copied().filter(|c| *c > 0.0).unwrap_or(0.01);
     study.fault = match scenario {
@@ -175,6 +179,7 @@ fn one(args: &SimArgs, scenario: Scenario, nodes: u32, seed: u64) -> Result<Memb
         partition_periods: if scenario == Scenario::Partition { args.partition_periods } else { 0 },
         false_deaths_per_member_period: report.false_deaths as f64 / member_periods,
         report: ReportFields::from(&report),
+        threads: study.threads,
         wall_s,
         cpu_s,
         peak_rss_bytes: system::peak_rss_bytes(),

@@ -56,6 +56,13 @@ pub struct SimConfig {
     /// `MemberDown` events ([`ViewRecord`](crate::ViewRecord)): N² bits, so
     /// off by default; turn it on for gossiped-membership studies.
     pub track_views: bool,
+    /// Threads the nodes run on in [`Timing::Events`] (1 by default; see
+    /// the crate docs on lanes). Every count gives the same run, event for
+    /// event: more threads only make it faster, and only while the link's
+    /// smallest delay is at least a microsecond (time then advances in
+    /// windows of that delay, within which the nodes' shares run apart).
+    /// [`Timing::Rounds`] always runs on the calling thread.
+    pub threads: usize,
 }
 
 impl SimConfig {
@@ -70,6 +77,7 @@ impl SimConfig {
             max_in_flight: 1 << 26,
             requests_first: true,
             track_views: false,
+            threads: 1,
         }
     }
 
@@ -85,6 +93,9 @@ impl SimConfig {
         }
         if self.max_rounds == 0 {
             return Err(SimError::InvalidConfig("max_rounds must be positive"));
+        }
+        if self.threads == 0 {
+            return Err(SimError::InvalidConfig("threads must be positive"));
         }
         if self.max_in_flight == 0 {
             return Err(SimError::InvalidConfig("max_in_flight must be positive"));

@@ -79,6 +79,7 @@ mod due;
 mod error;
 mod events;
 mod factory;
+mod lane;
 pub mod link;
 mod network;
 mod queue;

@@ -1,15 +1,15 @@
-//! The simulated network and the records, apart from the nodes: routing
-//! through the link model, draining a node's output, and bookkeeping.
+//! The simulated network and the records, apart from the nodes: merging
+//! what the lanes' nodes sent and reported, and bookkeeping.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use gossip_core::{Event, GroupId, MessageId, Protocol, SharedMembers, SmallRng, Time, TransmitKind};
+use gossip_core::{GroupId, MessageId, SharedMembers, Time, TransmitKind};
 
 use crate::config::{SimConfig, Timing};
-use crate::link::{DropReason, FaultAction, LinkModel, Verdict};
-use crate::queue::{Entry, Kind, Outbox, Packet, Payload, PendingCast};
+use crate::lane::{Lane, Sender, Sent, Shared, count_drop, lane_of, merge_runs};
+use crate::link::{DropReason, FaultAction, LinkModel};
+use crate::queue::{Entry, Outbox, PendingCast};
 use crate::record::{MessageRecord, NEVER, RoundRecord, SimStats};
 use crate::views::Views;
 
@@ -18,7 +18,6 @@ use crate::views::Views;
 pub(crate) struct Core {
     pub(crate) config: SimConfig,
     pub(crate) link: LinkModel,
-    pub(crate) rng: SmallRng,
     pub(crate) members: Arc<SharedMembers<u32>>,
     pub(crate) n: usize,
     pub(crate) now: Time,
@@ -28,9 +27,16 @@ pub(crate) struct Core {
     // Rounds timing.
     pub(crate) requests: Outbox,
     pub(crate) others: Outbox,
+    /// The nodes' shares, with their event queues and outputs.
+    pub(crate) lanes: Vec<Lane>,
+    /// [`Core::merge`]'s buffer, kept for its capacity.
+    pub(crate) merging: Vec<Sent>,
+    /// Calls to nodes between windows so far: they tag what those calls
+    /// produced (see [`Tag`](crate::lane::Tag)).
+    pub(crate) calls: u64,
+    /// Per node: link draws and packets sent.
+    pub(crate) senders: Vec<Sender>,
     // Events timing.
-    pub(crate) queue: BinaryHeap<Reverse<Entry>>,
-    pub(crate) seq: u64,
     pub(crate) timer_at: Vec<u64>,
     pub(crate) boot_at: Vec<u64>,
     pub(crate) in_flight: usize,
@@ -52,92 +58,78 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn drop_packet(&mut self, reason: DropReason) {
-        self.current.packets_dropped += 1;
-        match reason {
-            DropReason::Loss => self.stats.dropped_loss += 1,
-            DropReason::Partition => self.stats.dropped_partition += 1,
-            DropReason::SenderDown | DropReason::ReceiverDown => self.stats.dropped_down += 1,
-            DropReason::QueueFull => self.stats.dropped_queue_full += 1,
-        }
+    /// What the lanes read during a window, and the parts they change.
+    pub(crate) fn split(&mut self) -> (Shared<'_>, &mut [Lane], &mut [Sender], &mut [u64]) {
+        let Core { link, incarnations, boot_at, n, views, lanes, senders, timer_at, .. } = self;
+        let shared = Shared { link, incarnations, boot_at, n: *n, track_views: views.is_some() };
+        (shared, lanes, senders, timer_at)
     }
 
-    /// Drains node `index`'s transmits and events, and reschedules its timer.
-    pub(crate) fn collect<P: Protocol<Address = u32>>(&mut self, index: u32, node: &mut P) {
-        let now = self.now;
-        while let Some(transmit) = node.poll_transmit() {
-            self.stats.packets_sent += 1;
-            self.stats.bytes_sent += transmit.bytes.len() as u64;
-            self.current.packets_sent += 1;
-            self.current.bytes_sent += transmit.bytes.len() as u64;
-            if transmit.kind == TransmitKind::Membership {
-                self.stats.membership_bytes += transmit.bytes.len() as u64;
-                self.current.membership_bytes += transmit.bytes.len() as u64;
+    /// Merges what the lanes produced since the last merge: counters,
+    /// packets into the network (the receiving lane's queue, or the
+    /// round's outboxes), deliveries into the message records and
+    /// membership changes into the views. Deliveries and changes are
+    /// applied by time and node, and packets, when the cap on packets in
+    /// flight refuses some, are admitted by time, sender and the sender's
+    /// packet number: the records never depend on the number of lanes.
+    pub(crate) fn merge(&mut self) {
+        let mut sent = std::mem::take(&mut self.merging);
+        for lane in &mut self.lanes {
+            let out = &mut lane.out;
+            self.stats.absorb(&out.stats);
+            self.current.absorb(&out.round);
+            out.stats = SimStats::default();
+            out.round = RoundRecord::default();
+            self.in_flight = self.in_flight.saturating_sub(std::mem::take(&mut out.arrived));
+            if let Some(at) = out.last_send.take() {
+                self.last_send = self.last_send.max(at);
             }
-            self.last_send = now;
-            let to = transmit.to;
-            if to as usize >= self.n {
-                self.stats.misaddressed += 1;
-                self.current.packets_dropped += 1;
-                continue;
-            }
-            let delay = match self.link.route(index, to, &mut self.rng) {
-                Verdict::Drop(reason) => {
-                    self.drop_packet(reason);
-                    continue;
-                }
-                Verdict::Deliver(delay) => delay,
-            };
+            sent.append(&mut out.sent);
+        }
+        if self.in_flight.saturating_add(sent.len()) > self.config.max_in_flight {
+            sent.sort_unstable_by_key(Sent::order);
+        }
+        let rounds = self.config.timing == Timing::Rounds;
+        for sent in sent.drain(..) {
             if self.in_flight >= self.config.max_in_flight {
-                self.drop_packet(DropReason::QueueFull);
+                self.current.packets_dropped += 1;
+                count_drop(&mut self.stats, DropReason::QueueFull);
                 continue;
             }
             self.in_flight += 1;
-            self.stats.peak_in_flight = self.stats.peak_in_flight.max(self.in_flight);
-            let packet = Packet { to, from: index, payload: Payload::new(transmit.bytes) };
-            match self.config.timing {
-                Timing::Rounds => {
-                    if self.config.requests_first && transmit.kind == TransmitKind::Request {
-                        self.requests.push(packet);
-                    } else {
-                        self.others.push(packet);
-                    }
+            if rounds {
+                if self.config.requests_first && sent.kind == TransmitKind::Request {
+                    self.requests.push(sent.packet);
+                } else {
+                    self.others.push(sent.packet);
                 }
-                Timing::Events { .. } => {
-                    self.push_entry((now + delay).as_micros(), Kind::Packet(packet));
-                }
+            } else {
+                let lane = lane_of(&self.lanes, sent.packet.to);
+                self.lanes[lane].push(Entry::packet(sent.at, sent.seq, sent.packet));
             }
         }
-        while let Some(event) = node.poll_event() {
-            if let Event::Delivered(delivery) = &event {
-                self.delivered(index, delivery.id, delivery.hops);
-            } else if let Some(views) = &mut self.views {
-                views.event(now, index, &event, &self.incarnations, &self.link);
-            }
+        self.merging = sent;
+        self.stats.peak_in_flight = self.stats.peak_in_flight.max(self.in_flight);
+        let mut deliveries: Vec<_> =
+            self.lanes.iter_mut().map(|lane| std::mem::take(&mut lane.out.deliveries)).collect();
+        merge_runs(&mut deliveries, |(at, ..), d| self.delivered(d.node, d.id, d.hops, at));
+        let mut changes: Vec<_> = self.lanes.iter_mut().map(|lane| std::mem::take(&mut lane.out.changes)).collect();
+        if let Some(views) = &mut self.views {
+            let (incarnations, link) = (&self.incarnations, &self.link);
+            merge_runs(&mut changes, |(at, ..), (node, change)| {
+                views.apply(Time::from_micros(at), node, change, incarnations, link);
+            });
         }
-        if !self.timer_at.is_empty() {
-            let i = index as usize;
-            if let Some(want) = node.poll_timeout() {
-                let boot = self.boot_at.get(i).copied().unwrap_or(0);
-                let at = want.as_micros().max(now.as_micros()).max(boot);
-                if at != self.timer_at[i] {
-                    self.timer_at[i] = at;
-                    let incarnation = self.incarnations[i];
-                    self.push_entry(at, Kind::Timer { node: index, incarnation });
-                }
-            }
+        for ((lane, deliveries), changes) in self.lanes.iter_mut().zip(deliveries).zip(changes) {
+            lane.out.deliveries = deliveries;
+            lane.out.changes = changes;
         }
     }
 
-    pub(crate) fn push_entry(&mut self, at: u64, kind: Kind) {
-        self.seq += 1;
-        self.queue.push(Reverse(Entry { at, seq: self.seq, kind }));
-    }
-
-    pub(crate) fn delivered(&mut self, index: u32, id: MessageId, hops: u32) {
+    /// Node `index` delivered message `id` at `now` (microseconds).
+    fn delivered(&mut self, index: u32, id: MessageId, hops: u32, now: u64) {
         let Some(&handle) = self.by_id.get(&id) else { return };
         self.stats.deliveries += 1;
-        let now = self.now.as_micros();
         let record = &mut self.messages[handle];
         let i = index as usize;
         let (word, bit) = (i / 64, index % 64);
@@ -154,7 +146,7 @@ impl Core {
         } else {
             record.redeliveries += 1;
         }
-        self.refresh(handle, self.now);
+        self.refresh(handle, Time::from_micros(now));
     }
 
     pub(crate) fn live_members(&mut self, group: GroupId) -> u32 {

@@ -1,4 +1,5 @@
-//! The event queue and the round outboxes: packets in flight and timers.
+//! The events of a lane's queue and the round outboxes: packets in flight
+//! and timers.
 
 use std::cmp::Ordering;
 
@@ -73,15 +74,34 @@ pub(crate) enum Kind {
     Packet(Packet),
 }
 
+/// An event due at `at`. Events due at once are ordered by `source` (0 for
+/// a timer, the sender's index plus one for a packet) and `seq` (the timer's
+/// node, or the sender's packet number), so the order never depends on when
+/// an event was queued, nor on which lane queued it.
 pub(crate) struct Entry {
     pub(crate) at: u64,
-    pub(crate) seq: u64,
+    source: u32,
+    seq: u64,
     pub(crate) kind: Kind,
+}
+
+impl Entry {
+    pub(crate) fn timer(at: u64, node: u32, incarnation: u32) -> Self {
+        Entry { at, source: 0, seq: u64::from(node), kind: Kind::Timer { node, incarnation } }
+    }
+
+    pub(crate) fn packet(at: u64, seq: u64, packet: Packet) -> Self {
+        Entry { at, source: packet.from.saturating_add(1), seq, kind: Kind::Packet(packet) }
+    }
+
+    pub(crate) fn key(&self) -> (u64, u32, u64) {
+        (self.at, self.source, self.seq)
+    }
 }
 
 impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
+        self.key() == other.key()
     }
 }
 impl Eq for Entry {}
@@ -92,7 +112,7 @@ impl PartialOrd for Entry {
 }
 impl Ord for Entry {
     fn cmp(&self, other: &Self) -> Ordering {
-        (self.at, self.seq).cmp(&(other.at, other.seq))
+        self.key().cmp(&other.key())
     }
 }
 

@@ -134,6 +134,17 @@ pub struct RoundRecord {
     pub packets_dropped: u64,
 }
 
+impl RoundRecord {
+    /// Adds `other`'s counters to these (the round and its end stay).
+    pub(crate) fn absorb(&mut self, other: &RoundRecord) {
+        self.packets_sent += other.packets_sent;
+        self.bytes_sent += other.bytes_sent;
+        self.membership_bytes += other.membership_bytes;
+        self.packets_delivered += other.packets_delivered;
+        self.packets_dropped += other.packets_dropped;
+    }
+}
+
 /// Whole-run counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -164,6 +175,24 @@ pub struct SimStats {
     pub timeouts: u64,
     /// Most packets in flight at once.
     pub peak_in_flight: usize,
+}
+
+impl SimStats {
+    /// Adds `other`'s counters to these (the peak stays).
+    pub(crate) fn absorb(&mut self, other: &SimStats) {
+        self.packets_sent += other.packets_sent;
+        self.bytes_sent += other.bytes_sent;
+        self.membership_bytes += other.membership_bytes;
+        self.packets_delivered += other.packets_delivered;
+        self.dropped_loss += other.dropped_loss;
+        self.dropped_partition += other.dropped_partition;
+        self.dropped_down += other.dropped_down;
+        self.dropped_queue_full += other.dropped_queue_full;
+        self.misaddressed += other.misaddressed;
+        self.decode_errors += other.decode_errors;
+        self.deliveries += other.deliveries;
+        self.timeouts += other.timeouts;
+    }
 }
 
 /// Why [`Simulator::run`] returned.

@@ -1,13 +1,14 @@
-//! The synchronous-rounds runner ([`Timing::Rounds`]).
+//! The synchronous-rounds runner ([`Timing::Rounds`](crate::Timing::Rounds)),
+//! on one lane.
 
 use gossip_core::{Protocol, Time};
 
-use crate::link::DropReason;
-use crate::queue::Packet;
+use crate::lane::Nodes;
+use crate::queue::Outbox;
 use crate::record::Stop;
 use crate::simulator::Simulator;
 
-impl<P: Protocol<Address = u32>> Simulator<P> {
+impl<P: Protocol<Address = u32> + Send> Simulator<P> {
     pub(crate) fn run_rounds(&mut self, until: Option<Time>) -> Stop {
         let period = self.period_us();
         loop {
@@ -23,13 +24,8 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
             }
             self.core.now = now;
             self.apply_due(now);
-            for index in 0..self.core.n {
-                if let Some(node) = self.nodes[index].as_mut() {
-                    node.handle_timeout(now);
-                    self.core.stats.timeouts += 1;
-                    self.core.collect(index as u32, node);
-                }
-            }
+            self.tick_all(now);
+            self.core.merge();
             let arrive = Time::from_micros(now.as_micros() + period / 2);
             self.core.now = arrive;
             loop {
@@ -44,11 +40,8 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
                 } else {
                     break;
                 };
-                for bucket in &mut batch.buckets {
-                    for packet in bucket.drain(..) {
-                        self.deliver(arrive, packet);
-                    }
-                }
+                self.deliver_batch(arrive, &mut batch);
+                self.core.merge();
                 batch.len = 0;
                 let slot = if requests { &mut self.core.requests } else { &mut self.core.others };
                 if slot.len == 0 {
@@ -64,22 +57,33 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
         }
     }
 
-    pub(crate) fn deliver(&mut self, at: Time, packet: Packet) {
-        self.core.in_flight = self.core.in_flight.saturating_sub(1);
-        let to = packet.to;
-        if !self.core.link.is_up(to) {
-            self.core.drop_packet(DropReason::ReceiverDown);
-            return;
+    /// Every live node runs its round at `now`, in index order.
+    fn tick_all(&mut self, now: Time) {
+        let (shared, lanes, senders, _) = self.core.split();
+        let lane = &mut lanes[0];
+        // One lane: its records need only their time.
+        lane.out.tag = (now.as_micros(), 0, 0);
+        let mut nodes = Nodes { start: 0, nodes: &mut self.nodes, senders, timer_at: &mut [] };
+        for index in 0..shared.n as u32 {
+            if let Some(node) = nodes.nodes[index as usize].as_mut() {
+                node.handle_timeout(now);
+                lane.out.stats.timeouts += 1;
+                nodes.collect(lane, &shared, index, now);
+            }
         }
-        let Some(node) = self.nodes[to as usize].as_mut() else {
-            self.core.drop_packet(DropReason::ReceiverDown);
-            return;
-        };
-        self.core.stats.packets_delivered += 1;
-        self.core.current.packets_delivered += 1;
-        if node.handle_packet(at, packet.from, packet.payload.into_bytes()).is_err() {
-            self.core.stats.decode_errors += 1;
+    }
+
+    /// Hands every packet of `batch` to its receiver at `at`, bucket by
+    /// bucket.
+    fn deliver_batch(&mut self, at: Time, batch: &mut Outbox) {
+        let (shared, lanes, senders, _) = self.core.split();
+        let lane = &mut lanes[0];
+        lane.out.tag = (at.as_micros(), 0, 0);
+        let mut nodes = Nodes { start: 0, nodes: &mut self.nodes, senders, timer_at: &mut [] };
+        for bucket in &mut batch.buckets {
+            for packet in bucket.drain(..) {
+                nodes.deliver(lane, &shared, at, packet);
+            }
         }
-        self.core.collect(to, node);
     }
 }

@@ -1,7 +1,7 @@
 //! The simulator: nodes, their factory and the network, the public API to
 //! schedule multicasts and faults, and the runs.
 
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use rand::{Rng, SeedableRng};
 use crate::config::{SimConfig, Timing};
 use crate::error::SimError;
 use crate::factory::{Factory, Spawn, gossip_factory, joining_factory, mix, node_seed, one_group};
+use crate::lane::{Lane, Nodes, Sender, lane_of};
 use crate::link::{FaultAction, LinkModel, Script};
 use crate::network::Core;
 use crate::queue::{Outbox, PendingCast};
@@ -19,13 +20,13 @@ use crate::record::{IssueFailure, MessageHandle, MessageRecord, NEVER, NO_HOP, O
 use crate::views::{ViewRecord, Views};
 
 /// The simulator. See the [crate docs](crate).
-pub struct Simulator<P: Protocol<Address = u32>> {
+pub struct Simulator<P: Protocol<Address = u32> + Send> {
     pub(crate) nodes: Vec<Option<P>>,
     pub(crate) factory: Factory<P>,
     pub(crate) core: Core,
 }
 
-impl<P: Protocol<Address = u32>> std::fmt::Debug for Simulator<P> {
+impl<P: Protocol<Address = u32> + Send> std::fmt::Debug for Simulator<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Simulator")
             .field("nodes", &self.core.n)
@@ -59,12 +60,13 @@ impl Simulator<Node<u32>> {
     }
 }
 
-impl<P: Protocol<Address = u32>> Simulator<P> {
+impl<P: Protocol<Address = u32> + Send> Simulator<P> {
     /// One node per entry of `members`, built by `factory`.
     pub fn new(config: SimConfig, members: Arc<SharedMembers<u32>>, mut factory: Factory<P>) -> Result<Self, SimError> {
         config.validate()?;
         let n = members.len();
         let mut rng = SmallRng::seed_from_u64(mix(config.seed ^ 0x5eed));
+        let link_seed = mix(config.seed ^ 0x11_4c5);
         let boot_at: Vec<u64> = match config.timing {
             Timing::Events { start_jitter: true } => {
                 let period = u64::try_from(config.period.as_micros()).unwrap_or(u64::MAX).max(1);
@@ -86,9 +88,11 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
         }
         let link = config.link.clone();
         let timed = matches!(config.timing, Timing::Events { .. });
+        let senders = (0..n as u32)
+            .map(|i| Sender { rng: SmallRng::seed_from_u64(node_seed(link_seed, i, 0)), sent: 0 })
+            .collect();
         let core = Core {
             link,
-            rng,
             members,
             n,
             now: Time::ZERO,
@@ -96,8 +100,10 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
             incarnations: vec![0; n],
             requests: Outbox::default(),
             others: Outbox::default(),
-            queue: BinaryHeap::new(),
-            seq: 0,
+            lanes: Lane::split(n, if timed { config.threads } else { 1 }),
+            merging: Vec::new(),
+            calls: 0,
+            senders,
             timer_at: if timed { vec![NEVER; n] } else { Vec::new() },
             boot_at,
             in_flight: 0,
@@ -119,6 +125,7 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
         for index in 0..n as u32 {
             sim.after_call(index);
         }
+        sim.core.merge();
         Ok(sim)
     }
 
@@ -300,7 +307,8 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
             && core.satisfied_count == core.messages.len()
     }
 
-    /// Applies due script steps and multicasts (steps first).
+    /// Applies due script steps and multicasts (steps first), and merges
+    /// what the nodes produced.
     pub(crate) fn apply_due(&mut self, now: Time) {
         while self.core.steps.front().is_some_and(|(at, _)| *at <= now) {
             if let Some((_, action)) = self.core.steps.pop_front() {
@@ -312,6 +320,7 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
                 self.issue(now, cast);
             }
         }
+        self.core.merge();
     }
 
     pub(crate) fn next_input_at(&self) -> Option<Time> {
@@ -410,10 +419,23 @@ impl<P: Protocol<Address = u32>> Simulator<P> {
         self.after_call(origin);
     }
 
-    /// Collects what node `index` produced and reschedules its timer.
+    /// Collects what node `index` produced into its lane's output (merged
+    /// by the caller) and reschedules its timer.
     fn after_call(&mut self, index: u32) {
-        let Some(node) = self.nodes[index as usize].as_mut() else { return };
-        self.core.collect(index, node);
+        let now = self.core.now;
+        let call = self.core.calls;
+        self.core.calls += 1;
+        let (shared, lanes, senders, timer_at) = self.core.split();
+        let lane = &mut lanes[lane_of(lanes, index)];
+        lane.out.tag = (now.as_micros(), u32::MAX, call);
+        let i = index as usize;
+        let mut nodes = Nodes {
+            start: index,
+            nodes: &mut self.nodes[i..=i],
+            senders: &mut senders[i..=i],
+            timer_at: if timer_at.is_empty() { &mut [] } else { &mut timer_at[i..=i] },
+        };
+        nodes.collect(lane, &shared, index, now);
     }
 }
 

@@ -62,12 +62,15 @@ pub struct Study {
     pub latency: Latency,
     /// The simulation's seed.
     pub seed: u64,
+    /// Threads to run on ([`SimConfig::threads`]: the same report on any
+    /// number, only faster).
+    pub threads: usize,
 }
 
 impl Study {
     /// `nodes` nodes with `engine` joining through nodes 0, 1 and 2 at time
     /// zero, for `periods` periods, no fault (a fault set later starts at
-    /// half the periods), 1 ms links.
+    /// half the periods), 1 ms links, one thread.
     pub fn join(nodes: u32, engine: Config, periods: u32, seed: u64) -> Self {
         Study {
             nodes,
@@ -78,6 +81,7 @@ impl Study {
             fault: StudyFault::None,
             latency: Latency::Fixed(Duration::from_millis(1)),
             seed,
+            threads: 1,
         }
     }
 
@@ -87,6 +91,7 @@ impl Study {
         let mut config = SimConfig::events(self.seed, period);
         config.link = LinkModel::new().with_latency(self.latency.clone())?;
         config.max_rounds = self.periods;
+        config.threads = self.threads;
         let group = GroupId(1);
         let mut sim = Simulator::gossip_joining(config, self.engine.clone(), self.nodes, group, &self.seeds)?;
         let at = |periods: u32| Time::ZERO + period * periods;

@@ -82,10 +82,31 @@ impl ViewRecord {
 }
 
 /// What a membership event says.
+#[derive(Clone, Copy)]
 enum Change {
     Up,
     Suspect,
     Down { failure: bool },
+}
+
+/// A membership event as the views need it: about whom, and what.
+#[derive(Clone, Copy)]
+pub(crate) struct ViewChange {
+    id: NodeId,
+    change: Change,
+}
+
+impl ViewChange {
+    /// What `event` says about the membership, if anything.
+    pub(crate) fn of<C>(event: &Event<u32, C>) -> Option<Self> {
+        let (id, change) = match event {
+            Event::MemberUp { id, .. } => (*id, Change::Up),
+            Event::MemberSuspect { id, .. } => (*id, Change::Suspect),
+            Event::MemberDown { id, reason, .. } => (*id, Change::Down { failure: *reason == DownReason::Failed }),
+            _ => return None,
+        };
+        Some(ViewChange { id, change })
+    }
 }
 
 /// The views, kept up to date by the simulator.
@@ -139,21 +160,16 @@ impl Views {
         (index < self.n && incarnations[index] == incarnation).then_some(index)
     }
 
-    /// Node `observer` (live) reported `event`.
-    pub(crate) fn event<C>(
+    /// Node `observer` (live) reported `change` at `now`.
+    pub(crate) fn apply(
         &mut self,
         now: Time,
         observer: u32,
-        event: &Event<u32, C>,
+        change: ViewChange,
         incarnations: &[u32],
         link: &LinkModel,
     ) {
-        let (id, change) = match event {
-            Event::MemberUp { id, .. } => (*id, Change::Up),
-            Event::MemberSuspect { id, .. } => (*id, Change::Suspect),
-            Event::MemberDown { id, reason, .. } => (*id, Change::Down { failure: *reason == DownReason::Failed }),
-            _ => return,
-        };
+        let ViewChange { id, change } = change;
         let i = observer as usize;
         match change {
             Change::Up => self.record.ups += 1,

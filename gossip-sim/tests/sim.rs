@@ -176,3 +176,44 @@ impl FromSecs for Time {
         Time::from_duration(Duration::from_secs_f64(secs))
     }
 }
+
+/// Everything a run records, for comparing runs.
+type Record =
+    (gossip_sim::SimStats, Vec<gossip_sim::RoundRecord>, Option<gossip_sim::ViewRecord>, Vec<Vec<Option<(Time, u32)>>>);
+
+/// 300 joining nodes on 1–4 ms links with 5% loss; crashes, a restart
+/// and two multicasts; on `threads` threads.
+fn joining_run(threads: usize) -> Record {
+    let n = 300u32;
+    let mut config = SimConfig::events(21, PERIOD);
+    config.link = LinkModel::new()
+        .with_loss(0.05)
+        .unwrap()
+        .with_latency(Latency::Uniform { min: Duration::from_millis(1), max: Duration::from_millis(4) })
+        .unwrap();
+    config.max_rounds = 120;
+    config.threads = threads;
+    let mut sim = Simulator::gossip_joining(config, engine(Mode::PushPull), n, GROUP, &[0, 1, 2]).unwrap();
+    let script = Script::new()
+        .at(Time::from_millis(3_000), FaultAction::Crash(vec![10, 150, 299]))
+        .at(Time::from_millis(6_000), FaultAction::Restart(vec![150]));
+    sim.script(&script).unwrap();
+    let messages = [
+        sim.multicast(Time::from_millis(2_000), 5, GROUP, Bytes::from_static(b"a")).unwrap(),
+        sim.multicast(Time::from_millis(7_000), 200, GROUP, Bytes::from_static(b"b")).unwrap(),
+    ];
+    sim.run_until(Time::from_millis(12_000));
+    let deliveries = messages.iter().map(|m| (0..n).map(|i| sim.message(*m).unwrap().delivery(i)).collect()).collect();
+    (sim.stats().clone(), sim.rounds().to_vec(), sim.views().cloned(), deliveries)
+}
+
+#[test]
+fn a_run_is_the_same_on_one_thread_and_on_several() {
+    let one = joining_run(1);
+    assert!(one.0.dropped_loss > 0 && one.0.deliveries > 0, "loss and deliveries happened");
+    let views = one.2.as_ref().unwrap();
+    assert!(views.ups > 0 && !views.crashes.is_empty(), "views were tracked");
+    assert!(one.3.iter().all(|m| m.iter().filter(|d| d.is_some()).count() >= 290), "both messages spread");
+    assert_eq!(one, joining_run(2));
+    assert_eq!(one, joining_run(3));
+}

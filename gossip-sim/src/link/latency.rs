@@ -83,6 +83,6 @@ impl Latency {
 }
 
 /// A duration in whole microseconds, saturating.
-pub(super) fn micros(d: Duration) -> u64 {
+pub(crate) fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }

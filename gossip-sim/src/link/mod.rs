@@ -25,7 +25,7 @@ mod script;
 mod shared;
 
 pub use latency::Latency;
-use latency::micros;
+pub(crate) use latency::micros;
 pub use script::{FaultAction, Script};
 pub use shared::SharedLink;
 

@@ -1,0 +1,291 @@
+//! Lanes: shares of the nodes that run side by side.
+//!
+//! In [`Timing::Events`](crate::Timing::Events) the nodes are split into
+//! contiguous lanes (one per [`SimConfig::threads`](crate::SimConfig::threads)),
+//! each with its own event queue, and time advances in windows shorter than
+//! the link's smallest delay: nothing a node sends in a window can arrive
+//! before the window ends, so within a window every lane runs alone, on its
+//! own thread. What a lane's nodes produce (packets, deliveries, membership
+//! changes, counters) waits in its [`Output`] until the window ends, and the
+//! simulator then merges the outputs in an order fixed by the events
+//! themselves (time, node, sender's packet number), never by the lanes: a
+//! run gives the same records on one thread or on several.
+//!
+//! Link draws use a generator per sending node ([`Sender`]) for the same
+//! reason. [`Timing::Rounds`](crate::Timing::Rounds) runs one lane on the
+//! calling thread.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use gossip_core::{Event, MessageId, Protocol, SmallRng, Time, TransmitKind};
+
+use crate::link::{DropReason, LinkModel, Verdict};
+use crate::queue::{Entry, Kind, Packet, Payload};
+use crate::record::{NEVER, RoundRecord, SimStats};
+use crate::views::ViewChange;
+
+/// A node's link draws and the count of packets it sent, which orders its
+/// packets among others due at the same time.
+pub(crate) struct Sender {
+    pub(crate) rng: SmallRng,
+    pub(crate) sent: u64,
+}
+
+/// A packet a node sent, due at `at`.
+pub(crate) struct Sent {
+    pub(crate) at: u64,
+    pub(crate) seq: u64,
+    pub(crate) kind: TransmitKind,
+    pub(crate) packet: Packet,
+}
+
+impl Sent {
+    /// Its place among packets due at once: by time, sender, then the
+    /// sender's packet number.
+    pub(crate) fn order(&self) -> (u64, u32, u64) {
+        (self.at, self.packet.from, self.seq)
+    }
+}
+
+/// Which event a record came from: the key of a queued event (time, source,
+/// sequence; see [`Entry`]), or, for a call between windows, its time,
+/// `u32::MAX` and the number of such calls before it. A lane handles its
+/// events in this order, so each lane's records are sorted by it, and
+/// merged by it they come in the order of a run on one lane.
+pub(crate) type Tag = (u64, u32, u64);
+
+/// A message a node delivered.
+pub(crate) struct Delivery {
+    pub(crate) node: u32,
+    pub(crate) id: MessageId,
+    pub(crate) hops: u32,
+}
+
+/// What a lane's nodes produced since the last merge.
+#[derive(Default)]
+pub(crate) struct Output {
+    /// The event being handled.
+    pub(crate) tag: Tag,
+    pub(crate) sent: Vec<Sent>,
+    pub(crate) deliveries: Vec<(Tag, Delivery)>,
+    /// Membership changes (and their observer), when views are tracked.
+    pub(crate) changes: Vec<(Tag, (u32, ViewChange))>,
+    /// Packets taken off the network (handed over or dropped on arrival).
+    pub(crate) arrived: usize,
+    /// Counters to add to the run's (`peak_in_flight` unused).
+    pub(crate) stats: SimStats,
+    /// Counters to add to the current round's (`round` and `end` unused).
+    pub(crate) round: RoundRecord,
+    /// When a node last sent.
+    pub(crate) last_send: Option<Time>,
+    /// The latest event handled.
+    pub(crate) last_at: Option<u64>,
+}
+
+/// One share of the nodes: `start..end`, and the events due to them.
+pub(crate) struct Lane {
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    pub(crate) queue: BinaryHeap<Reverse<Entry>>,
+    pub(crate) out: Output,
+}
+
+impl Lane {
+    /// Lanes of about equal size over `0..n`: `count` of them, at least one.
+    pub(crate) fn split(n: usize, count: usize) -> Vec<Lane> {
+        let count = count.clamp(1, n.max(1));
+        (0..count)
+            .map(|k| Lane {
+                start: (k * n / count) as u32,
+                end: ((k + 1) * n / count) as u32,
+                queue: BinaryHeap::new(),
+                out: Output::default(),
+            })
+            .collect()
+    }
+
+    /// When its earliest event is due.
+    pub(crate) fn next_at(&self) -> Option<u64> {
+        self.queue.peek().map(|Reverse(e)| e.at)
+    }
+
+    pub(crate) fn push(&mut self, entry: Entry) {
+        self.queue.push(Reverse(entry));
+    }
+}
+
+/// Which of `lanes` holds node `index`.
+pub(crate) fn lane_of(lanes: &[Lane], index: u32) -> usize {
+    lanes.partition_point(|lane| lane.end <= index)
+}
+
+/// What every lane reads and none changes during a window.
+pub(crate) struct Shared<'a> {
+    pub(crate) link: &'a LinkModel,
+    pub(crate) incarnations: &'a [u32],
+    pub(crate) boot_at: &'a [u64],
+    pub(crate) n: usize,
+    pub(crate) track_views: bool,
+}
+
+/// One lane's nodes and their per-node state, indexed from the lane's start.
+pub(crate) struct Nodes<'a, P> {
+    pub(crate) start: u32,
+    pub(crate) nodes: &'a mut [Option<P>],
+    pub(crate) senders: &'a mut [Sender],
+    /// Empty in [`Timing::Rounds`](crate::Timing::Rounds), which keeps no timers.
+    pub(crate) timer_at: &'a mut [u64],
+}
+
+/// Splits `items` (one per node) along the lanes.
+pub(crate) fn split_along<'a, T>(mut items: &'a mut [T], lanes: &[Lane]) -> Vec<&'a mut [T]> {
+    let mut parts = Vec::with_capacity(lanes.len());
+    for lane in lanes {
+        let len = if items.is_empty() { 0 } else { (lane.end - lane.start) as usize };
+        let (part, rest) = items.split_at_mut(len);
+        parts.push(part);
+        items = rest;
+    }
+    parts
+}
+
+impl<P: Protocol<Address = u32>> Nodes<'_, P> {
+    /// Handles every event of `lane` due at or before `end`.
+    pub(crate) fn run_window(&mut self, lane: &mut Lane, shared: &Shared<'_>, end: u64) {
+        while lane.queue.peek().is_some_and(|Reverse(e)| e.at <= end) {
+            let Some(Reverse(entry)) = lane.queue.pop() else { break };
+            let now = Time::from_micros(entry.at);
+            lane.out.last_at = Some(entry.at);
+            lane.out.tag = entry.key();
+            match entry.kind {
+                Kind::Packet(packet) => self.deliver(lane, shared, now, packet),
+                Kind::Timer { node, incarnation } => {
+                    let i = (node - self.start) as usize;
+                    if self.timer_at[i] != entry.at || shared.incarnations[node as usize] != incarnation {
+                        continue;
+                    }
+                    self.timer_at[i] = NEVER;
+                    if let Some(p) = self.nodes[i].as_mut() {
+                        p.handle_timeout(now);
+                        lane.out.stats.timeouts += 1;
+                        self.collect(lane, shared, node, now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Hands `packet` to its receiver at `at`, if the receiver is up.
+    pub(crate) fn deliver(&mut self, lane: &mut Lane, shared: &Shared<'_>, at: Time, packet: Packet) {
+        let out = &mut lane.out;
+        out.arrived += 1;
+        let to = packet.to;
+        let node = self.nodes[(to - self.start) as usize].as_mut().filter(|_| shared.link.is_up(to));
+        let Some(node) = node else {
+            drop_packet(out, DropReason::ReceiverDown);
+            return;
+        };
+        out.stats.packets_delivered += 1;
+        out.round.packets_delivered += 1;
+        if node.handle_packet(at, packet.from, packet.payload.into_bytes()).is_err() {
+            out.stats.decode_errors += 1;
+        }
+        self.collect(lane, shared, to, at);
+    }
+
+    /// Drains node `index`'s transmits and events into `lane`'s output, and
+    /// queues its timer.
+    pub(crate) fn collect(&mut self, lane: &mut Lane, shared: &Shared<'_>, index: u32, now: Time) {
+        let i = (index - self.start) as usize;
+        let Some(node) = self.nodes[i].as_mut() else { return };
+        let out = &mut lane.out;
+        let sender = &mut self.senders[i];
+        while let Some(transmit) = node.poll_transmit() {
+            let len = transmit.bytes.len() as u64;
+            out.stats.packets_sent += 1;
+            out.stats.bytes_sent += len;
+            out.round.packets_sent += 1;
+            out.round.bytes_sent += len;
+            if transmit.kind == TransmitKind::Membership {
+                out.stats.membership_bytes += len;
+                out.round.membership_bytes += len;
+            }
+            out.last_send = Some(now);
+            let to = transmit.to;
+            if to as usize >= shared.n {
+                out.stats.misaddressed += 1;
+                out.round.packets_dropped += 1;
+                continue;
+            }
+            let delay = match shared.link.route(index, to, &mut sender.rng) {
+                Verdict::Drop(reason) => {
+                    drop_packet(out, reason);
+                    continue;
+                }
+                Verdict::Deliver(delay) => delay,
+            };
+            sender.sent += 1;
+            out.sent.push(Sent {
+                at: (now + delay).as_micros(),
+                seq: sender.sent,
+                kind: transmit.kind,
+                packet: Packet { to, from: index, payload: Payload::new(transmit.bytes) },
+            });
+        }
+        while let Some(event) = node.poll_event() {
+            if let Event::Delivered(delivery) = &event {
+                let (id, hops) = (delivery.id, delivery.hops);
+                out.deliveries.push((out.tag, Delivery { node: index, id, hops }));
+            } else if shared.track_views
+                && let Some(change) = ViewChange::of(&event)
+            {
+                out.changes.push((out.tag, (index, change)));
+            }
+        }
+        if !self.timer_at.is_empty()
+            && let Some(want) = node.poll_timeout()
+        {
+            let boot = shared.boot_at.get(index as usize).copied().unwrap_or(0);
+            let at = want.as_micros().max(now.as_micros()).max(boot);
+            if at != self.timer_at[i] {
+                self.timer_at[i] = at;
+                let incarnation = shared.incarnations[index as usize];
+                lane.push(Entry::timer(at, index, incarnation));
+            }
+        }
+    }
+}
+
+/// Hands every item of `runs` (each sorted by tag) to `take`, in tag order,
+/// and leaves the runs empty.
+pub(crate) fn merge_runs<T>(runs: &mut [Vec<(Tag, T)>], mut take: impl FnMut(Tag, T)) {
+    if let [run] = runs {
+        run.drain(..).for_each(|(tag, item)| take(tag, item));
+        return;
+    }
+    let mut drains: Vec<_> = runs.iter_mut().map(|run| run.drain(..).peekable()).collect();
+    loop {
+        let next = drains.iter_mut().enumerate().filter_map(|(k, run)| Some((run.peek()?.0, k))).min();
+        let Some((_, k)) = next else { return };
+        if let Some((tag, item)) = drains[k].next() {
+            take(tag, item);
+        }
+    }
+}
+
+/// Counts a packet the network dropped.
+pub(crate) fn drop_packet(out: &mut Output, reason: DropReason) {
+    out.round.packets_dropped += 1;
+    count_drop(&mut out.stats, reason);
+}
+
+/// Adds a drop for `reason` to `stats`.
+pub(crate) fn count_drop(stats: &mut SimStats, reason: DropReason) {
+    match reason {
+        DropReason::Loss => stats.dropped_loss += 1,
+        DropReason::Partition => stats.dropped_partition += 1,
+        DropReason::SenderDown | DropReason::ReceiverDown => stats.dropped_down += 1,
+        DropReason::QueueFull => stats.dropped_queue_full += 1,
+    }
+}
