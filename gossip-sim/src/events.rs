@@ -2,22 +2,76 @@
 //! windows of virtual time, each run by the lanes side by side (see
 //! `lane`), then merged.
 
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread::Scope;
+
 use gossip_core::{Protocol, Time};
 
-use crate::lane::{Nodes, split_along};
-use crate::link::micros;
+use crate::lane::{Lane, Shared};
+use crate::link::{LinkModel, micros};
 use crate::record::Stop;
 use crate::simulator::Simulator;
 
+/// A lane lent to a thread for a window: its index, the lane, the link
+/// model and the window's end.
+type Job<P> = (usize, Lane<P>, Arc<LinkModel>, u64);
+
+/// Threads that each run one lane's window at a time, for the length of a
+/// run: lanes go to them and come back through channels, so no thread
+/// keeps a borrow of the simulator between windows.
+struct Workers<P> {
+    jobs: Vec<Sender<Job<P>>>,
+    done: Vec<Receiver<(usize, Lane<P>)>>,
+}
+
+impl<P: Protocol<Address = u32> + Send> Workers<P> {
+    fn start<'scope>(scope: &'scope Scope<'scope, '_>, count: usize, n: usize, track_views: bool) -> Self
+    where
+        P: 'scope,
+    {
+        let (mut jobs, mut done) = (Vec::with_capacity(count), Vec::with_capacity(count));
+        for _ in 0..count {
+            let (job_tx, job_rx) = channel::<Job<P>>();
+            let (done_tx, done_rx) = channel();
+            scope.spawn(move || {
+                for (k, mut lane, link, end) in job_rx {
+                    lane.run_window(&Shared { link: &link, n, track_views }, end);
+                    // Let go of the model first, so that changing it
+                    // between windows need not copy it.
+                    drop(link);
+                    if done_tx.send((k, lane)).is_err() {
+                        return;
+                    }
+                }
+            });
+            jobs.push(job_tx);
+            done.push(done_rx);
+        }
+        Workers { jobs, done }
+    }
+}
+
 impl<P: Protocol<Address = u32> + Send> Simulator<P> {
     pub(crate) fn run_events(&mut self, until: Option<Time>) -> Stop {
+        if self.lanes.len() < 2 {
+            return self.run_windows(until, None);
+        }
+        let (n, track_views) = (self.core.n, self.core.views.is_some());
+        std::thread::scope(|scope| {
+            let workers = Workers::start(scope, self.lanes.len() - 1, n, track_views);
+            self.run_windows(until, Some(&workers))
+        })
+    }
+
+    fn run_windows(&mut self, until: Option<Time>, workers: Option<&Workers<P>>) -> Stop {
         let period = self.period_us();
         let cap = u64::from(self.core.config.max_rounds).saturating_mul(period);
         loop {
             if self.all_delivered() {
                 return Stop::AllDelivered;
             }
-            let next_event = self.core.lanes.iter().filter_map(|lane| lane.next_at()).min();
+            let next_event = self.lanes.iter().filter_map(|lane| lane.next_at()).min();
             let next_input = self.next_input_at().map(Time::as_micros);
             let next = match (next_event, next_input) {
                 (Some(a), Some(b)) => a.min(b),
@@ -63,49 +117,36 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
             if let Some(until) = until {
                 end = end.min(until.as_micros());
             }
-            self.run_window(end, lookahead > 0);
-            let last = self.core.lanes.iter_mut().filter_map(|lane| lane.out.last_at.take()).max();
+            self.run_window(end, workers.filter(|_| lookahead > 0));
+            let last = self.lanes.iter_mut().filter_map(|lane| lane.out.last_at.take()).max();
             self.core.now = Time::from_micros(last.unwrap_or(next));
-            self.core.merge();
+            self.core.merge(&mut self.lanes);
         }
     }
 
-    /// Runs every lane's events due at or before `end`, the lanes with
-    /// events on threads of their own when `parallel` and more than one has.
-    fn run_window(&mut self, end: u64, parallel: bool) {
-        let (shared, lanes, senders, timer_at) = self.core.split();
-        let nodes = split_along(&mut self.nodes, lanes);
-        let senders = split_along(senders, lanes);
-        let timers = split_along(timer_at, lanes);
-        let mut work: Vec<_> = lanes
-            .iter_mut()
-            .zip(nodes)
-            .zip(senders)
-            .zip(timers)
-            .filter(|(((lane, _), _), _)| lane.next_at().is_some_and(|at| at <= end))
-            .map(|(((lane, nodes), senders), timer_at)| (Nodes { start: lane.start, nodes, senders, timer_at }, lane))
-            .collect();
-        if !parallel || work.len() < 2 {
-            for (nodes, lane) in &mut work {
-                nodes.run_window(lane, &shared, end);
+    /// Runs every lane's events due at or before `end`; with `workers`,
+    /// the lanes with events run side by side, the first on this thread.
+    fn run_window(&mut self, end: u64, workers: Option<&Workers<P>>) {
+        let busy: Vec<usize> =
+            (0..self.lanes.len()).filter(|&k| self.lanes[k].next_at().is_some_and(|at| at <= end)).collect();
+        let shared = Shared { link: &self.core.link, n: self.core.n, track_views: self.core.views.is_some() };
+        let (Some(workers), [here, away @ ..]) = (workers, busy.as_slice()) else {
+            for &k in &busy {
+                self.lanes[k].run_window(&shared, end);
             }
             return;
+        };
+        for (worker, &k) in away.iter().enumerate() {
+            let lane = std::mem::replace(&mut self.lanes[k], Lane::empty());
+            if workers.jobs[worker].send((k, lane, Arc::clone(&self.core.link), end)).is_err() {
+                panic!("a simulator thread stopped");
+            }
         }
-        let shared = &shared;
-        std::thread::scope(|scope| {
-            let mut work = work.into_iter();
-            let here = work.next();
-            let others: Vec<_> =
-                work.map(|(mut nodes, lane)| scope.spawn(move || nodes.run_window(lane, shared, end))).collect();
-            if let Some((mut nodes, lane)) = here {
-                nodes.run_window(lane, shared, end);
-            }
-            for other in others {
-                if let Err(panic) = other.join() {
-                    std::panic::resume_unwind(panic);
-                }
-            }
-        });
+        self.lanes[*here].run_window(&shared, end);
+        for worker in 0..away.len() {
+            let Ok((k, lane)) = workers.done[worker].recv() else { panic!("a simulator thread panicked") };
+            self.lanes[k] = lane;
+        }
     }
 
     pub(crate) fn close_rounds_before(&mut self, t: u64, period: u64) {

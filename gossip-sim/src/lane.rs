@@ -83,26 +83,49 @@ pub(crate) struct Output {
     pub(crate) last_at: Option<u64>,
 }
 
-/// One share of the nodes: `start..end`, and the events due to them.
-pub(crate) struct Lane {
+/// One share of the nodes, `start..start + nodes.len()`: the nodes, their
+/// per-node state and the events due to them. A lane owns all it changes
+/// in a window, so it can be handed to a thread and back.
+pub(crate) struct Lane<P> {
     pub(crate) start: u32,
-    pub(crate) end: u32,
+    pub(crate) nodes: Vec<Option<P>>,
+    pub(crate) senders: Vec<Sender>,
+    /// When each node's timer is due (empty in
+    /// [`Timing::Rounds`](crate::Timing::Rounds), which keeps no timers).
+    pub(crate) timer_at: Vec<u64>,
+    /// Each node's incarnation (restarts so far).
+    pub(crate) incarnations: Vec<u32>,
+    /// When each node starts, with start jitter (empty without).
+    pub(crate) boot_at: Vec<u64>,
     pub(crate) queue: BinaryHeap<Reverse<Entry>>,
     pub(crate) out: Output,
 }
 
-impl Lane {
-    /// Lanes of about equal size over `0..n`: `count` of them, at least one.
-    pub(crate) fn split(n: usize, count: usize) -> Vec<Lane> {
-        let count = count.clamp(1, n.max(1));
-        (0..count)
-            .map(|k| Lane {
-                start: (k * n / count) as u32,
-                end: ((k + 1) * n / count) as u32,
-                queue: BinaryHeap::new(),
-                out: Output::default(),
-            })
-            .collect()
+/// What every lane reads and none changes during a window.
+pub(crate) struct Shared<'a> {
+    pub(crate) link: &'a LinkModel,
+    pub(crate) n: usize,
+    pub(crate) track_views: bool,
+}
+
+impl<P> Lane<P> {
+    /// A lane of no nodes (in the place of one lent to a thread).
+    pub(crate) fn empty() -> Self {
+        Lane {
+            start: 0,
+            nodes: Vec::new(),
+            senders: Vec::new(),
+            timer_at: Vec::new(),
+            incarnations: Vec::new(),
+            boot_at: Vec::new(),
+            queue: BinaryHeap::new(),
+            out: Output::default(),
+        }
+    }
+
+    /// One past its last node.
+    pub(crate) fn end(&self) -> u32 {
+        self.start + self.nodes.len() as u32
     }
 
     /// When its earliest event is due.
@@ -113,76 +136,64 @@ impl Lane {
     pub(crate) fn push(&mut self, entry: Entry) {
         self.queue.push(Reverse(entry));
     }
-}
 
-/// Which of `lanes` holds node `index`.
-pub(crate) fn lane_of(lanes: &[Lane], index: u32) -> usize {
-    lanes.partition_point(|lane| lane.end <= index)
-}
-
-/// What every lane reads and none changes during a window.
-pub(crate) struct Shared<'a> {
-    pub(crate) link: &'a LinkModel,
-    pub(crate) incarnations: &'a [u32],
-    pub(crate) boot_at: &'a [u64],
-    pub(crate) n: usize,
-    pub(crate) track_views: bool,
-}
-
-/// One lane's nodes and their per-node state, indexed from the lane's start.
-pub(crate) struct Nodes<'a, P> {
-    pub(crate) start: u32,
-    pub(crate) nodes: &'a mut [Option<P>],
-    pub(crate) senders: &'a mut [Sender],
-    /// Empty in [`Timing::Rounds`](crate::Timing::Rounds), which keeps no timers.
-    pub(crate) timer_at: &'a mut [u64],
-}
-
-/// Splits `items` (one per node) along the lanes.
-pub(crate) fn split_along<'a, T>(mut items: &'a mut [T], lanes: &[Lane]) -> Vec<&'a mut [T]> {
-    let mut parts = Vec::with_capacity(lanes.len());
-    for lane in lanes {
-        let len = if items.is_empty() { 0 } else { (lane.end - lane.start) as usize };
-        let (part, rest) = items.split_at_mut(len);
-        parts.push(part);
-        items = rest;
+    /// Node `index`'s position in the lane.
+    pub(crate) fn slot(&self, index: u32) -> usize {
+        (index - self.start) as usize
     }
-    parts
 }
 
-impl<P: Protocol<Address = u32>> Nodes<'_, P> {
-    /// Handles every event of `lane` due at or before `end`.
-    pub(crate) fn run_window(&mut self, lane: &mut Lane, shared: &Shared<'_>, end: u64) {
-        while lane.queue.peek().is_some_and(|Reverse(e)| e.at <= end) {
-            let Some(Reverse(entry)) = lane.queue.pop() else { break };
+/// Which of `lanes` holds node `index` (`lanes.len()` if none does).
+pub(crate) fn lane_of<P>(lanes: &[Lane<P>], index: u32) -> usize {
+    lanes.partition_point(|lane| lane.end() <= index)
+}
+
+/// The lane holding node `index` (which must exist), and its slot there.
+pub(crate) fn lane_mut<P>(lanes: &mut [Lane<P>], index: u32) -> (&mut Lane<P>, usize) {
+    let lane = &mut lanes[lane_of(lanes, index)];
+    let slot = lane.slot(index);
+    (lane, slot)
+}
+
+impl<P: Protocol<Address = u32>> Lane<P> {
+    /// Handles every event due at or before `end`.
+    pub(crate) fn run_window(&mut self, shared: &Shared<'_>, end: u64) {
+        while self.queue.peek().is_some_and(|Reverse(e)| e.at <= end) {
+            let Some(Reverse(entry)) = self.queue.pop() else { break };
             let now = Time::from_micros(entry.at);
-            lane.out.last_at = Some(entry.at);
-            lane.out.tag = entry.key();
+            self.out.last_at = Some(entry.at);
+            self.out.tag = entry.key();
             match entry.kind {
-                Kind::Packet(packet) => self.deliver(lane, shared, now, packet),
+                Kind::Packet(packet) => self.deliver(shared, now, packet),
                 Kind::Timer { node, incarnation } => {
-                    let i = (node - self.start) as usize;
-                    if self.timer_at[i] != entry.at || shared.incarnations[node as usize] != incarnation {
+                    let i = self.slot(node);
+                    if self.timer_at[i] != entry.at || self.incarnations[i] != incarnation {
                         continue;
                     }
                     self.timer_at[i] = NEVER;
-                    if let Some(p) = self.nodes[i].as_mut() {
-                        p.handle_timeout(now);
-                        lane.out.stats.timeouts += 1;
-                        self.collect(lane, shared, node, now);
-                    }
+                    self.tick(shared, node, now);
                 }
             }
         }
     }
 
+    /// Node `index`, if up, runs its timer at `now`.
+    pub(crate) fn tick(&mut self, shared: &Shared<'_>, index: u32, now: Time) {
+        let i = self.slot(index);
+        if let Some(node) = self.nodes[i].as_mut() {
+            node.handle_timeout(now);
+            self.out.stats.timeouts += 1;
+            self.collect(shared, index, now);
+        }
+    }
+
     /// Hands `packet` to its receiver at `at`, if the receiver is up.
-    pub(crate) fn deliver(&mut self, lane: &mut Lane, shared: &Shared<'_>, at: Time, packet: Packet) {
-        let out = &mut lane.out;
+    pub(crate) fn deliver(&mut self, shared: &Shared<'_>, at: Time, packet: Packet) {
+        let out = &mut self.out;
         out.arrived += 1;
         let to = packet.to;
-        let node = self.nodes[(to - self.start) as usize].as_mut().filter(|_| shared.link.is_up(to));
-        let Some(node) = node else {
+        let i = (to - self.start) as usize;
+        let Some(node) = self.nodes[i].as_mut().filter(|_| shared.link.is_up(to)) else {
             drop_packet(out, DropReason::ReceiverDown);
             return;
         };
@@ -191,16 +202,16 @@ impl<P: Protocol<Address = u32>> Nodes<'_, P> {
         if node.handle_packet(at, packet.from, packet.payload.into_bytes()).is_err() {
             out.stats.decode_errors += 1;
         }
-        self.collect(lane, shared, to, at);
+        self.collect(shared, to, at);
     }
 
-    /// Drains node `index`'s transmits and events into `lane`'s output, and
+    /// Drains node `index`'s transmits and events into the output, and
     /// queues its timer.
-    pub(crate) fn collect(&mut self, lane: &mut Lane, shared: &Shared<'_>, index: u32, now: Time) {
-        let i = (index - self.start) as usize;
-        let Some(node) = self.nodes[i].as_mut() else { return };
-        let out = &mut lane.out;
-        let sender = &mut self.senders[i];
+    pub(crate) fn collect(&mut self, shared: &Shared<'_>, index: u32, now: Time) {
+        let i = self.slot(index);
+        let Lane { nodes, senders, timer_at, incarnations, boot_at, queue, out, .. } = self;
+        let Some(node) = nodes[i].as_mut() else { return };
+        let sender = &mut senders[i];
         while let Some(transmit) = node.poll_transmit() {
             let len = transmit.bytes.len() as u64;
             out.stats.packets_sent += 1;
@@ -243,15 +254,14 @@ impl<P: Protocol<Address = u32>> Nodes<'_, P> {
                 out.changes.push((out.tag, (index, change)));
             }
         }
-        if !self.timer_at.is_empty()
+        if !timer_at.is_empty()
             && let Some(want) = node.poll_timeout()
         {
-            let boot = shared.boot_at.get(index as usize).copied().unwrap_or(0);
+            let boot = boot_at.get(i).copied().unwrap_or(0);
             let at = want.as_micros().max(now.as_micros()).max(boot);
-            if at != self.timer_at[i] {
-                self.timer_at[i] = at;
-                let incarnation = shared.incarnations[index as usize];
-                lane.push(Entry::timer(at, index, incarnation));
+            if at != timer_at[i] {
+                timer_at[i] = at;
+                queue.push(Reverse(Entry::timer(at, index, incarnations[i])));
             }
         }
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use gossip_core::{GroupId, MessageId, SharedMembers, Time, TransmitKind};
 
 use crate::config::{SimConfig, Timing};
-use crate::lane::{Lane, Sender, Sent, Shared, count_drop, lane_of, merge_runs};
+use crate::lane::{Lane, Sent, Shared, count_drop, lane_of, merge_runs};
 use crate::link::{DropReason, FaultAction, LinkModel};
 use crate::queue::{Entry, Outbox, PendingCast};
 use crate::record::{MessageRecord, NEVER, RoundRecord, SimStats};
@@ -17,7 +17,9 @@ use crate::views::Views;
 /// at the same time.
 pub(crate) struct Core {
     pub(crate) config: SimConfig,
-    pub(crate) link: LinkModel,
+    /// Shared with the lanes' threads during a window; changed (copied
+    /// if still shared) only between windows.
+    pub(crate) link: Arc<LinkModel>,
     pub(crate) members: Arc<SharedMembers<u32>>,
     pub(crate) n: usize,
     pub(crate) now: Time,
@@ -27,18 +29,11 @@ pub(crate) struct Core {
     // Rounds timing.
     pub(crate) requests: Outbox,
     pub(crate) others: Outbox,
-    /// The nodes' shares, with their event queues and outputs.
-    pub(crate) lanes: Vec<Lane>,
     /// [`Core::merge`]'s buffer, kept for its capacity.
     pub(crate) merging: Vec<Sent>,
     /// Calls to nodes between windows so far: they tag what those calls
     /// produced (see [`Tag`](crate::lane::Tag)).
     pub(crate) calls: u64,
-    /// Per node: link draws and packets sent.
-    pub(crate) senders: Vec<Sender>,
-    // Events timing.
-    pub(crate) timer_at: Vec<u64>,
-    pub(crate) boot_at: Vec<u64>,
     pub(crate) in_flight: usize,
     pub(crate) last_send: Time,
     // Inputs.
@@ -58,11 +53,9 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    /// What the lanes read during a window, and the parts they change.
-    pub(crate) fn split(&mut self) -> (Shared<'_>, &mut [Lane], &mut [Sender], &mut [u64]) {
-        let Core { link, incarnations, boot_at, n, views, lanes, senders, timer_at, .. } = self;
-        let shared = Shared { link, incarnations, boot_at, n: *n, track_views: views.is_some() };
-        (shared, lanes, senders, timer_at)
+    /// What the lanes read during a window.
+    pub(crate) fn shared(&self) -> Shared<'_> {
+        Shared { link: &self.link, n: self.n, track_views: self.views.is_some() }
     }
 
     /// Merges what the lanes produced since the last merge: counters,
@@ -72,9 +65,9 @@ impl Core {
     /// applied by time and node, and packets, when the cap on packets in
     /// flight refuses some, are admitted by time, sender and the sender's
     /// packet number: the records never depend on the number of lanes.
-    pub(crate) fn merge(&mut self) {
+    pub(crate) fn merge<P>(&mut self, lanes: &mut [Lane<P>]) {
         let mut sent = std::mem::take(&mut self.merging);
-        for lane in &mut self.lanes {
+        for lane in lanes.iter_mut() {
             let out = &mut lane.out;
             self.stats.absorb(&out.stats);
             self.current.absorb(&out.round);
@@ -104,23 +97,22 @@ impl Core {
                     self.others.push(sent.packet);
                 }
             } else {
-                let lane = lane_of(&self.lanes, sent.packet.to);
-                self.lanes[lane].push(Entry::packet(sent.at, sent.seq, sent.packet));
+                let lane = lane_of(lanes, sent.packet.to);
+                lanes[lane].push(Entry::packet(sent.at, sent.seq, sent.packet));
             }
         }
         self.merging = sent;
         self.stats.peak_in_flight = self.stats.peak_in_flight.max(self.in_flight);
-        let mut deliveries: Vec<_> =
-            self.lanes.iter_mut().map(|lane| std::mem::take(&mut lane.out.deliveries)).collect();
+        let mut deliveries: Vec<_> = lanes.iter_mut().map(|lane| std::mem::take(&mut lane.out.deliveries)).collect();
         merge_runs(&mut deliveries, |(at, ..), d| self.delivered(d.node, d.id, d.hops, at));
-        let mut changes: Vec<_> = self.lanes.iter_mut().map(|lane| std::mem::take(&mut lane.out.changes)).collect();
+        let mut changes: Vec<_> = lanes.iter_mut().map(|lane| std::mem::take(&mut lane.out.changes)).collect();
         if let Some(views) = &mut self.views {
             let (incarnations, link) = (&self.incarnations, &self.link);
             merge_runs(&mut changes, |(at, ..), (node, change)| {
                 views.apply(Time::from_micros(at), node, change, incarnations, link);
             });
         }
-        for ((lane, deliveries), changes) in self.lanes.iter_mut().zip(deliveries).zip(changes) {
+        for ((lane, deliveries), changes) in lanes.iter_mut().zip(deliveries).zip(changes) {
             lane.out.deliveries = deliveries;
             lane.out.changes = changes;
         }

@@ -3,7 +3,6 @@
 
 use gossip_core::{Protocol, Time};
 
-use crate::lane::Nodes;
 use crate::queue::Outbox;
 use crate::record::Stop;
 use crate::simulator::Simulator;
@@ -25,7 +24,7 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
             self.core.now = now;
             self.apply_due(now);
             self.tick_all(now);
-            self.core.merge();
+            self.core.merge(&mut self.lanes);
             let arrive = Time::from_micros(now.as_micros() + period / 2);
             self.core.now = arrive;
             loop {
@@ -41,7 +40,7 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
                     break;
                 };
                 self.deliver_batch(arrive, &mut batch);
-                self.core.merge();
+                self.core.merge(&mut self.lanes);
                 batch.len = 0;
                 let slot = if requests { &mut self.core.requests } else { &mut self.core.others };
                 if slot.len == 0 {
@@ -59,30 +58,24 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
 
     /// Every live node runs its round at `now`, in index order.
     fn tick_all(&mut self, now: Time) {
-        let (shared, lanes, senders, _) = self.core.split();
-        let lane = &mut lanes[0];
+        let shared = self.core.shared();
+        let lane = &mut self.lanes[0];
         // One lane: its records need only their time.
         lane.out.tag = (now.as_micros(), 0, 0);
-        let mut nodes = Nodes { start: 0, nodes: &mut self.nodes, senders, timer_at: &mut [] };
-        for index in 0..shared.n as u32 {
-            if let Some(node) = nodes.nodes[index as usize].as_mut() {
-                node.handle_timeout(now);
-                lane.out.stats.timeouts += 1;
-                nodes.collect(lane, &shared, index, now);
-            }
+        for index in lane.start..lane.end() {
+            lane.tick(&shared, index, now);
         }
     }
 
     /// Hands every packet of `batch` to its receiver at `at`, bucket by
     /// bucket.
     fn deliver_batch(&mut self, at: Time, batch: &mut Outbox) {
-        let (shared, lanes, senders, _) = self.core.split();
-        let lane = &mut lanes[0];
+        let shared = self.core.shared();
+        let lane = &mut self.lanes[0];
         lane.out.tag = (at.as_micros(), 0, 0);
-        let mut nodes = Nodes { start: 0, nodes: &mut self.nodes, senders, timer_at: &mut [] };
         for bucket in &mut batch.buckets {
             for packet in bucket.drain(..) {
-                nodes.deliver(lane, &shared, at, packet);
+                lane.deliver(&shared, at, packet);
             }
         }
     }

@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use crate::config::{SimConfig, Timing};
 use crate::error::SimError;
 use crate::factory::{Factory, Spawn, gossip_factory, joining_factory, mix, node_seed, one_group};
-use crate::lane::{Lane, Nodes, Sender, lane_of};
+use crate::lane::{Lane, Sender, lane_mut, lane_of};
 use crate::link::{FaultAction, LinkModel, Script};
 use crate::network::Core;
 use crate::queue::{Outbox, PendingCast};
@@ -21,7 +21,8 @@ use crate::views::{ViewRecord, Views};
 
 /// The simulator. See the [crate docs](crate).
 pub struct Simulator<P: Protocol<Address = u32> + Send> {
-    pub(crate) nodes: Vec<Option<P>>,
+    /// The nodes, in lanes (one in [`Timing::Rounds`]).
+    pub(crate) lanes: Vec<Lane<P>>,
     pub(crate) factory: Factory<P>,
     pub(crate) core: Core,
 }
@@ -74,25 +75,31 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
             }
             _ => Vec::new(),
         };
-        let mut nodes = Vec::with_capacity(n);
-        for index in 0..n {
-            let index = index as u32;
-            let spawn = Spawn {
-                index,
-                incarnation: 0,
-                now: Time::ZERO,
-                seed: node_seed(config.seed, index, 0),
-                members: &members,
-            };
-            nodes.push(Some(factory(&spawn)));
-        }
-        let link = config.link.clone();
         let timed = matches!(config.timing, Timing::Events { .. });
-        let senders = (0..n as u32)
-            .map(|i| Sender { rng: SmallRng::seed_from_u64(node_seed(link_seed, i, 0)), sent: 0 })
-            .collect();
+        let count = if timed { config.threads.clamp(1, n.max(1)) } else { 1 };
+        let mut lanes = Vec::with_capacity(count);
+        for k in 0..count {
+            let (start, end) = (k * n / count, (k + 1) * n / count);
+            let mut lane = Lane::empty();
+            lane.start = start as u32;
+            for index in start as u32..end as u32 {
+                let spawn = Spawn {
+                    index,
+                    incarnation: 0,
+                    now: Time::ZERO,
+                    seed: node_seed(config.seed, index, 0),
+                    members: &members,
+                };
+                lane.nodes.push(Some(factory(&spawn)));
+                lane.senders.push(Sender { rng: SmallRng::seed_from_u64(node_seed(link_seed, index, 0)), sent: 0 });
+            }
+            lane.incarnations = vec![0; end - start];
+            lane.timer_at = if timed { vec![NEVER; end - start] } else { Vec::new() };
+            lane.boot_at = boot_at.get(start..end).map(<[u64]>::to_vec).unwrap_or_default();
+            lanes.push(lane);
+        }
         let core = Core {
-            link,
+            link: Arc::new(config.link.clone()),
             members,
             n,
             now: Time::ZERO,
@@ -100,12 +107,8 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
             incarnations: vec![0; n],
             requests: Outbox::default(),
             others: Outbox::default(),
-            lanes: Lane::split(n, if timed { config.threads } else { 1 }),
             merging: Vec::new(),
             calls: 0,
-            senders,
-            timer_at: if timed { vec![NEVER; n] } else { Vec::new() },
-            boot_at,
             in_flight: 0,
             last_send: Time::ZERO,
             steps: VecDeque::new(),
@@ -121,11 +124,11 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
             views: config.track_views.then(|| Views::new(n)),
             config,
         };
-        let mut sim = Simulator { nodes, factory, core };
+        let mut sim = Simulator { lanes, factory, core };
         for index in 0..n as u32 {
             sim.after_call(index);
         }
-        sim.core.merge();
+        sim.core.merge(&mut sim.lanes);
         Ok(sim)
     }
 
@@ -151,13 +154,17 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
 
     /// Node `index`, if it is up.
     pub fn node(&self, index: u32) -> Option<&P> {
-        self.nodes.get(index as usize)?.as_ref()
+        let lane = self.lanes.get(lane_of(&self.lanes, index))?;
+        lane.nodes[lane.slot(index)].as_ref()
     }
 
     /// Node `index`, if it is up, for direct calls; packets and events it
     /// produces are collected at the next simulation step.
     pub fn node_mut(&mut self, index: u32) -> Option<&mut P> {
-        self.nodes.get_mut(index as usize)?.as_mut()
+        let k = lane_of(&self.lanes, index);
+        let lane = self.lanes.get_mut(k)?;
+        let slot = lane.slot(index);
+        lane.nodes[slot].as_mut()
     }
 
     /// The current link model.
@@ -200,7 +207,7 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
     /// [`Timing::Events`] only; `Duration::ZERO` makes it normal again.
     pub fn set_slow(&mut self, index: u32, delay: Duration) -> Result<(), SimError> {
         self.check_node(index)?;
-        self.core.link.set_slow(index, delay);
+        Arc::make_mut(&mut self.core.link).set_slow(index, delay);
         Ok(())
     }
 
@@ -320,7 +327,7 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
                 self.issue(now, cast);
             }
         }
-        self.core.merge();
+        self.core.merge(&mut self.lanes);
     }
 
     pub(crate) fn next_input_at(&self) -> Option<Time> {
@@ -336,13 +343,14 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
         match action {
             FaultAction::Crash(list) => {
                 for &index in list {
-                    if self.core.link.crash(index) {
-                        self.nodes[index as usize] = None;
+                    if Arc::make_mut(&mut self.core.link).crash(index) {
+                        let (lane, slot) = lane_mut(&mut self.lanes, index);
+                        lane.nodes[slot] = None;
+                        if !lane.timer_at.is_empty() {
+                            lane.timer_at[slot] = NEVER;
+                        }
                         if let Some(views) = &mut self.core.views {
                             views.crashed(index as usize, now);
-                        }
-                        if !self.core.timer_at.is_empty() {
-                            self.core.timer_at[index as usize] = NEVER;
                         }
                         for record in &mut self.core.messages {
                             let (word, bit) = ((index / 64) as usize, index % 64);
@@ -357,13 +365,14 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
             }
             FaultAction::Restart(list) => {
                 for &index in list {
-                    if self.core.link.restart(index) {
+                    if Arc::make_mut(&mut self.core.link).restart(index) {
                         let i = index as usize;
                         self.core.incarnations[i] += 1;
                         if let Some(views) = &mut self.core.views {
                             views.restarted(i);
                         }
                         let incarnation = self.core.incarnations[i];
+                        let (lane, slot) = lane_mut(&mut self.lanes, index);
                         let spawn = Spawn {
                             index,
                             incarnation,
@@ -371,9 +380,10 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
                             seed: node_seed(self.core.config.seed, index, incarnation),
                             members: &self.core.members,
                         };
-                        self.nodes[i] = Some((self.factory)(&spawn));
-                        if !self.core.boot_at.is_empty() {
-                            self.core.boot_at[i] = now.as_micros();
+                        lane.nodes[slot] = Some((self.factory)(&spawn));
+                        lane.incarnations[slot] = incarnation;
+                        if !lane.boot_at.is_empty() {
+                            lane.boot_at[slot] = now.as_micros();
                         }
                         self.after_call(index);
                     }
@@ -382,7 +392,7 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
             }
             other => {
                 // Parameters were validated when scheduled.
-                let _ = self.core.link.apply(other);
+                let _ = Arc::make_mut(&mut self.core.link).apply(other);
             }
         }
     }
@@ -398,7 +408,8 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
         let core = &mut self.core;
         let record = &mut core.messages[cast.handle];
         record.sent_round = core.rounds_done;
-        let Some(node) = self.nodes[record.origin as usize].as_mut() else {
+        let (lane, slot) = lane_mut(&mut self.lanes, record.origin);
+        let Some(node) = lane.nodes[slot].as_mut() else {
             record.failure = Some(IssueFailure::OriginDown);
             core.refresh(cast.handle, now);
             return;
@@ -425,17 +436,9 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
         let now = self.core.now;
         let call = self.core.calls;
         self.core.calls += 1;
-        let (shared, lanes, senders, timer_at) = self.core.split();
-        let lane = &mut lanes[lane_of(lanes, index)];
+        let (lane, _) = lane_mut(&mut self.lanes, index);
         lane.out.tag = (now.as_micros(), u32::MAX, call);
-        let i = index as usize;
-        let mut nodes = Nodes {
-            start: index,
-            nodes: &mut self.nodes[i..=i],
-            senders: &mut senders[i..=i],
-            timer_at: if timer_at.is_empty() { &mut [] } else { &mut timer_at[i..=i] },
-        };
-        nodes.collect(lane, &shared, index, now);
+        lane.collect(&self.core.shared(), index, now);
     }
 }
 
