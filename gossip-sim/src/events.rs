@@ -14,8 +14,8 @@ use crate::record::Stop;
 use crate::simulator::Simulator;
 
 /// A lane lent to a thread for a window: its index, the lane, the link
-/// model and the window's end.
-type Job<P> = (usize, Lane<P>, Arc<LinkModel>, u64);
+/// model, the incarnations and the window's end.
+type Job<P> = (usize, Lane<P>, Arc<LinkModel>, Arc<Vec<u32>>, u64);
 
 /// Threads that each run one lane's window at a time, for the length of a
 /// run: lanes go to them and come back through channels, so no thread
@@ -26,7 +26,7 @@ struct Workers<P> {
 }
 
 impl<P: Protocol<Address = u32> + Send> Workers<P> {
-    fn start<'scope>(scope: &'scope Scope<'scope, '_>, count: usize, n: usize, track_views: bool) -> Self
+    fn start<'scope>(scope: &'scope Scope<'scope, '_>, count: usize, n: usize) -> Self
     where
         P: 'scope,
     {
@@ -35,11 +35,11 @@ impl<P: Protocol<Address = u32> + Send> Workers<P> {
             let (job_tx, job_rx) = channel::<Job<P>>();
             let (done_tx, done_rx) = channel();
             scope.spawn(move || {
-                for (k, mut lane, link, end) in job_rx {
-                    lane.run_window(&Shared { link: &link, n, track_views }, end);
-                    // Let go of the model first, so that changing it
-                    // between windows need not copy it.
-                    drop(link);
+                for (k, mut lane, link, incarnations, end) in job_rx {
+                    lane.run_window(&Shared { link: &link, incarnations: &incarnations, n }, end);
+                    // Let go of the shared state first, so that changing
+                    // it between windows need not copy it.
+                    drop((link, incarnations));
                     if done_tx.send((k, lane)).is_err() {
                         return;
                     }
@@ -57,9 +57,9 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
         if self.lanes.len() < 2 {
             return self.run_windows(until, None);
         }
-        let (n, track_views) = (self.core.n, self.core.views.is_some());
+        let n = self.core.n;
         std::thread::scope(|scope| {
-            let workers = Workers::start(scope, self.lanes.len() - 1, n, track_views);
+            let workers = Workers::start(scope, self.lanes.len() - 1, n);
             self.run_windows(until, Some(&workers))
         })
     }
@@ -81,7 +81,7 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
             if next >= cap {
                 self.core.now = Time::from_micros(cap);
                 while self.core.rounds_done < self.core.config.max_rounds {
-                    self.core.close_round();
+                    self.core.close_round(&self.lanes);
                 }
                 return Stop::RoundCap;
             }
@@ -129,7 +129,8 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
     fn run_window(&mut self, end: u64, workers: Option<&Workers<P>>) {
         let busy: Vec<usize> =
             (0..self.lanes.len()).filter(|&k| self.lanes[k].next_at().is_some_and(|at| at <= end)).collect();
-        let shared = Shared { link: &self.core.link, n: self.core.n, track_views: self.core.views.is_some() };
+        let core = &self.core;
+        let shared = Shared { link: &core.link, incarnations: &core.incarnations, n: core.n };
         let (Some(workers), [here, away @ ..]) = (workers, busy.as_slice()) else {
             for &k in &busy {
                 self.lanes[k].run_window(&shared, end);
@@ -138,7 +139,8 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
         };
         for (worker, &k) in away.iter().enumerate() {
             let lane = std::mem::replace(&mut self.lanes[k], Lane::empty());
-            if workers.jobs[worker].send((k, lane, Arc::clone(&self.core.link), end)).is_err() {
+            let job = (k, lane, Arc::clone(&core.link), Arc::clone(&core.incarnations), end);
+            if workers.jobs[worker].send(job).is_err() {
                 panic!("a simulator thread stopped");
             }
         }
@@ -153,7 +155,7 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
         while u64::from(self.core.rounds_done + 1).saturating_mul(period) <= t {
             let end = Time::from_micros(u64::from(self.core.rounds_done + 1) * period);
             let now = std::mem::replace(&mut self.core.now, end);
-            self.core.close_round();
+            self.core.close_round(&self.lanes);
             self.core.now = now;
         }
     }

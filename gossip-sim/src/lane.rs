@@ -23,7 +23,7 @@ use gossip_core::{Event, MessageId, Protocol, SmallRng, Time, TransmitKind};
 use crate::link::{DropReason, LinkModel, Verdict};
 use crate::queue::{Entry, Kind, Packet, Payload};
 use crate::record::{NEVER, RoundRecord, SimStats};
-use crate::views::ViewChange;
+use crate::views::{CrashNews, ViewChange, ViewShard};
 
 /// A node's link draws and the count of packets it sent, which orders its
 /// packets among others due at the same time.
@@ -69,8 +69,8 @@ pub(crate) struct Output {
     pub(crate) tag: Tag,
     pub(crate) sent: Vec<Sent>,
     pub(crate) deliveries: Vec<(Tag, Delivery)>,
-    /// Membership changes (and their observer), when views are tracked.
-    pub(crate) changes: Vec<(Tag, (u32, ViewChange))>,
+    /// What the views changed about crashed members, when tracked.
+    pub(crate) news: Vec<(Tag, CrashNews)>,
     /// Packets taken off the network (handed over or dropped on arrival).
     pub(crate) arrived: usize,
     /// Counters to add to the run's (`peak_in_flight` unused).
@@ -93,8 +93,8 @@ pub(crate) struct Lane<P> {
     /// When each node's timer is due (empty in
     /// [`Timing::Rounds`](crate::Timing::Rounds), which keeps no timers).
     pub(crate) timer_at: Vec<u64>,
-    /// Each node's incarnation (restarts so far).
-    pub(crate) incarnations: Vec<u32>,
+    /// The views of its nodes, when tracked.
+    pub(crate) views: Option<ViewShard>,
     /// When each node starts, with start jitter (empty without).
     pub(crate) boot_at: Vec<u64>,
     pub(crate) queue: BinaryHeap<Reverse<Entry>>,
@@ -104,8 +104,9 @@ pub(crate) struct Lane<P> {
 /// What every lane reads and none changes during a window.
 pub(crate) struct Shared<'a> {
     pub(crate) link: &'a LinkModel,
+    /// Every node's incarnation (restarts so far).
+    pub(crate) incarnations: &'a [u32],
     pub(crate) n: usize,
-    pub(crate) track_views: bool,
 }
 
 impl<P> Lane<P> {
@@ -116,7 +117,7 @@ impl<P> Lane<P> {
             nodes: Vec::new(),
             senders: Vec::new(),
             timer_at: Vec::new(),
-            incarnations: Vec::new(),
+            views: None,
             boot_at: Vec::new(),
             queue: BinaryHeap::new(),
             out: Output::default(),
@@ -167,7 +168,7 @@ impl<P: Protocol<Address = u32>> Lane<P> {
                 Kind::Packet(packet) => self.deliver(shared, now, packet),
                 Kind::Timer { node, incarnation } => {
                     let i = self.slot(node);
-                    if self.timer_at[i] != entry.at || self.incarnations[i] != incarnation {
+                    if self.timer_at[i] != entry.at || shared.incarnations[node as usize] != incarnation {
                         continue;
                     }
                     self.timer_at[i] = NEVER;
@@ -209,7 +210,7 @@ impl<P: Protocol<Address = u32>> Lane<P> {
     /// queues its timer.
     pub(crate) fn collect(&mut self, shared: &Shared<'_>, index: u32, now: Time) {
         let i = self.slot(index);
-        let Lane { nodes, senders, timer_at, incarnations, boot_at, queue, out, .. } = self;
+        let Lane { nodes, senders, timer_at, views, boot_at, queue, out, .. } = self;
         let Some(node) = nodes[i].as_mut() else { return };
         let sender = &mut senders[i];
         while let Some(transmit) = node.poll_transmit() {
@@ -248,10 +249,11 @@ impl<P: Protocol<Address = u32>> Lane<P> {
             if let Event::Delivered(delivery) = &event {
                 let (id, hops) = (delivery.id, delivery.hops);
                 out.deliveries.push((out.tag, Delivery { node: index, id, hops }));
-            } else if shared.track_views
+            } else if let Some(views) = views.as_mut()
                 && let Some(change) = ViewChange::of(&event)
+                && let Some(news) = views.apply(index, change, shared.incarnations, shared.link)
             {
-                out.changes.push((out.tag, (index, change)));
+                out.news.push((out.tag, news));
             }
         }
         if !timer_at.is_empty()
@@ -261,7 +263,7 @@ impl<P: Protocol<Address = u32>> Lane<P> {
             let at = want.as_micros().max(now.as_micros()).max(boot);
             if at != timer_at[i] {
                 timer_at[i] = at;
-                queue.push(Reverse(Entry::timer(at, index, incarnations[i])));
+                queue.push(Reverse(Entry::timer(at, index, shared.incarnations[index as usize])));
             }
         }
     }

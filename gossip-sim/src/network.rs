@@ -25,7 +25,8 @@ pub(crate) struct Core {
     pub(crate) now: Time,
     /// Rounds completed.
     pub(crate) rounds_done: u32,
-    pub(crate) incarnations: Vec<u32>,
+    /// Every node's incarnation; shared with the lanes' threads like `link`.
+    pub(crate) incarnations: Arc<Vec<u32>>,
     // Rounds timing.
     pub(crate) requests: Outbox,
     pub(crate) others: Outbox,
@@ -55,7 +56,7 @@ pub(crate) struct Core {
 impl Core {
     /// What the lanes read during a window.
     pub(crate) fn shared(&self) -> Shared<'_> {
-        Shared { link: &self.link, n: self.n, track_views: self.views.is_some() }
+        Shared { link: &self.link, incarnations: &self.incarnations, n: self.n }
     }
 
     /// Merges what the lanes produced since the last merge: counters,
@@ -105,16 +106,16 @@ impl Core {
         self.stats.peak_in_flight = self.stats.peak_in_flight.max(self.in_flight);
         let mut deliveries: Vec<_> = lanes.iter_mut().map(|lane| std::mem::take(&mut lane.out.deliveries)).collect();
         merge_runs(&mut deliveries, |(at, ..), d| self.delivered(d.node, d.id, d.hops, at));
-        let mut changes: Vec<_> = lanes.iter_mut().map(|lane| std::mem::take(&mut lane.out.changes)).collect();
+        let mut news: Vec<_> = lanes.iter_mut().map(|lane| std::mem::take(&mut lane.out.news)).collect();
         if let Some(views) = &mut self.views {
-            let (incarnations, link) = (&self.incarnations, &self.link);
-            merge_runs(&mut changes, |(at, ..), (node, change)| {
-                views.apply(Time::from_micros(at), node, change, incarnations, link);
-            });
+            for shard in lanes.iter_mut().filter_map(|lane| lane.views.as_mut()) {
+                views.absorb(shard);
+            }
+            merge_runs(&mut news, |(at, ..), news| views.news(Time::from_micros(at), news));
         }
-        for ((lane, deliveries), changes) in lanes.iter_mut().zip(deliveries).zip(changes) {
+        for ((lane, deliveries), news) in lanes.iter_mut().zip(deliveries).zip(news) {
             lane.out.deliveries = deliveries;
-            lane.out.changes = changes;
+            lane.out.news = news;
         }
     }
 
@@ -170,12 +171,13 @@ impl Core {
         }
     }
 
-    pub(crate) fn close_round(&mut self) {
+    pub(crate) fn close_round<P>(&mut self, lanes: &[Lane<P>]) {
         let round = self.rounds_done + 1;
         let record = std::mem::replace(&mut self.current, RoundRecord { round: round + 1, ..RoundRecord::default() });
         self.rounds.push(RoundRecord { round, end: self.now, ..record });
         if let Some(views) = &mut self.views {
-            views.close_round(&self.link);
+            let shards: Vec<_> = lanes.iter().filter_map(|lane| lane.views.as_ref()).collect();
+            views.close_round(&self.link, &shards);
         }
         for message in &mut self.messages {
             if message.sent_at.is_some() {

@@ -49,7 +49,7 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
             }
             let sent = self.core.current.packets_sent;
             self.core.now = Time::from_micros(now.as_micros() + period);
-            self.core.close_round();
+            self.core.close_round(&self.lanes);
             if sent == 0 && self.next_input_at().is_none() && !self.core.messages.is_empty() {
                 return Stop::Quiescent;
             }

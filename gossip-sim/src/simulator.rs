@@ -17,7 +17,7 @@ use crate::link::{FaultAction, LinkModel, Script};
 use crate::network::Core;
 use crate::queue::{Outbox, PendingCast};
 use crate::record::{IssueFailure, MessageHandle, MessageRecord, NEVER, NO_HOP, Outcome, RoundRecord, SimStats};
-use crate::views::{ViewRecord, Views};
+use crate::views::{ViewRecord, ViewShard, Views};
 
 /// The simulator. See the [crate docs](crate).
 pub struct Simulator<P: Protocol<Address = u32> + Send> {
@@ -93,7 +93,7 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
                 lane.nodes.push(Some(factory(&spawn)));
                 lane.senders.push(Sender { rng: SmallRng::seed_from_u64(node_seed(link_seed, index, 0)), sent: 0 });
             }
-            lane.incarnations = vec![0; end - start];
+            lane.views = config.track_views.then(|| ViewShard::new(start, end - start, n));
             lane.timer_at = if timed { vec![NEVER; end - start] } else { Vec::new() };
             lane.boot_at = boot_at.get(start..end).map(<[u64]>::to_vec).unwrap_or_default();
             lanes.push(lane);
@@ -104,7 +104,7 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
             n,
             now: Time::ZERO,
             rounds_done: 0,
-            incarnations: vec![0; n],
+            incarnations: Arc::new(vec![0; n]),
             requests: Outbox::default(),
             others: Outbox::default(),
             merging: Vec::new(),
@@ -350,7 +350,8 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
                             lane.timer_at[slot] = NEVER;
                         }
                         if let Some(views) = &mut self.core.views {
-                            views.crashed(index as usize, now);
+                            let mut shards: Vec<_> = self.lanes.iter_mut().filter_map(|l| l.views.as_mut()).collect();
+                            views.crashed(index as usize, now, &mut shards);
                         }
                         for record in &mut self.core.messages {
                             let (word, bit) = ((index / 64) as usize, index % 64);
@@ -367,9 +368,10 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
                 for &index in list {
                     if Arc::make_mut(&mut self.core.link).restart(index) {
                         let i = index as usize;
-                        self.core.incarnations[i] += 1;
+                        Arc::make_mut(&mut self.core.incarnations)[i] += 1;
                         if let Some(views) = &mut self.core.views {
-                            views.restarted(i);
+                            let mut shards: Vec<_> = self.lanes.iter_mut().filter_map(|l| l.views.as_mut()).collect();
+                            views.restarted(i, &mut shards);
                         }
                         let incarnation = self.core.incarnations[i];
                         let (lane, slot) = lane_mut(&mut self.lanes, index);
@@ -381,7 +383,6 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
                             members: &self.core.members,
                         };
                         lane.nodes[slot] = Some((self.factory)(&spawn));
-                        lane.incarnations[slot] = incarnation;
                         if !lane.boot_at.is_empty() {
                             lane.boot_at[slot] = now.as_micros();
                         }

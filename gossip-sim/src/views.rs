@@ -7,8 +7,15 @@
 //! Node `i`'s view is a row of N bits (bit `j`: `i` believes `j` is up), so
 //! tracking costs N² bits (12.5 MB at 10,000 nodes) and is off unless
 //! [`SimConfig::track_views`](crate::SimConfig::track_views) is set. Two
-//! counters per node keep every question O(1) per event: how many live
-//! members a node believes up, and how many live nodes believe a member up.
+//! counters keep every question O(1) per event: how many live members a
+//! node believes up, and how many nodes believe a member up.
+//!
+//! The rows are kept by the lanes ([`ViewShard`], one per lane, for the
+//! lane's own nodes), so a lane updates its nodes' views from their events
+//! on its own thread, in any order: what a change about a live member does
+//! is the same whatever came before it in other lanes. Only changes about
+//! crashed members, whose records keep first times and counts, go to
+//! [`Views`] as [`CrashNews`], merged in the events' order.
 //!
 //! Events name members by [`NodeId`]; the tracker reads the node index and
 //! incarnation back from ids made by [`node_id`](crate::node_id), and counts
@@ -82,7 +89,7 @@ impl ViewRecord {
 }
 
 /// What a membership event says.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Change {
     Up,
     Suspect,
@@ -109,43 +116,80 @@ impl ViewChange {
     }
 }
 
-/// The views, kept up to date by the simulator.
-pub(crate) struct Views {
+/// A change one node's view made about a crashed member, for its record.
+pub(crate) struct CrashNews {
+    observer: u32,
+    member: u32,
+    change: Change,
+    /// Whether the observer believes the member up after the change.
+    believes: bool,
+    /// The observer just stopped believing it up.
+    dropped: bool,
+    /// The observer just started believing it up (a stale entry).
+    added: bool,
+}
+
+/// The counters of [`ViewRecord`] a shard adds up between merges.
+#[derive(Clone, Copy, Default)]
+struct Counts {
+    ups: u64,
+    suspicions: u64,
+    downs: u64,
+    false_suspicions: u64,
+    false_deaths: u64,
+    stale: u64,
+}
+
+/// The views of one lane's nodes (`start..start + rows`).
+pub(crate) struct ViewShard {
+    start: usize,
     n: usize,
     words: usize,
     bits: Vec<u64>,
-    /// Per node: live members it believes up.
+    /// Per row: live members it believes up.
     known_live: Vec<u32>,
-    /// Per member: live nodes that believe it up.
+    /// Per member: this shard's nodes that believe it up.
     believers: Vec<u32>,
-    /// Per node: index into `record.crashes` of its latest crash, while down.
-    crash_of: Vec<Option<usize>>,
-    /// Per crash (as `record.crashes`): the live nodes that suspect it now.
-    suspecting: Vec<HashSet<u32>>,
-    pub(crate) record: ViewRecord,
+    counts: Counts,
 }
 
-impl Views {
-    pub(crate) fn new(n: usize) -> Self {
+/// The member an id names, if it is the current incarnation of one of `n`.
+fn member(id: NodeId, n: usize, incarnations: &[u32]) -> Option<usize> {
+    let index = (id.0 & u64::from(u32::MAX)).checked_sub(1)? as usize;
+    let incarnation = (id.0 >> 32) as u32;
+    (index < n && incarnations[index] == incarnation).then_some(index)
+}
+
+impl ViewShard {
+    /// The views of nodes `start..start + rows` of `n`.
+    pub(crate) fn new(start: usize, rows: usize, n: usize) -> Self {
         let words = n.div_ceil(64);
-        Views {
+        ViewShard {
+            start,
             n,
             words,
-            bits: vec![0; n * words],
-            known_live: vec![0; n],
+            bits: vec![0; rows * words],
+            known_live: vec![0; rows],
             believers: vec![0; n],
-            crash_of: vec![None; n],
-            suspecting: Vec::new(),
-            record: ViewRecord::default(),
+            counts: Counts::default(),
         }
     }
 
-    fn believes(&self, i: usize, j: usize) -> bool {
-        self.bits[i * self.words + j / 64] & (1 << (j % 64)) != 0
+    fn rows(&self) -> usize {
+        self.known_live.len()
     }
 
-    fn set(&mut self, i: usize, j: usize, on: bool) {
-        let word = &mut self.bits[i * self.words + j / 64];
+    fn holds(&self, i: usize) -> bool {
+        (self.start..self.start + self.rows()).contains(&i)
+    }
+
+    /// Whether row `r` (node `start + r`) believes `j` up.
+    fn believes(&self, r: usize, j: usize) -> bool {
+        self.bits[r * self.words + j / 64] & (1 << (j % 64)) != 0
+    }
+
+    fn set(&mut self, r: usize, j: usize, on: bool) {
+        let word = &mut self.bits[r * self.words + j / 64];
         if on {
             *word |= 1 << (j % 64);
         } else {
@@ -153,79 +197,130 @@ impl Views {
         }
     }
 
-    /// The member an id names, if it is the current incarnation of one.
-    fn member(&self, id: NodeId, incarnations: &[u32]) -> Option<usize> {
-        let index = (id.0 & u64::from(u32::MAX)).checked_sub(1)? as usize;
-        let incarnation = (id.0 >> 32) as u32;
-        (index < self.n && incarnations[index] == incarnation).then_some(index)
-    }
-
-    /// Node `observer` (live) reported `change` at `now`.
+    /// Node `observer` (live, of this shard) reported `change`; what the
+    /// crashed member's record must hear of it, if it is about one.
     pub(crate) fn apply(
         &mut self,
-        now: Time,
         observer: u32,
         change: ViewChange,
         incarnations: &[u32],
         link: &LinkModel,
-    ) {
+    ) -> Option<CrashNews> {
         let ViewChange { id, change } = change;
         let i = observer as usize;
+        let r = i - self.start;
         match change {
-            Change::Up => self.record.ups += 1,
-            Change::Suspect => self.record.suspicions += 1,
-            Change::Down { .. } => self.record.downs += 1,
+            Change::Up => self.counts.ups += 1,
+            Change::Suspect => self.counts.suspicions += 1,
+            Change::Down { .. } => self.counts.downs += 1,
         }
-        let Some(j) = self.member(id, incarnations) else {
-            self.record.stale += 1;
-            return;
+        let Some(j) = member(id, self.n, incarnations) else {
+            self.counts.stale += 1;
+            return None;
         };
         if i == j {
-            return;
+            return None;
         }
         let alive = link.is_up(j as u32);
+        let (mut added, mut dropped) = (false, false);
         match change {
             Change::Up => {
-                if !self.believes(i, j) {
-                    self.set(i, j, true);
+                if !self.believes(r, j) {
+                    self.set(r, j, true);
                     self.believers[j] += 1;
+                    added = true;
                     if alive {
-                        self.known_live[i] += 1;
+                        self.known_live[r] += 1;
                     }
                 }
             }
             Change::Suspect => {
                 if alive {
-                    self.record.false_suspicions += 1;
-                } else if let Some(crash) = self.crash_of[j].map(|c| &mut self.record.crashes[c]) {
-                    crash.first_suspected.get_or_insert(now);
+                    self.counts.false_suspicions += 1;
                 }
             }
             Change::Down { failure } => {
                 if alive && failure {
-                    self.record.false_deaths += 1;
+                    self.counts.false_deaths += 1;
                 }
-                if let Some(crash) = self.crash_of[j].map(|c| &mut self.record.crashes[c]) {
-                    crash.first_suspected.get_or_insert(now);
-                    crash.first_down.get_or_insert(now);
-                }
-                if self.believes(i, j) {
-                    self.set(i, j, false);
+                if self.believes(r, j) {
+                    self.set(r, j, false);
                     self.believers[j] -= 1;
+                    dropped = true;
                     if alive {
-                        self.known_live[i] -= 1;
+                        self.known_live[r] -= 1;
                     }
-                    self.check_removed(j, now);
                 }
             }
         }
-        if let Some(c) = self.crash_of[j] {
-            match change {
-                Change::Suspect if self.believes(i, j) => self.suspecting[c].insert(observer),
-                _ => self.suspecting[c].remove(&observer),
-            };
-            self.note_crash(j);
+        let believes = self.believes(r, j);
+        (!alive).then_some(CrashNews { observer, member: j as u32, change, believes, dropped, added })
+    }
+}
+
+/// The record of the views, kept up to date by the simulator from the
+/// shards' counters and news.
+pub(crate) struct Views {
+    n: usize,
+    /// Per node: index into `record.crashes` of its latest crash, while down.
+    crash_of: Vec<Option<usize>>,
+    /// Per member, while down: the nodes that believe it up.
+    down_believers: Vec<u32>,
+    /// Per crash (as `record.crashes`): the live nodes that suspect it now.
+    suspecting: Vec<HashSet<u32>>,
+    pub(crate) record: ViewRecord,
+}
+
+impl Views {
+    pub(crate) fn new(n: usize) -> Self {
+        Views {
+            n,
+            crash_of: vec![None; n],
+            down_believers: vec![0; n],
+            suspecting: Vec::new(),
+            record: ViewRecord::default(),
         }
+    }
+
+    /// Adds what `shard` counted since the last merge.
+    pub(crate) fn absorb(&mut self, shard: &mut ViewShard) {
+        let c = std::mem::take(&mut shard.counts);
+        let r = &mut self.record;
+        r.ups += c.ups;
+        r.suspicions += c.suspicions;
+        r.downs += c.downs;
+        r.false_suspicions += c.false_suspicions;
+        r.false_deaths += c.false_deaths;
+        r.stale += c.stale;
+    }
+
+    /// A node's view changed about a crashed member at `now`.
+    pub(crate) fn news(&mut self, now: Time, news: CrashNews) {
+        let j = news.member as usize;
+        let Some(c) = self.crash_of[j] else { return };
+        let crash = &mut self.record.crashes[c];
+        match news.change {
+            Change::Up => {}
+            Change::Suspect => {
+                crash.first_suspected.get_or_insert(now);
+            }
+            Change::Down { .. } => {
+                crash.first_suspected.get_or_insert(now);
+                crash.first_down.get_or_insert(now);
+            }
+        }
+        if news.added {
+            self.down_believers[j] += 1;
+        }
+        if news.dropped {
+            self.down_believers[j] -= 1;
+            self.check_removed(j, now);
+        }
+        match news.change {
+            Change::Suspect if news.believes => self.suspecting[c].insert(news.observer),
+            _ => self.suspecting[c].remove(&news.observer),
+        };
+        self.note_crash(j);
     }
 
     /// Brings the crash record of `j` (down) up to date with its believers
@@ -233,12 +328,12 @@ impl Views {
     fn note_crash(&mut self, j: usize) {
         let Some(c) = self.crash_of[j] else { return };
         let crash = &mut self.record.crashes[c];
-        crash.believers = self.believers[j];
+        crash.believers = self.down_believers[j];
         crash.suspecting = self.suspecting[c].len() as u32;
     }
 
     fn check_removed(&mut self, j: usize, now: Time) {
-        if self.believers[j] == 0
+        if self.down_believers[j] == 0
             && let Some(crash) = self.crash_of[j].map(|c| &mut self.record.crashes[c])
         {
             crash.removed_from_all.get_or_insert(now);
@@ -247,24 +342,32 @@ impl Views {
 
     /// Node `c` crashed at `now`: it no longer counts as a live member, and
     /// its own view is gone.
-    pub(crate) fn crashed(&mut self, c: usize, now: Time) {
-        for i in 0..self.n {
-            if self.believes(i, c) {
-                self.known_live[i] -= 1;
-            }
-        }
-        for j in 0..self.n {
-            if self.believes(c, j) {
-                self.set(c, j, false);
-                self.believers[j] -= 1;
-                self.check_removed(j, now);
-                if let Some(crash) = self.crash_of[j] {
-                    self.suspecting[crash].remove(&(c as u32));
+    pub(crate) fn crashed(&mut self, c: usize, now: Time, shards: &mut [&mut ViewShard]) {
+        for shard in shards.iter_mut() {
+            for r in 0..shard.rows() {
+                if shard.believes(r, c) {
+                    shard.known_live[r] -= 1;
                 }
-                self.note_crash(j);
             }
         }
-        self.known_live[c] = 0;
+        if let Some(owner) = shards.iter_mut().find(|s| s.holds(c)) {
+            let r = c - owner.start;
+            for j in 0..self.n {
+                if owner.believes(r, j) {
+                    owner.set(r, j, false);
+                    owner.believers[j] -= 1;
+                    if let Some(crash) = self.crash_of[j] {
+                        self.down_believers[j] -= 1;
+                        self.check_removed(j, now);
+                        self.suspecting[crash].remove(&(c as u32));
+                        self.note_crash(j);
+                    }
+                }
+            }
+            owner.known_live[r] = 0;
+        }
+        let believers = shards.iter().map(|s| s.believers[c]).sum();
+        self.down_believers[c] = believers;
         self.crash_of[c] = Some(self.record.crashes.len());
         self.suspecting.push(HashSet::new());
         self.record.crashes.push(CrashRecord {
@@ -272,29 +375,33 @@ impl Views {
             at: now,
             first_suspected: None,
             first_down: None,
-            removed_from_all: (self.believers[c] == 0).then_some(now),
-            believers: self.believers[c],
+            removed_from_all: (believers == 0).then_some(now),
+            believers,
             suspecting: 0,
         });
     }
 
     /// Node `r` restarted with a new id: what others believed about its
     /// old incarnation no longer names it.
-    pub(crate) fn restarted(&mut self, r: usize) {
-        for i in 0..self.n {
-            if self.believes(i, r) {
-                self.set(i, r, false);
+    pub(crate) fn restarted(&mut self, r: usize, shards: &mut [&mut ViewShard]) {
+        for shard in shards.iter_mut() {
+            for row in 0..shard.rows() {
+                shard.set(row, r, false);
             }
+            shard.believers[r] = 0;
         }
-        self.believers[r] = 0;
+        self.down_believers[r] = 0;
         self.crash_of[r] = None;
     }
 
     /// Records the round that just ended.
-    pub(crate) fn close_round(&mut self, link: &LinkModel) {
+    pub(crate) fn close_round(&mut self, link: &LinkModel, shards: &[&ViewShard]) {
         let live = self.n - link.down_count();
         let want = live.saturating_sub(1) as u32;
-        let complete = (0..self.n).filter(|&i| link.is_up(i as u32) && self.known_live[i] == want).count() as u32;
+        let complete = shards
+            .iter()
+            .map(|s| (0..s.rows()).filter(|&r| link.is_up((s.start + r) as u32) && s.known_live[r] == want).count())
+            .sum::<usize>() as u32;
         self.record.live_by_round.push(live as u32);
         self.record.complete_by_round.push(complete);
         if complete == live as u32 && self.record.first_all_complete.is_none() {
