@@ -5,11 +5,13 @@
 //! each with its own event queue, and time advances in windows shorter than
 //! the link's smallest delay: nothing a node sends in a window can arrive
 //! before the window ends, so within a window every lane runs alone, on its
-//! own thread. What a lane's nodes produce (packets, deliveries, membership
-//! changes, counters) waits in its [`Output`] until the window ends, and the
-//! simulator then merges the outputs in an order fixed by the events
-//! themselves (time, node, sender's packet number), never by the lanes: a
-//! run gives the same records on one thread or on several.
+//! own thread. A lane keeps its nodes' views ([`ViewShard`]) and updates
+//! them as it goes. The rest of what its nodes produce (packets,
+//! deliveries, news of crashed members, counters) waits in its [`Output`]
+//! until the window ends, and the simulator then merges the outputs in an
+//! order fixed by the events themselves ([`Tag`], and for packets time,
+//! sender and the sender's packet number), never by the lanes: a run gives
+//! the same records on one thread or on several.
 //!
 //! Link draws use a generator per sending node ([`Sender`]) for the same
 //! reason. [`Timing::Rounds`](crate::Timing::Rounds) runs one lane on the
@@ -83,11 +85,13 @@ pub(crate) struct Output {
     pub(crate) last_at: Option<u64>,
 }
 
-/// One share of the nodes, `start..start + nodes.len()`: the nodes, their
-/// per-node state and the events due to them. A lane owns all it changes
-/// in a window, so it can be handed to a thread and back.
+/// One share of the nodes, every `stride`-th from `first` (so that the first
+/// few nodes, often seeds with more work, fall in different lanes): the
+/// nodes, their per-node state and the events due to them. A lane owns all
+/// it changes in a window, so it can be handed to a thread and back.
 pub(crate) struct Lane<P> {
-    pub(crate) start: u32,
+    pub(crate) first: u32,
+    pub(crate) stride: u32,
     pub(crate) nodes: Vec<Option<P>>,
     pub(crate) senders: Vec<Sender>,
     /// When each node's timer is due (empty in
@@ -113,7 +117,8 @@ impl<P> Lane<P> {
     /// A lane of no nodes (in the place of one lent to a thread).
     pub(crate) fn empty() -> Self {
         Lane {
-            start: 0,
+            first: 0,
+            stride: 1,
             nodes: Vec::new(),
             senders: Vec::new(),
             timer_at: Vec::new(),
@@ -124,9 +129,9 @@ impl<P> Lane<P> {
         }
     }
 
-    /// One past its last node.
-    pub(crate) fn end(&self) -> u32 {
-        self.start + self.nodes.len() as u32
+    /// The node in position `slot`.
+    pub(crate) fn index(&self, slot: usize) -> u32 {
+        slot as u32 * self.stride + self.first
     }
 
     /// When its earliest event is due.
@@ -138,15 +143,15 @@ impl<P> Lane<P> {
         self.queue.push(Reverse(entry));
     }
 
-    /// Node `index`'s position in the lane.
+    /// Node `index`'s position in the lane (which must hold it).
     pub(crate) fn slot(&self, index: u32) -> usize {
-        (index - self.start) as usize
+        (index / self.stride) as usize
     }
 }
 
-/// Which of `lanes` holds node `index` (`lanes.len()` if none does).
+/// Which of `lanes` holds node `index` (whether or not it exists).
 pub(crate) fn lane_of<P>(lanes: &[Lane<P>], index: u32) -> usize {
-    lanes.partition_point(|lane| lane.end() <= index)
+    (index % lanes.len() as u32) as usize
 }
 
 /// The lane holding node `index` (which must exist), and its slot there.
@@ -190,10 +195,10 @@ impl<P: Protocol<Address = u32>> Lane<P> {
 
     /// Hands `packet` to its receiver at `at`, if the receiver is up.
     pub(crate) fn deliver(&mut self, shared: &Shared<'_>, at: Time, packet: Packet) {
+        let to = packet.to;
+        let i = self.slot(to);
         let out = &mut self.out;
         out.arrived += 1;
-        let to = packet.to;
-        let i = (to - self.start) as usize;
         let Some(node) = self.nodes[i].as_mut().filter(|_| shared.link.is_up(to)) else {
             drop_packet(out, DropReason::ReceiverDown);
             return;

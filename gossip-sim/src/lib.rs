@@ -1,5 +1,6 @@
 //! A deterministic discrete-event simulator for gossip-core protocols:
-//! virtual time, one thread, one seed, any [`Protocol`] addressed by `u32`
+//! virtual time, one seed, one thread or several ([`SimConfig::threads`],
+//! the same run on any number), any [`Protocol`] addressed by `u32`
 //! node indices. It depends on gossip-core only (no async runtime).
 //!
 //! Nodes are numbered `0..n` by the entries of a shared
@@ -37,12 +38,14 @@
 //! crate, `transport-mem`'s in-memory network and `gossip-runtime`'s
 //! fault-injecting transport decorator: loss, latency, duplication,
 //! reordering, slow members, crashes and restarts, partitions, scripts;
-//! [`SharedLink`] shares one model between threads), `due` ([`DueQueue`], items due at
-//! given times, earliest first: the delay line of the link model's
-//! real-time users), `config` ([`SimConfig`],
-//! [`Timing`]), `factory` (node factories and ids), `queue` (the event queue
-//! and round outboxes), `network` (routing and bookkeeping), `record` (what
-//! a run records), `views` (membership views), `study` (membership
+//! [`SharedLink`] shares one model between threads), `due` ([`DueQueue`],
+//! items due at given times, earliest first: the delay line of the link
+//! model's real-time users), `config` ([`SimConfig`], [`Timing`]),
+//! `factory` (node factories and ids), `lane` (shares of the nodes that run
+//! side by side in windows shorter than the link's smallest delay, and what
+//! they produce until it is merged), `queue` (the events of a lane's queue
+//! and the round outboxes), `network` (merging and bookkeeping), `record`
+//! (what a run records), `views` (membership views), `study` (membership
 //! studies: bulk joins through seeds, then crashes, loss, a slow member or
 //! a partition, summed up in a [`StudyReport`]), and the runners
 //! (`simulator`, `rounds`, `events`).

@@ -62,8 +62,8 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
         let lane = &mut self.lanes[0];
         // One lane: its records need only their time.
         lane.out.tag = (now.as_micros(), 0, 0);
-        for index in lane.start..lane.end() {
-            lane.tick(&shared, index, now);
+        for slot in 0..lane.nodes.len() {
+            lane.tick(&shared, lane.index(slot), now);
         }
     }
 

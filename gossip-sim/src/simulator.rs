@@ -79,10 +79,9 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
         let count = if timed { config.threads.clamp(1, n.max(1)) } else { 1 };
         let mut lanes = Vec::with_capacity(count);
         for k in 0..count {
-            let (start, end) = (k * n / count, (k + 1) * n / count);
             let mut lane = Lane::empty();
-            lane.start = start as u32;
-            for index in start as u32..end as u32 {
+            (lane.first, lane.stride) = (k as u32, count as u32);
+            for index in (k..n).step_by(count).map(|i| i as u32) {
                 let spawn = Spawn {
                     index,
                     incarnation: 0,
@@ -92,10 +91,11 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
                 };
                 lane.nodes.push(Some(factory(&spawn)));
                 lane.senders.push(Sender { rng: SmallRng::seed_from_u64(node_seed(link_seed, index, 0)), sent: 0 });
+                lane.boot_at.extend(boot_at.get(index as usize));
             }
-            lane.views = config.track_views.then(|| ViewShard::new(start, end - start, n));
-            lane.timer_at = if timed { vec![NEVER; end - start] } else { Vec::new() };
-            lane.boot_at = boot_at.get(start..end).map(<[u64]>::to_vec).unwrap_or_default();
+            let rows = lane.nodes.len();
+            lane.views = config.track_views.then(|| ViewShard::new(k, count, rows, n));
+            lane.timer_at = if timed { vec![NEVER; rows] } else { Vec::new() };
             lanes.push(lane);
         }
         let core = Core {

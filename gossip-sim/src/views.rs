@@ -140,9 +140,10 @@ struct Counts {
     stale: u64,
 }
 
-/// The views of one lane's nodes (`start..start + rows`).
+/// The views of one lane's nodes (every `stride`-th from `first`).
 pub(crate) struct ViewShard {
-    start: usize,
+    first: usize,
+    stride: usize,
     n: usize,
     words: usize,
     bits: Vec<u64>,
@@ -161,11 +162,12 @@ fn member(id: NodeId, n: usize, incarnations: &[u32]) -> Option<usize> {
 }
 
 impl ViewShard {
-    /// The views of nodes `start..start + rows` of `n`.
-    pub(crate) fn new(start: usize, rows: usize, n: usize) -> Self {
+    /// The views of `rows` nodes of `n`, every `stride`-th from `first`.
+    pub(crate) fn new(first: usize, stride: usize, rows: usize, n: usize) -> Self {
         let words = n.div_ceil(64);
         ViewShard {
-            start,
+            first,
+            stride,
             n,
             words,
             bits: vec![0; rows * words],
@@ -179,11 +181,17 @@ impl ViewShard {
         self.known_live.len()
     }
 
-    fn holds(&self, i: usize) -> bool {
-        (self.start..self.start + self.rows()).contains(&i)
+    /// Node `i`'s row, if this shard holds it.
+    fn row(&self, i: usize) -> Option<usize> {
+        (i % self.stride == self.first && i / self.stride < self.rows()).then_some(i / self.stride)
     }
 
-    /// Whether row `r` (node `start + r`) believes `j` up.
+    /// The node of row `r`.
+    fn node(&self, r: usize) -> usize {
+        r * self.stride + self.first
+    }
+
+    /// Whether row `r` believes `j` up.
     fn believes(&self, r: usize, j: usize) -> bool {
         self.bits[r * self.words + j / 64] & (1 << (j % 64)) != 0
     }
@@ -208,7 +216,8 @@ impl ViewShard {
     ) -> Option<CrashNews> {
         let ViewChange { id, change } = change;
         let i = observer as usize;
-        let r = i - self.start;
+        // The observer is one of the shard's own nodes.
+        let r = self.row(i)?;
         match change {
             Change::Up => self.counts.ups += 1,
             Change::Suspect => self.counts.suspicions += 1,
@@ -350,8 +359,7 @@ impl Views {
                 }
             }
         }
-        if let Some(owner) = shards.iter_mut().find(|s| s.holds(c)) {
-            let r = c - owner.start;
+        if let Some((owner, r)) = shards.iter_mut().find_map(|s| s.row(c).map(|r| (s, r))) {
             for j in 0..self.n {
                 if owner.believes(r, j) {
                     owner.set(r, j, false);
@@ -400,7 +408,7 @@ impl Views {
         let want = live.saturating_sub(1) as u32;
         let complete = shards
             .iter()
-            .map(|s| (0..s.rows()).filter(|&r| link.is_up((s.start + r) as u32) && s.known_live[r] == want).count())
+            .map(|s| (0..s.rows()).filter(|&r| link.is_up(s.node(r) as u32) && s.known_live[r] == want).count())
             .sum::<usize>() as u32;
         self.record.live_by_round.push(live as u32);
         self.record.complete_by_round.push(complete);
