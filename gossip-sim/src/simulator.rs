@@ -81,6 +81,9 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
         for k in 0..count {
             let mut lane = Lane::empty();
             (lane.first, lane.stride) = (k as u32, count as u32);
+            let rows = (n - k).div_ceil(count);
+            lane.nodes.reserve_exact(rows);
+            lane.senders.reserve_exact(rows);
             for index in (k..n).step_by(count).map(|i| i as u32) {
                 let spawn = Spawn {
                     index,
@@ -93,7 +96,6 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
                 lane.senders.push(Sender { rng: SmallRng::seed_from_u64(node_seed(link_seed, index, 0)), sent: 0 });
                 lane.boot_at.extend(boot_at.get(index as usize));
             }
-            let rows = lane.nodes.len();
             lane.views = config.track_views.then(|| ViewShard::new(k, count, rows, n));
             lane.timer_at = if timed { vec![NEVER; rows] } else { Vec::new() };
             lanes.push(lane);

@@ -9,15 +9,11 @@ const SLOTS: usize = 256;
 
 /// Which members were heard from first-hand lately, with the round. A
 /// member mapped to a slot another took since is simply unproven again.
-#[derive(Clone, Debug)]
+/// The slots (4 KiB) are allocated at the first member heard from, so a
+/// node that never pulls (a simulated million of them, say) costs nothing.
+#[derive(Clone, Debug, Default)]
 pub(super) struct Proven {
-    slots: Box<[(NodeId, u64); SLOTS]>,
-}
-
-impl Default for Proven {
-    fn default() -> Self {
-        Proven { slots: Box::new([(NodeId(0), 0); SLOTS]) }
-    }
+    slots: Option<Box<[(NodeId, u64); SLOTS]>>,
 }
 
 fn slot(id: NodeId) -> usize {
@@ -27,12 +23,13 @@ fn slot(id: NodeId) -> usize {
 impl Proven {
     /// `id` was heard from at its known address in `round` (rounds start at 1).
     pub(super) fn heard(&mut self, id: NodeId, round: u64) {
-        self.slots[slot(id)] = (id, round);
+        self.slots.get_or_insert_with(|| Box::new([(NodeId(0), 0); SLOTS]))[slot(id)] = (id, round);
     }
 
     /// Whether `id` was heard from within the `within` rounds before `round`.
     pub(super) fn is_proven(&self, id: NodeId, round: u64, within: u64) -> bool {
-        let (held, at) = self.slots[slot(id)];
+        let Some(slots) = &self.slots else { return false };
+        let (held, at) = slots[slot(id)];
         held == id && at > 0 && round.saturating_sub(at) <= within
     }
 }
