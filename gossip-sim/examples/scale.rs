@@ -87,6 +87,10 @@ struct Args {
     /// start (0 to 1, below 1).
     #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = fraction)]
     crash: f64,
+    /// Threads with `--timing events` (the same run on any number; the
+    /// cores available by default). Synchronous rounds use one.
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
     /// Run even if the estimated memory exceeds what the machine has available.
     #[arg(long)]
     force: bool,
@@ -155,6 +159,8 @@ fn run_seed(args: &Args, engine: &gossip_core::Config, seed: u64) -> Result<Seed
     let mut link = LinkModel::new();
     if args.timing == TimingArg::Events {
         config.timing = Timing::Events { start_jitter: false };
+        config.threads =
+            args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, usize::from), usize::from);
         link = link.with_latency(Latency::Fixed(Duration::from_millis(args.latency_ms))).map_err(|e| e.to_string())?;
     }
     config.link = link.with_loss(args.loss).map_err(|e| e.to_string())?;
@@ -286,8 +292,17 @@ mod tests {
     fn arguments() {
         Args::command().debug_assert();
         let args = Args::try_parse_from(["scale", "--nodes", "10", "--mode", "push-pull", "--crash", "0.5"]).unwrap();
-        assert_eq!((args.nodes, args.mode, args.crash), (10, ModeArg::PushPull, 0.5));
-        for bad in [["--nodes", "0"], ["--crash", "1"], ["--loss", "-0.1"], ["--fanout", "0"], ["--mode", "gossip"]] {
+        assert_eq!((args.nodes, args.mode, args.crash, args.threads), (10, ModeArg::PushPull, 0.5, None));
+        let args = Args::try_parse_from(["scale", "--timing", "events", "--threads", "2"]).unwrap();
+        assert_eq!(args.threads, Some(2));
+        for bad in [
+            ["--nodes", "0"],
+            ["--crash", "1"],
+            ["--loss", "-0.1"],
+            ["--fanout", "0"],
+            ["--mode", "gossip"],
+            ["--threads", "0"],
+        ] {
             let argv = std::iter::once("scale").chain(bad);
             assert!(Args::try_parse_from(argv).is_err(), "{bad:?} accepted");
         }
