@@ -1,8 +1,9 @@
 //! Lanes: shares of the nodes that run side by side.
 //!
 //! In [`Timing::Events`](crate::Timing::Events) the nodes are split into
-//! contiguous lanes (one per [`SimConfig::threads`](crate::SimConfig::threads)),
-//! each with its own event queue, and time advances in windows shorter than
+//! lanes, one per [`SimConfig::threads`](crate::SimConfig::threads) (lane
+//! `k` of `K` holds every `K`-th node from `k`), each with its own event
+//! queue, and time advances in windows shorter than
 //! the link's smallest delay: nothing a node sends in a window can arrive
 //! before the window ends, so within a window every lane runs alone, on its
 //! own thread. A lane keeps its nodes' views ([`ViewShard`]) and updates
