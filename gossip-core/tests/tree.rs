@@ -223,3 +223,43 @@ fn an_idle_member_sends_few_digests() {
         assert!(digests <= rounds / 4, "{digests} digests in {rounds} rounds");
     }
 }
+
+/// A member that joins in the middle of a round is in the origin's tree
+/// for the next message of that round: the origin rebuilds its stale rings
+/// for the message instead of waiting for its next round (or for pull).
+#[test]
+fn a_member_joining_within_a_round_is_in_the_next_tree() {
+    let config = tree();
+    let mut net = Net::gossiped(20, &config, 4);
+    for node in &mut net.nodes {
+        node.subscribe(Time::ZERO, G).expect("subscribe");
+    }
+    let period = config.period();
+    for _ in 0..40 {
+        let now = net.now + period;
+        net.tick(now);
+        net.flush();
+    }
+    assert!(net.nodes.iter().all(|n| n.usage().members == 19));
+    // A first message builds node 0's rings; a round later they are clean.
+    net.multicast(0, G, Bytes::from_static(b"first"));
+    net.flush();
+    let now = net.now + period;
+    net.tick(now);
+    net.flush();
+    // The newcomer's id sorts right after node 0's: rank 1 in node 0's
+    // tree, a child of the root itself.
+    let id = NodeId(net.nodes[0].id().0.wrapping_add(1));
+    let mut newcomer = Node::new(id, config.clone(), SmallRng::seed_from_u64(77));
+    newcomer.subscribe(net.now, G).expect("subscribe");
+    newcomer.join(net.now, &[0]);
+    net.nodes.push(newcomer);
+    net.delivered.push(Default::default());
+    net.downs.push(Vec::new());
+    net.flush();
+    assert_eq!(net.nodes[0].usage().members, 20, "node 0 knows the newcomer");
+    // Still the same round: no tick before the message arrives.
+    let second = net.multicast(0, G, Bytes::from_static(b"second"));
+    net.flush();
+    assert_eq!(net.delivered[20].get(&second), Some(&1), "down the tree at once, not by a later pull");
+}
