@@ -39,15 +39,6 @@ fn shared(n: u32, members: impl Fn(u32) -> bool, config: &Config) -> Net {
     Net::with_nodes(nodes)
 }
 
-/// Runs `rounds` synchronous rounds, delivering everything.
-fn rounds(net: &mut Net, config: &Config, rounds: u32) {
-    for _ in 0..rounds {
-        let now = net.now + config.period();
-        net.tick(now);
-        net.flush();
-    }
-}
-
 fn message_frames(bytes: &Bytes) -> Vec<codec::MessageFrame> {
     codec::decode::<u32>(bytes)
         .unwrap()
@@ -76,7 +67,7 @@ fn oversized_payloads_are_refused_and_the_largest_fits() {
     net.multicast(0, G, Bytes::from(vec![0; max]));
     assert!(!net.in_flight.is_empty());
     assert!(net.in_flight.iter().all(|p| p.bytes.len() <= 512));
-    rounds(&mut net, &config, 10);
+    net.rounds(config.period(), 10);
     all_delivered_once(&net);
 }
 
@@ -115,7 +106,7 @@ fn a_non_member_reaches_the_group_in_every_mode() {
         let config = Config::builder().mode(mode).fanout(2).build().unwrap();
         let mut net = shared(20, |i| i != 0, &config);
         net.multicast(0, G, Bytes::from_static(b"from outside"));
-        rounds(&mut net, &config, 30);
+        net.rounds(config.period(), 30);
         all_delivered_once(&net);
         assert!(net.delivered[0].is_empty(), "{mode:?}: the sender is no member");
     }
@@ -133,7 +124,7 @@ fn a_non_member_keeps_sending_until_a_member_acknowledges() {
         net.tick(now);
     }
     assert!(net.in_flight.iter().any(|p| p.from == 1 && !message_frames(&p.bytes).is_empty()), "still sending");
-    rounds(&mut net, &config, 3);
+    net.rounds(config.period(), 3);
     all_delivered_once(&net);
     // Acknowledged: the sender is done with it.
     net.in_flight.clear();
@@ -148,7 +139,7 @@ fn pull_alone_spreads_a_members_message() {
     let mut net = shared(50, |_| true, &config);
     net.multicast(3, G, Bytes::from_static(b"pulled"));
     assert!(net.in_flight.is_empty(), "pull mode does not push a member's message");
-    rounds(&mut net, &config, 40);
+    net.rounds(config.period(), 40);
     all_delivered_once(&net);
     assert_eq!(net.nodes.iter().map(|n| n.stats().digests_sent).min(), Some(40));
 }
@@ -159,10 +150,10 @@ fn demers_counter_stops_pushing_after_k_redundant_pushes() {
     let config = config.build().unwrap();
     let mut net = shared(8, |_| true, &config);
     net.multicast(0, G, Bytes::from_static(b"counted"));
-    rounds(&mut net, &config, 60);
+    net.rounds(config.period(), 60);
     let sent = |net: &Net| net.nodes.iter().map(|n| n.stats().messages_sent).sum::<u64>();
     let before = sent(&net);
-    rounds(&mut net, &config, 20);
+    net.rounds(config.period(), 20);
     assert_eq!(sent(&net), before, "every node stopped after its k-th redundant push");
     // Each node pushes until 2 of its pushes hit informed nodes: a few
     // pushes per node, not one per round for 60 rounds.

@@ -75,15 +75,6 @@ fn gaps(events: &[Event<u32>]) -> Vec<Gap> {
         .collect()
 }
 
-/// Runs `periods` rounds of `period`, delivering everything each time.
-fn run_periods(net: &mut Net, period: Duration, periods: usize) {
-    for _ in 0..periods {
-        let now = net.now + period;
-        net.tick(now);
-        net.flush();
-    }
-}
-
 /// Captured packets re-sent after the receiver forgot the stream as idle
 /// deliver nothing: the stream's floor outlives the stream.
 #[test]
@@ -167,7 +158,7 @@ fn unsubscribe_then_subscribe_delivers_nothing_twice() {
     for node in &mut net.nodes {
         node.subscribe(Time::ZERO, G).expect("subscribe");
     }
-    let step = |net: &mut Net, periods: usize| run_periods(net, config.period(), periods);
+    let step = |net: &mut Net, periods: usize| net.rounds(config.period(), periods);
     step(&mut net, 30);
     for i in 0..5 {
         net.multicast(0, G, Bytes::from(format!("m{i}")));
@@ -192,7 +183,7 @@ fn a_late_subscriber_starts_from_now_unless_it_asks_for_history() {
     for node in &mut net.nodes[..2] {
         node.subscribe(Time::ZERO, G).expect("subscribe");
     }
-    let step = |net: &mut Net, periods: usize| run_periods(net, config.period(), periods);
+    let step = |net: &mut Net, periods: usize| net.rounds(config.period(), periods);
     step(&mut net, 30);
     for i in 0..5 {
         net.multicast(0, G, Bytes::from(format!("old {i}")));
@@ -259,11 +250,7 @@ fn digest_answers_go_to_members_only_and_stay_bounded_until_proven() {
         node.subscribe(Time::ZERO, G).expect("subscribe");
     }
     let period = config.period();
-    for _ in 0..40 {
-        let now = net.now + period;
-        net.tick(now);
-        net.flush();
-    }
+    net.rounds(period, 40);
     assert!(net.nodes.iter().all(|n| n.usage().members == 2));
     let digest = |sender: NodeId| {
         let mut writer = PacketWriter::new(1200, Header { sender, incarnation: 0 });

@@ -81,21 +81,13 @@ fn a_burst_over_gossiped_views_is_delivered_once_with_few_duplicates() {
         node.subscribe(Time::ZERO, G).expect("subscribe");
     }
     let period = config.period();
-    for _ in 0..60 {
-        let now = net.now + period;
-        net.tick(now);
-        net.flush();
-    }
+    net.rounds(period, 60);
     assert!(net.nodes.iter().all(|n| n.usage().members == 39));
     let before = duplicates(&net);
     for i in 0..100u32 {
         net.multicast((i % 40) as usize, G, Bytes::from(i.to_le_bytes().to_vec()));
     }
-    for _ in 0..10 {
-        let now = net.now + period;
-        net.tick(now);
-        net.flush();
-    }
+    net.rounds(period, 10);
     for (i, delivered) in net.delivered.iter().enumerate() {
         assert_eq!(delivered.len(), 100, "node {i}");
         assert!(delivered.values().all(|c| *c == 1), "node {i}");
@@ -235,18 +227,12 @@ fn a_member_joining_within_a_round_is_in_the_next_tree() {
         node.subscribe(Time::ZERO, G).expect("subscribe");
     }
     let period = config.period();
-    for _ in 0..40 {
-        let now = net.now + period;
-        net.tick(now);
-        net.flush();
-    }
+    net.rounds(period, 40);
     assert!(net.nodes.iter().all(|n| n.usage().members == 19));
     // A first message builds node 0's rings; a round later they are clean.
     net.multicast(0, G, Bytes::from_static(b"first"));
     net.flush();
-    let now = net.now + period;
-    net.tick(now);
-    net.flush();
+    net.rounds(period, 1);
     // The newcomer's id sorts right after node 0's: rank 1 in node 0's
     // tree, a child of the root itself.
     let id = NodeId(net.nodes[0].id().0.wrapping_add(1));

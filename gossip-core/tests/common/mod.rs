@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use bytes::Bytes;
 use gossip_core::{Config, DownReason, Event, GroupId, MessageId, Node, NodeId, Protocol, SmallRng, Time};
@@ -120,6 +121,15 @@ impl Net {
             node.handle_timeout(now);
         }
         self.collect();
+    }
+
+    /// Runs `rounds` rounds of `period`, delivering everything each time.
+    pub fn rounds(&mut self, period: Duration, rounds: usize) {
+        for _ in 0..rounds {
+            let now = self.now + period;
+            self.tick(now);
+            self.flush();
+        }
     }
 
     pub fn multicast(&mut self, node: usize, group: GroupId, payload: Bytes) -> MessageId {
