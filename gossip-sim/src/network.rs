@@ -61,11 +61,13 @@ impl Core {
 
     /// Merges what the lanes produced since the last merge: counters,
     /// packets into the network (the receiving lane's queue, or the
-    /// round's outboxes), deliveries into the message records and
-    /// membership changes into the views. Deliveries and changes are
-    /// applied by time and node, and packets, when the cap on packets in
-    /// flight refuses some, are admitted by time, sender and the sender's
-    /// packet number: the records never depend on the number of lanes.
+    /// round's outboxes), deliveries into the message records, and the
+    /// views' counters and news of crashed members into the views' record.
+    /// Deliveries and news are applied in the order of the events that
+    /// produced them ([`Tag`](crate::lane::Tag)), and packets, when the cap
+    /// on packets in flight refuses some, are admitted by time, sender and
+    /// the sender's packet number: the records never depend on the number
+    /// of lanes.
     pub(crate) fn merge<P>(&mut self, lanes: &mut [Lane<P>]) {
         let mut sent = std::mem::take(&mut self.merging);
         for lane in lanes.iter_mut() {
