@@ -32,7 +32,8 @@ pub enum Timing {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SimConfig {
-    /// Seeds the network's generator and, through [`Spawn::seed`], every node's.
+    /// Seeds the start jitter, each sending node's link draws and, through
+    /// [`Spawn::seed`](crate::Spawn::seed), every node's generator.
     pub seed: u64,
     /// How time advances.
     pub timing: Timing,
