@@ -286,7 +286,8 @@ impl<P: Protocol<Address = u32> + Send> Simulator<P> {
         Ok(())
     }
 
-    /// Runs until a [`Stop`] condition other than [`Stop::TimeReached`].
+    /// Runs until a [`Stop`](crate::Stop) condition other than
+    /// [`Stop::TimeReached`](crate::Stop::TimeReached).
     pub fn run(&mut self) -> Outcome {
         self.run_inner(None)
     }

@@ -38,7 +38,7 @@ pub enum FaultAction {
 }
 
 /// Fault actions to apply at given times, for the simulator (virtual time)
-/// or a [`SharedLink`] driven by `gossip-runtime`'s `run_script` (tokio's
+/// or a [`SharedLink`](super::SharedLink) driven by `gossip-runtime`'s `run_script` (tokio's
 /// clock, counted from the start of the script).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Script {
