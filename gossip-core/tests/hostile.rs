@@ -155,9 +155,7 @@ fn a_flood_of_fake_origins_does_not_lock_out_a_new_origin() {
 fn unsubscribe_then_subscribe_delivers_nothing_twice() {
     let config = Config::lan();
     let mut net = Net::gossiped(4, &config, 3);
-    for node in &mut net.nodes {
-        node.subscribe(Time::ZERO, G).expect("subscribe");
-    }
+    net.subscribe_all(G);
     let step = |net: &mut Net, periods: usize| net.rounds(config.period(), periods);
     step(&mut net, 30);
     for i in 0..5 {
@@ -246,9 +244,7 @@ fn each_gap_reason_yields_one_gap_event() {
 fn digest_answers_go_to_members_only_and_stay_bounded_until_proven() {
     let config = Config::builder().mode(Mode::Pull).retention(Duration::from_millis(500)).build().expect("config");
     let mut net = Net::gossiped(3, &config, 5);
-    for node in &mut net.nodes {
-        node.subscribe(Time::ZERO, G).expect("subscribe");
-    }
+    net.subscribe_all(G);
     let period = config.period();
     net.rounds(period, 40);
     assert!(net.nodes.iter().all(|n| n.usage().members == 2));

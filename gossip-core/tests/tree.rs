@@ -77,9 +77,7 @@ fn one_message_crosses_each_member_once() {
 fn a_burst_over_gossiped_views_is_delivered_once_with_few_duplicates() {
     let config = tree();
     let mut net = Net::gossiped(40, &config, 9);
-    for node in &mut net.nodes {
-        node.subscribe(Time::ZERO, G).expect("subscribe");
-    }
+    net.subscribe_all(G);
     let period = config.period();
     net.rounds(period, 60);
     assert!(net.nodes.iter().all(|n| n.usage().members == 39));
@@ -223,9 +221,7 @@ fn an_idle_member_sends_few_digests() {
 fn a_member_joining_within_a_round_is_in_the_next_tree() {
     let config = tree();
     let mut net = Net::gossiped(20, &config, 4);
-    for node in &mut net.nodes {
-        node.subscribe(Time::ZERO, G).expect("subscribe");
-    }
+    net.subscribe_all(G);
     let period = config.period();
     net.rounds(period, 40);
     assert!(net.nodes.iter().all(|n| n.usage().members == 19));

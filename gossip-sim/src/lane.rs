@@ -201,7 +201,7 @@ impl<P: Protocol<Address = u32>> Lane<P> {
         let out = &mut self.out;
         out.arrived += 1;
         let Some(node) = self.nodes[i].as_mut().filter(|_| shared.link.is_up(to)) else {
-            drop_packet(out, DropReason::ReceiverDown);
+            drop_packet(&mut out.round, &mut out.stats, DropReason::ReceiverDown);
             return;
         };
         out.stats.packets_delivered += 1;
@@ -238,7 +238,7 @@ impl<P: Protocol<Address = u32>> Lane<P> {
             }
             let delay = match shared.link.route(index, to, &mut sender.rng) {
                 Verdict::Drop(reason) => {
-                    drop_packet(out, reason);
+                    drop_packet(&mut out.round, &mut out.stats, reason);
                     continue;
                 }
                 Verdict::Deliver(delay) => delay,
@@ -292,14 +292,9 @@ pub(crate) fn merge_runs<T>(runs: &mut [Vec<(Tag, T)>], mut take: impl FnMut(Tag
     }
 }
 
-/// Counts a packet the network dropped.
-pub(crate) fn drop_packet(out: &mut Output, reason: DropReason) {
-    out.round.packets_dropped += 1;
-    count_drop(&mut out.stats, reason);
-}
-
-/// Adds a drop for `reason` to `stats`.
-pub(crate) fn count_drop(stats: &mut SimStats, reason: DropReason) {
+/// Counts a packet the network dropped in `round` and `stats`.
+pub(crate) fn drop_packet(round: &mut RoundRecord, stats: &mut SimStats, reason: DropReason) {
+    round.packets_dropped += 1;
     match reason {
         DropReason::Loss => stats.dropped_loss += 1,
         DropReason::Partition => stats.dropped_partition += 1,

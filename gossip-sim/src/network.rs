@@ -7,7 +7,7 @@ use std::sync::Arc;
 use gossip_core::{GroupId, MessageId, SharedMembers, Time, TransmitKind};
 
 use crate::config::{SimConfig, Timing};
-use crate::lane::{Lane, Sent, Shared, count_drop, lane_of, merge_runs};
+use crate::lane::{Lane, Sent, Shared, drop_packet, lane_of, merge_runs};
 use crate::link::{DropReason, FaultAction, LinkModel};
 use crate::queue::{Entry, Outbox, PendingCast};
 use crate::record::{MessageRecord, NEVER, RoundRecord, SimStats};
@@ -88,8 +88,7 @@ impl Core {
         let rounds = self.config.timing == Timing::Rounds;
         for sent in sent.drain(..) {
             if self.in_flight >= self.config.max_in_flight {
-                self.current.packets_dropped += 1;
-                count_drop(&mut self.stats, DropReason::QueueFull);
+                drop_packet(&mut self.current, &mut self.stats, DropReason::QueueFull);
                 continue;
             }
             self.in_flight += 1;

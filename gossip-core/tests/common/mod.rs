@@ -123,6 +123,13 @@ impl Net {
         self.collect();
     }
 
+    /// Subscribes every node to `group` at time zero.
+    pub fn subscribe_all(&mut self, group: GroupId) {
+        for node in &mut self.nodes {
+            node.subscribe(Time::ZERO, group).expect("subscribe");
+        }
+    }
+
     /// Runs `rounds` rounds of `period`, delivering everything each time.
     pub fn rounds(&mut self, period: Duration, rounds: usize) {
         for _ in 0..rounds {
