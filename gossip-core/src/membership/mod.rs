@@ -51,7 +51,7 @@ mod sync;
 mod table;
 mod updates;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,8 +83,6 @@ use crate::wire::{MemberFrame, MemberGroups, PacketWriter, TABLE_FRAME_MAX};
 type RandomState = foldhash::fast::RandomState;
 /// A map with [`RandomState`].
 type Map<K, V> = HashMap<K, V, RandomState>;
-/// A set with [`RandomState`].
-type Set<T> = HashSet<T, RandomState>;
 
 /// Most packets in one sync answer.
 pub(crate) const SYNC_PACKETS: usize = 8;

@@ -84,7 +84,7 @@ impl<A: Address> Membership<A> {
             budget -= 1;
         }
         if let Some(entry) = to.and_then(|to| self.table.by_addr(to)).and_then(|id| self.table.get(id)) {
-            if entry.status != MemberStatus::Alive && entry.write(writer) {
+            if entry.status != MemberStatus::Alive && self.table.write(entry, writer) {
                 budget -= 1;
             }
         }
@@ -100,7 +100,7 @@ impl<A: Address> Membership<A> {
                 this.write_own(writer)
             } else {
                 let Some(entry) = this.table.slot(key) else { return Written::Gone };
-                entry.write(writer)
+                this.table.write(entry, writer)
             };
             if written { Written::Yes } else { Written::Full }
         });
@@ -110,7 +110,7 @@ impl<A: Address> Membership<A> {
     /// Writes the entries of `slots` that fit.
     pub(crate) fn write_slots(&self, slots: &[u32], writer: &mut PacketWriter) {
         for entry in slots.iter().filter_map(|&slot| self.table.slot(slot)) {
-            entry.write(writer);
+            self.table.write(entry, writer);
         }
     }
 
@@ -124,7 +124,7 @@ impl<A: Address> Membership<A> {
         if let Some((since, mark, left)) = self.answer_range() {
             return self.write_answer_slice(since, mark, left, writer);
         }
-        self.sync_cursor = self.table.scan_from(self.sync_cursor, |e| e.write(writer));
+        self.sync_cursor = self.table.scan_from(self.sync_cursor, |e| self.table.write(e, writer));
     }
 
     /// Fills a packet of a whole-table answer with up to `left` of the
@@ -134,13 +134,14 @@ impl<A: Address> Membership<A> {
         let mut written = 0;
         writer.hold(TABLE_FRAME_MAX);
         let cursor = self.table.scan_from(self.sync_cursor, |e| {
-            if e.changed <= since || e.changed > mark {
+            let changed = self.table.mark(e);
+            if changed <= since || changed > mark {
                 return true;
             }
             if written == left {
                 return false;
             }
-            let fits = e.write(writer);
+            let fits = self.table.write(e, writer);
             written += usize::from(fits);
             fits
         });

@@ -3,21 +3,21 @@
 //! O(log n): by id and by address (hash tables of slots, keyed through the
 //! entries themselves), live members (gossip and probe targets), dead ones
 //! (to try again), members by group, and the timers of suspicions and of
-//! forgetting. An entry allocates nothing of its own: its groups and
-//! metadata are an interned [`Profile`], its suspicion (rare) sits in a
-//! side table.
+//! forgetting. An entry allocates nothing of its own and takes 40 bytes
+//! beside its address: its groups and metadata are an interned
+//! [`Profile`], its change mark is 32 bits relative to the table's, and its
+//! suspicion (rare) sits in a side table.
 
 use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::hash::BuildHasher;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use hashbrown::HashTable;
 
 use super::groups::{GroupIndex, UNINDEXED};
 use super::member::{Member, MemberStatus};
-use super::profiles::{Profile, Profiles, same_bytes};
+use super::profiles::{Profile, ProfileId, Profiles, same_bytes};
 use super::summary::summand;
 use super::suspicion::Suspicion;
 use super::{Map, RandomState};
@@ -33,7 +33,7 @@ use crate::wire::PacketWriter;
 pub(crate) struct Entry<A> {
     pub(crate) id: NodeId,
     pub(crate) incarnation: u64,
-    profile: Arc<Profile>,
+    profile: ProfileId,
     pub(crate) addr: A,
     /// Position in `live` (alive or suspect) or `dead` (dead); none when left.
     pos: u32,
@@ -43,40 +43,15 @@ pub(crate) struct Entry<A> {
     /// Learned from a packet header alone: groups and metadata unknown
     /// until an entry at this incarnation arrives.
     pub(crate) partial: bool,
-    /// The table's change mark when this entry last changed.
-    pub(crate) changed: u64,
+    /// When this entry last changed: the table's change mark, less the
+    /// table's `marks_from` ([`Table::mark`]).
+    changed: u32,
 }
 
 impl<A: Address> Entry<A> {
-    pub(crate) fn groups(&self) -> &[GroupId] {
-        &self.profile.groups
-    }
-
-    pub(crate) fn meta(&self) -> &Bytes {
-        &self.profile.meta
-    }
-
     /// What this entry adds to its table's summary.
     fn summand(&self) -> u64 {
         summand(self.id, self.incarnation, self.status, self.partial)
-    }
-
-    /// Appends this entry to a packet if it fits.
-    pub(crate) fn write(&self, writer: &mut PacketWriter) -> bool {
-        writer.push_member_parts(self.id, self.incarnation, self.status, Some(&self.addr), self.groups(), self.meta())
-    }
-
-    /// This entry as the wire carries it.
-    #[cfg(test)]
-    pub(crate) fn frame(&self) -> MemberFrame<A> {
-        MemberFrame {
-            id: self.id,
-            incarnation: self.incarnation,
-            status: self.status,
-            addr: Some(self.addr.clone()),
-            groups: self.groups().into(),
-            meta: self.meta().clone(),
-        }
     }
 }
 
@@ -105,6 +80,11 @@ pub(crate) struct Table<A> {
     /// mark (a u64 never runs out: it saturates, and then every later change
     /// shares the last mark, which only makes answers larger).
     changes: u64,
+    /// The base of the entries' 32-bit marks: an entry's mark is this plus
+    /// its `changed`. Raised when a mark would no longer fit (once per 2^32
+    /// changes), which moves every entry's mark up to it: never down, so
+    /// an answer can only grow.
+    marks_from: u64,
     /// The wrapping sum of [`summand`] over the entries.
     summary: u64,
 }
@@ -131,6 +111,7 @@ impl<A: Address> Table<A> {
             forget: BTreeSet::new(),
             forget_at: Map::default(),
             changes: 0,
+            marks_from: 0,
             summary: 0,
         }
     }
@@ -197,9 +178,10 @@ impl<A: Address> Table<A> {
     /// Changes the wire state of an entry with `f`: the entry is stamped
     /// with a new change mark, and the summary follows.
     fn change<R>(&mut self, slot: u32, f: impl FnOnce(&mut Entry<A>) -> R) -> Option<R> {
+        self.slot(slot)?;
+        let changed = self.stamp();
         let entry = self.slots.get_mut(slot as usize)?.as_mut()?;
-        self.changes = self.changes.saturating_add(1);
-        entry.changed = self.changes;
+        entry.changed = changed;
         let before = entry.summand();
         let out = f(entry);
         self.summary = self.summary.wrapping_sub(before).wrapping_add(entry.summand());
@@ -212,10 +194,29 @@ impl<A: Address> Table<A> {
         self.summary
     }
 
-    /// The change mark: entries changed since a mark `m` are those with
-    /// [`Entry::changed`] above `m`.
+    /// A new change mark, as an entry holds it.
+    fn stamp(&mut self) -> u32 {
+        self.changes = self.changes.saturating_add(1);
+        if self.changes - self.marks_from > u64::from(u32::MAX) {
+            // Every entry's mark moves up to the last one given, and this
+            // change comes after it.
+            self.marks_from = self.changes - 1;
+            for entry in self.slots.iter_mut().flatten() {
+                entry.changed = 0;
+            }
+        }
+        (self.changes - self.marks_from) as u32
+    }
+
+    /// The change mark: entries changed since a mark `m` are those whose
+    /// [`mark`](Self::mark) is above `m`.
     pub(crate) fn changes(&self) -> u64 {
         self.changes
+    }
+
+    /// The change mark of `entry`'s last change (or later, never earlier).
+    pub(crate) fn mark(&self, entry: &Entry<A>) -> u64 {
+        self.marks_from + u64::from(entry.changed)
     }
 
     /// Entries (live, dead or departed) changed after mark `since`.
@@ -223,7 +224,36 @@ impl<A: Address> Table<A> {
         if since == 0 {
             return self.len();
         }
-        self.slots.iter().flatten().filter(|e| e.changed > since).count()
+        self.slots.iter().flatten().filter(|e| self.mark(e) > since).count()
+    }
+
+    /// `entry`'s groups.
+    pub(crate) fn groups_of(&self, entry: &Entry<A>) -> &[GroupId] {
+        &self.profiles.get(entry.profile).groups
+    }
+
+    /// `entry`'s metadata.
+    pub(crate) fn meta_of(&self, entry: &Entry<A>) -> &Bytes {
+        &self.profiles.get(entry.profile).meta
+    }
+
+    /// Appends `entry` to a packet if it fits.
+    pub(crate) fn write(&self, entry: &Entry<A>, writer: &mut PacketWriter) -> bool {
+        let Profile { groups, meta } = self.profiles.get(entry.profile);
+        writer.push_member_parts(entry.id, entry.incarnation, entry.status, Some(&entry.addr), groups, meta)
+    }
+
+    /// `entry` as the wire carries it.
+    #[cfg(test)]
+    pub(crate) fn frame(&self, entry: &Entry<A>) -> MemberFrame<A> {
+        MemberFrame {
+            id: entry.id,
+            incarnation: entry.incarnation,
+            status: entry.status,
+            addr: Some(entry.addr.clone()),
+            groups: self.groups_of(entry).into(),
+            meta: self.meta_of(entry).clone(),
+        }
     }
 
     /// The slot of member `id`. A packet names its sender several times
@@ -292,7 +322,7 @@ impl<A: Address> Table<A> {
     ) -> u32 {
         debug_assert!(self.find(id).is_none());
         let profile = self.profiles.intern(profile.0, profile.1);
-        self.changes = self.changes.saturating_add(1);
+        let changed = self.stamp();
         let entry = Entry {
             id,
             incarnation,
@@ -302,7 +332,7 @@ impl<A: Address> Table<A> {
             first_group_pos: UNINDEXED,
             status: MemberStatus::Alive,
             partial,
-            changed: self.changes,
+            changed,
         };
         self.summary = self.summary.wrapping_add(entry.summand());
         let slot = match self.free.pop() {
@@ -371,16 +401,16 @@ impl<A: Address> Table<A> {
     fn index_groups(&mut self, slot: u32) {
         let Some(entry) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else { return };
         if entry.status.is_live() {
-            self.groups.insert(slot, &entry.profile.groups, &mut entry.first_group_pos);
+            self.groups.insert(slot, &self.profiles.get(entry.profile).groups, &mut entry.first_group_pos);
         }
     }
 
     fn unindex_groups(&mut self, slot: u32) {
         let Some(entry) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else { return };
-        let profile = entry.profile.clone();
+        let groups = &self.profiles.get(entry.profile).groups;
         let mut first = entry.first_group_pos;
         let mut moves = Vec::new();
-        self.groups.remove(slot, &profile.groups, &mut first, |s, p| moves.push((s, p)));
+        self.groups.remove(slot, groups, &mut first, |s, p| moves.push((s, p)));
         if let Some(e) = self.entry_mut(slot) {
             e.first_group_pos = first;
         }
@@ -511,7 +541,7 @@ impl<A: Address> Table<A> {
     pub(crate) fn set_groups_and_meta(&mut self, id: NodeId, groups: &[GroupId], meta: &Bytes) {
         let Some(slot) = self.find(id) else { return };
         let Some(entry) = self.slot(slot) else { return };
-        let (same_groups, same_meta) = (entry.groups() == groups, same_bytes(entry.meta(), meta));
+        let (same_groups, same_meta) = (self.groups_of(entry) == groups, same_bytes(self.meta_of(entry), meta));
         if same_groups && same_meta {
             self.change(slot, |e| e.partial = false);
             return;
@@ -598,8 +628,8 @@ impl<A: Address> Table<A> {
                 addr: e.addr.clone(),
                 status: e.status,
                 incarnation: e.incarnation,
-                groups: e.groups().to_vec(),
-                meta: e.meta().clone(),
+                groups: self.groups_of(e).to_vec(),
+                meta: self.meta_of(e).clone(),
             })
             .collect();
         members.sort_unstable_by_key(|m| m.id);
@@ -660,7 +690,7 @@ mod tests {
         // The freed slot is reused, and the indexes still find everyone.
         add(&mut t, 3, 30, &[7]);
         assert_eq!((t.get(NodeId(3)).map(|e| e.addr), t.by_addr(&10)), (Some(30), Some(NodeId(1))));
-        assert_eq!(t.get(NodeId(3)).map(Entry::frame).map(|f| f.groups.to_vec()), Some(vec![GroupId(7)]));
+        assert_eq!(t.get(NodeId(3)).map(|e| t.frame(e)).map(|f| f.groups.to_vec()), Some(vec![GroupId(7)]));
         assert_eq!(group_ids(&t, 7), vec![1, 3]);
     }
 
@@ -750,5 +780,37 @@ mod tests {
         // Id 2 (slot 1) was offered but not taken: the next scan starts there.
         assert_eq!(seen, vec![4, 5, 1, 2]);
         assert_eq!(next, 0);
+    }
+
+    #[test]
+    fn an_entry_takes_40_bytes_beside_its_address() {
+        assert_eq!(size_of::<Option<Entry<u32>>>(), 40);
+        assert_eq!(size_of::<Option<Entry<std::net::SocketAddr>>>(), 72);
+    }
+
+    #[test]
+    fn marks_that_outgrow_32_bits_move_up_and_never_hide_a_change() {
+        let mut t = Table::<u32>::new();
+        for id in 1..=3 {
+            add(&mut t, id, id as u32, &[]);
+        }
+        let before = t.changes();
+        t.set_incarnation(NodeId(1), 1);
+        assert_eq!(t.changed_after(before), 1);
+        // 2^32 changes later (as if made elsewhere), the next one no longer
+        // fits an entry's 32 bits.
+        t.changes += u64::from(u32::MAX);
+        let old: Vec<u64> = (1..=3).map(|id| t.mark(t.get(NodeId(id)).unwrap())).collect();
+        let since = t.changes();
+        t.set_incarnation(NodeId(2), 1);
+        assert_eq!(t.marks_from, since, "renumbered once");
+        for (id, old) in (1..=3).zip(old) {
+            assert!(t.mark(t.get(NodeId(id)).unwrap()) >= old, "a mark never goes down");
+        }
+        assert_eq!(t.mark(t.get(NodeId(2)).unwrap()), t.changes());
+        assert_eq!(t.changed_after(since), 1, "only the new change is after the last mark given");
+        assert_eq!(t.changed_after(before), 3, "older marks see every entry, not fewer");
+        t.set_incarnation(NodeId(3), 1);
+        assert_eq!((t.marks_from, t.changed_after(since)), (since, 2));
     }
 }
