@@ -102,7 +102,9 @@ impl<A: Address> Membership<A> {
             // Room for the answer's entries (most of them new to a node that
             // has just joined), within the cap on members.
             let room = self.config.max_members.saturating_sub(self.table.len());
-            self.table.reserve(usize::try_from(total).unwrap_or(usize::MAX).min(room));
+            let more = usize::try_from(total).unwrap_or(usize::MAX).min(room);
+            self.table.reserve(more);
+            self.prober.reserve(more);
         }
         let Some((mark, total, got)) = c.answer.as_mut() else { return };
         *got = got.saturating_add(here);

@@ -152,6 +152,11 @@ impl<A: Clone> Prober<A> {
         None
     }
 
+    /// Makes room in the probe order for `more` members beyond those in it.
+    pub(crate) fn reserve(&mut self, more: usize) {
+        self.order.reserve(more);
+    }
+
     /// Puts a new member at a random place among those not yet probed this
     /// cycle, in O(1).
     pub(crate) fn add(&mut self, id: u32, rng: &mut impl RngCore) {
